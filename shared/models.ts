@@ -1,0 +1,109 @@
+/**
+ * Models shared by the store, the CLI, the IPC contract, the HTTP bridge, the server and the sync client.
+ * Environment names are `project/env`; a version reference is a number, a revision tag, or `latest`.
+ */
+import type { Diagnostic, EvalValue, JsonValue } from './esc/host.ts'
+
+export interface EnvironmentSummary {
+  project: string
+  name: string
+  /** `project/name` */
+  id: string
+  latestRevision: number
+  created: string
+  modified: string
+  tags: Record<string, string>
+}
+
+export interface RevisionInfo {
+  environment: string
+  number: number
+  author: string
+  created: string
+  message: string
+  /** revision tags pointing at this revision (`latest` included for the newest) */
+  tags: string[]
+  retracted?: { by: string; at: string; reason: string; replacement: number }
+}
+
+export interface Definition {
+  environment: string
+  revision: number
+  /** YAML; secrets as ciphertext unless `decrypt` was asked (then plaintext `fn::secret: value`) */
+  yaml: string
+  /** opaque concurrency token (revision number as a string for the local store) */
+  etag: string
+}
+
+export interface OpenResult {
+  environment: string
+  revision: number
+  value?: Record<string, EvalValue>
+  diagnostics: Diagnostic[]
+  imports: string[]
+}
+
+export interface AuditEvent {
+  id: number
+  time: string
+  user: string
+  action:
+    | 'create'
+    | 'update'
+    | 'read'
+    | 'open'
+    | 'run'
+    | 'export'
+    | 'decrypt'
+    | 'tag'
+    | 'untag'
+    | 'retract'
+    | 'rollback'
+    | 'clone'
+    | 'delete'
+    | 'key.rotate'
+    | 'key.export'
+    | 'key.import'
+    | 'rotate'
+    | 'sync.push'
+    | 'sync.pull'
+  target: string
+  result: 'ok' | 'denied' | 'error'
+  /** never secret values */
+  detail?: Record<string, JsonValue>
+}
+
+export interface KeyStatus {
+  backend: 'keychain' | 'passphrase' | 'keyfile'
+  /** e.g. "Secret Service (gnome-keyring)" */
+  description: string
+  available: boolean
+  keyId?: string
+  message?: string
+}
+
+export interface EnvironmentService {
+  list(): Promise<EnvironmentSummary[]>
+  create(id: string, opts?: { yaml?: string; message?: string }): Promise<RevisionInfo>
+  /** `version`: number, tag name, or `latest` (default) */
+  getDefinition(id: string, opts?: { version?: string | number; decrypt?: boolean }): Promise<Definition>
+  /** Saves a new revision. `baseRevision` is the revision the edit started from: a stale one throws ConflictError. Plaintext `fn::secret` values are encrypted before storing. */
+  update(id: string, yaml: string, opts: { baseRevision: number; message?: string }): Promise<RevisionInfo>
+  delete(id: string): Promise<void>
+  clone(from: string, to: string, opts?: { keepHistory?: boolean }): Promise<RevisionInfo>
+  listRevisions(id: string, opts?: { before?: number; count?: number }): Promise<RevisionInfo[]>
+  tagRevision(id: string, tag: string, revision: number): Promise<void>
+  untagRevision(id: string, tag: string): Promise<void>
+  retract(id: string, revision: number, opts?: { replacement?: number; reason?: string }): Promise<void>
+  rollback(id: string, revision: number, opts?: { message?: string }): Promise<RevisionInfo>
+  getTags(id: string): Promise<Record<string, string>>
+  setTag(id: string, key: string, value: string): Promise<void>
+  deleteTag(id: string, key: string): Promise<void>
+  /** Evaluates a stored revision with providers opened (mode eval). Audited as `open`. */
+  open(id: string, opts?: { version?: string | number }): Promise<OpenResult>
+  /** Evaluates an unsaved buffer as if it were `id` (live preview). `mode` defaults to `check`. */
+  check(id: string, yaml: string, opts?: { mode?: 'check' | 'eval' }): Promise<OpenResult>
+  audit(opts?: { target?: string; limit?: number }): Promise<AuditEvent[]>
+  keyStatus(): Promise<KeyStatus>
+  rotateKey(): Promise<{ rewrapped: number }>
+}
