@@ -1,0 +1,79 @@
+/**
+ * AES-256-GCM sealing and scrypt key derivation (node:crypto), the only primitives the store uses.
+ *
+ * Sealed layout: 12-byte random nonce || ciphertext || 16-byte tag. Callers bind context (key ids,
+ * environment, purpose) through `aad`, so a sealed blob moved to another slot fails to open.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+
+export const KEY_BYTES = 32
+const NONCE_BYTES = 12
+const TAG_BYTES = 16
+
+/** Thrown when a sealed blob does not open: wrong key, tampered bytes or wrong context. */
+export class OpenFailedError extends Error {
+  constructor(message = 'authentication failed (wrong key or corrupted data)') {
+    super(message)
+    this.name = 'OpenFailedError'
+  }
+}
+
+export function newKey(): Buffer {
+  return randomBytes(KEY_BYTES)
+}
+
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  if (key.length !== KEY_BYTES) throw new Error(`AES-256 key must be ${KEY_BYTES} bytes`)
+  const nonce = randomBytes(NONCE_BYTES)
+  const c = createCipheriv('aes-256-gcm', key, nonce)
+  if (aad) c.setAAD(aad)
+  const body = Buffer.concat([c.update(plaintext), c.final()])
+  return Buffer.concat([nonce, body, c.getAuthTag()])
+}
+
+export function open(key: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Buffer {
+  if (key.length !== KEY_BYTES) throw new Error(`AES-256 key must be ${KEY_BYTES} bytes`)
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new OpenFailedError('ciphertext too short')
+  const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
+  const d = createDecipheriv('aes-256-gcm', key, buf.subarray(0, NONCE_BYTES))
+  if (aad) d.setAAD(aad)
+  d.setAuthTag(buf.subarray(buf.length - TAG_BYTES))
+  try {
+    return Buffer.concat([d.update(buf.subarray(NONCE_BYTES, buf.length - TAG_BYTES)), d.final()])
+  } catch {
+    throw new OpenFailedError()
+  }
+}
+
+export interface ScryptParams {
+  /** CPU/memory cost (power of two) */
+  N: number
+  r: number
+  p: number
+  /** base64 salt */
+  salt: string
+}
+
+/**
+ * Default scrypt cost: N=2^17, r=8, p=1 (128 MiB, ~0.3 s here), the OWASP recommendation for
+ * password-derived keys. Paid once per process: the derived key is cached by its owner.
+ */
+export function defaultScryptParams(): ScryptParams {
+  return { N: 2 ** 17, r: 8, p: 1, salt: randomBytes(16).toString('base64') }
+}
+
+export function deriveKey(passphrase: string, params: ScryptParams): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(
+      passphrase.normalize('NFC'),
+      Buffer.from(params.salt, 'base64'),
+      KEY_BYTES,
+      { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 16 * 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    )
+  })
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b)
+}

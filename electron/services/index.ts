@@ -1,0 +1,50 @@
+/**
+ * The one way to build Envelope's Node-side services: the CLI, the Electron main process and the web
+ * bridge all call `createServices()` so they share the same store, keys and providers.
+ *
+ *   const services = createServices({ providers })
+ *   await services.environments.create('app/dev')
+ *   ...
+ *   services.close()
+ */
+import type { ExecutionContext, ProviderRegistry } from '../../shared/esc/host.ts'
+import { EnvironmentStore } from './store/environment-store.ts'
+import type { KeyConfig } from './keychain/kek.ts'
+
+export { EnvironmentStore, DefinitionError, formatDiagnostic } from './store/environment-store.ts'
+export type { EnvironmentStoreOptions } from './store/environment-store.ts'
+export type { KeyConfig, KeyBackend } from './keychain/kek.ts'
+export { resolveDataDir, storeFile } from './paths.ts'
+
+export interface ServicesOptions {
+  /** data folder; default ENVELOPE_DATA_DIR, else the OS app-data folder */
+  dataDir?: string | undefined
+  /** provider registry for `fn::open` / `fn::rotate` (electron/providers) */
+  providers?: ProviderRegistry
+  /** key backend options; default keychain, or ENVELOPE_PASSPHRASE / ENVELOPE_KEY_FILE */
+  keys?: KeyConfig
+  /** author/audit user; default the OS user */
+  user?: string
+  /** extra `${context…}` values */
+  context?: ExecutionContext
+}
+
+export interface Services {
+  /** the local store (implements EnvironmentService, plus recordAudit, key export/import, revision tags) */
+  environments: EnvironmentStore
+  /** the data folder in use */
+  dataDir: string
+  close(): void
+}
+
+/** Builds the services over one store file. The key is reached lazily: listing works without a keychain. */
+export function createServices(opts: ServicesOptions = {}): Services {
+  const environments = new EnvironmentStore({
+    dataDir: opts.dataDir,
+    ...(opts.providers ? { providers: opts.providers } : {}),
+    ...(opts.keys ? { keys: opts.keys } : {}),
+    ...(opts.user ? { user: opts.user } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+  })
+  return { environments, dataDir: environments.dataDir, close: () => environments.close() }
+}

@@ -1,0 +1,240 @@
+/**
+ * Key-encryption keys (KEKs): where the key that wraps every environment's data key lives.
+ *
+ * Three explicit backends, never a silent plain-text fallback:
+ * - `keychain`: 32 random bytes in the OS keychain via `@napi-rs/keyring` (Secret Service on Linux,
+ *   Keychain on macOS, Credential Manager on Windows). The default.
+ * - `passphrase`: derived with scrypt from `ENVELOPE_PASSPHRASE` (salt and cost stored in the store).
+ * - `keyfile`: 32 bytes (raw, base64 or hex) in the file named by `ENVELOPE_KEY_FILE`.
+ * The backend is a property of the store (recorded with the key); the environment variables only supply
+ * the secret material. A new store picks: key file if ENVELOPE_KEY_FILE is set, else passphrase if
+ * ENVELOPE_PASSPHRASE is set, else the keychain.
+ */
+import { Entry } from '@napi-rs/keyring'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { UserError } from '../../../shared/errors.ts'
+import type { KeyStatus } from '../../../shared/models.ts'
+import { KEY_BYTES, defaultScryptParams, deriveKey } from '../crypto/aead.ts'
+import type { ScryptParams } from '../crypto/aead.ts'
+
+export type KeyBackend = KeyStatus['backend']
+
+/** How this process reaches keys. Every field is optional: defaults come from the environment variables. */
+export interface KeyConfig {
+  /** backend for a NEW store or a rotation target; an existing store uses the backend it records */
+  backend?: KeyBackend
+  /** passphrase for the `passphrase` backend (default: ENVELOPE_PASSPHRASE) */
+  passphrase?: string
+  /** key file for the `keyfile` backend (default: ENVELOPE_KEY_FILE) */
+  keyFile?: string
+  /** keychain service name (default `Envelope`); tests use their own */
+  service?: string
+  /** environment to read (default process.env) */
+  env?: Record<string, string | undefined>
+}
+
+/** What the store records about a KEK (never the key itself, except its scrypt parameters). */
+export interface KekParams {
+  /** passphrase backend: scrypt salt and cost */
+  scrypt?: ScryptParams
+  /** keyfile backend: the path used when the key was created (informational) */
+  file?: string
+}
+
+const DEFAULT_SERVICE = 'Envelope'
+
+export const ALTERNATIVES_HINT =
+  'start or unlock your keyring (gnome-keyring/KWallet, macOS Keychain, Windows Credential Manager), or choose an explicit alternative: ' +
+  'set ENVELOPE_PASSPHRASE to derive the key from a passphrase (scrypt), or set ENVELOPE_KEY_FILE to the path of a key file you protect ' +
+  '(created with 32 random bytes if it does not exist). Envelope never stores keys in plain text on its own.'
+
+export function keychainDescription(platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'darwin') return 'macOS Keychain'
+  if (platform === 'win32') return 'Windows Credential Manager'
+  return 'Secret Service (D-Bus: gnome-keyring, KWallet)'
+}
+
+export function backendDescription(backend: KeyBackend, config: KeyConfig = {}): string {
+  if (backend === 'keychain') return keychainDescription()
+  if (backend === 'passphrase') return 'passphrase-derived key (scrypt, ENVELOPE_PASSPHRASE)'
+  return `key file ${keyFilePath(config) ?? '(ENVELOPE_KEY_FILE not set)'}`
+}
+
+/** The backend a new store would use with this configuration. */
+export function configuredBackend(config: KeyConfig = {}): KeyBackend {
+  if (config.backend) return config.backend
+  const env = config.env ?? process.env
+  if (config.keyFile || env.ENVELOPE_KEY_FILE) return 'keyfile'
+  if (config.passphrase !== undefined || env.ENVELOPE_PASSPHRASE) return 'passphrase'
+  return 'keychain'
+}
+
+function passphraseOf(config: KeyConfig): string | undefined {
+  const p = config.passphrase ?? (config.env ?? process.env).ENVELOPE_PASSPHRASE
+  return p === undefined || p === '' ? undefined : p
+}
+
+function keyFilePath(config: KeyConfig): string | undefined {
+  const p = config.keyFile ?? (config.env ?? process.env).ENVELOPE_KEY_FILE
+  return p ? resolve(p) : undefined
+}
+
+function keychainError(action: string, err: unknown): UserError {
+  const why = err instanceof Error ? err.message : String(err)
+  return new UserError('keychain_unavailable', `cannot ${action} in the OS keychain (${keychainDescription()}): ${why}`, {
+    hint: ALTERNATIVES_HINT,
+    cause: err,
+  })
+}
+
+function entry(config: KeyConfig, account: string): Entry {
+  return new Entry(config.service ?? DEFAULT_SERVICE, account)
+}
+
+/** Keychain account name of a KEK: the store id keeps two data folders on one machine apart. */
+export function keychainAccount(storeId: string, kekId: string): string {
+  return `kek:${storeId}:${kekId}`
+}
+
+/** Throws a clear `keychain_unavailable` UserError when the keychain cannot be used right now. */
+export function probeKeychain(config: KeyConfig = {}): void {
+  try {
+    entry(config, 'probe').getPassword()
+  } catch (err) {
+    throw keychainError('read', err)
+  }
+}
+
+function decodeKeyText(bytes: Buffer, where: string): Buffer {
+  if (bytes.length === KEY_BYTES) return bytes
+  const text = bytes.toString('utf8').trim()
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex')
+  const b64 = Buffer.from(text, 'base64')
+  if (b64.length === KEY_BYTES && /^[A-Za-z0-9+/=_-]+$/.test(text)) return b64
+  throw new UserError('invalid_input', `${where} does not hold a 32-byte key (raw, base64 or hex)`, {
+    hint: 'create one with: head -c 32 /dev/urandom | base64 > FILE && chmod 600 FILE',
+  })
+}
+
+function readKeyFile(path: string): Buffer {
+  try {
+    return decodeKeyText(readFileSync(path), `key file ${path}`)
+  } catch (err) {
+    if (err instanceof UserError) throw err
+    throw new UserError('io', `cannot read the key file ${path}: ${(err as Error).message}`, {
+      hint: 'check ENVELOPE_KEY_FILE; the file must hold the key this store was created with',
+    })
+  }
+}
+
+/** A freshly made KEK: the key bytes plus what the store must record. */
+export interface NewKek {
+  backend: KeyBackend
+  key: Buffer
+  params: KekParams
+}
+
+/** Makes the key material of a new KEK for `backend` (does not touch the keychain yet: see `persistKek`). */
+export async function makeKek(backend: KeyBackend, config: KeyConfig): Promise<NewKek> {
+  if (backend === 'keychain') {
+    probeKeychain(config)
+    return { backend, key: randomBytes(KEY_BYTES), params: {} }
+  }
+  if (backend === 'passphrase') {
+    const passphrase = passphraseOf(config)
+    if (!passphrase) {
+      throw new UserError('keychain_unavailable', 'the passphrase backend needs a passphrase, and ENVELOPE_PASSPHRASE is not set', {
+        hint: 'set ENVELOPE_PASSPHRASE to the passphrase that protects this store',
+      })
+    }
+    const scrypt = defaultScryptParams()
+    return { backend, key: await deriveKey(passphrase, scrypt), params: { scrypt } }
+  }
+  const path = keyFilePath(config)
+  if (!path) throw new UserError('keychain_unavailable', 'the key-file backend needs ENVELOPE_KEY_FILE', { hint: 'set ENVELOPE_KEY_FILE to a key file path' })
+  if (existsSync(path)) return { backend, key: readKeyFile(path), params: { file: path } }
+  return { backend, key: randomBytes(KEY_BYTES), params: { file: path } }
+}
+
+/** Writes the key of a new KEK where its backend keeps it (keychain entry or new key file). */
+export function persistKek(kek: NewKek, kekId: string, storeId: string, config: KeyConfig): void {
+  if (kek.backend === 'keychain') {
+    try {
+      entry(config, keychainAccount(storeId, kekId)).setPassword(kek.key.toString('base64'))
+    } catch (err) {
+      throw keychainError('store the key', err)
+    }
+  } else if (kek.backend === 'keyfile' && kek.params.file && !existsSync(kek.params.file)) {
+    try {
+      // wx: never overwrite a key file that appeared meanwhile; 0600: readable by this user only
+      writeFileSync(kek.params.file, kek.key.toString('base64') + '\n', { flag: 'wx', mode: 0o600 })
+    } catch (err) {
+      throw new UserError('io', `cannot create the key file ${kek.params.file}: ${(err as Error).message}`)
+    }
+  }
+}
+
+/** Loads an existing KEK from its backend. Throws a UserError saying what is missing and what to do. */
+export async function loadKek(backend: KeyBackend, params: KekParams, kekId: string, storeId: string, config: KeyConfig): Promise<Buffer> {
+  if (backend === 'keychain') {
+    let text: string | null
+    try {
+      text = entry(config, keychainAccount(storeId, kekId)).getPassword()
+    } catch (err) {
+      throw keychainError('read the store key', err)
+    }
+    if (text === null) {
+      throw new UserError('keychain_unavailable', `the store key ${kekId} is not in the OS keychain (${keychainDescription()})`, {
+        hint: 'import it from the machine that has it (envelope key export / envelope key import), or restore the keychain',
+      })
+    }
+    return decodeKeyText(Buffer.from(text, 'utf8'), `keychain entry ${kekId}`)
+  }
+  if (backend === 'passphrase') {
+    const passphrase = passphraseOf(config)
+    if (!passphrase || !params.scrypt) {
+      throw new UserError('keychain_unavailable', 'this store is protected by a passphrase, and ENVELOPE_PASSPHRASE is not set', {
+        hint: 'set ENVELOPE_PASSPHRASE to the passphrase this store was created with',
+      })
+    }
+    return deriveKey(passphrase, params.scrypt)
+  }
+  const path = keyFilePath(config) ?? params.file
+  if (!path) throw new UserError('keychain_unavailable', 'this store is protected by a key file, and ENVELOPE_KEY_FILE is not set', { hint: 'set ENVELOPE_KEY_FILE' })
+  if (!existsSync(path)) {
+    throw new UserError('keychain_unavailable', `this store is protected by a key file, and ${path} does not exist`, {
+      hint: 'set ENVELOPE_KEY_FILE to the key file this store was created with',
+    })
+  }
+  return readKeyFile(path)
+}
+
+/** Deletes a retired KEK from the keychain (no-op for other backends). Returns whether something was deleted. */
+export function forgetKek(backend: KeyBackend, kekId: string, storeId: string, config: KeyConfig): boolean {
+  if (backend !== 'keychain') return false
+  try {
+    return entry(config, keychainAccount(storeId, kekId)).deleteCredential()
+  } catch (err) {
+    throw keychainError('delete the retired key', err)
+  }
+}
+
+/** Stores imported key bytes for an existing keychain/keyfile KEK. */
+export function storeImportedKek(backend: KeyBackend, key: Buffer, kekId: string, storeId: string, config: KeyConfig): void {
+  if (backend === 'keychain') {
+    persistKek({ backend, key, params: {} }, kekId, storeId, config)
+    return
+  }
+  if (backend === 'keyfile') {
+    const path = keyFilePath(config)
+    if (!path) throw new UserError('invalid_input', 'importing into the key-file backend needs ENVELOPE_KEY_FILE')
+    if (existsSync(path)) throw new UserError('already_exists', `the key file ${path} already exists; refusing to overwrite it`)
+    persistKek({ backend, key, params: { file: path } }, kekId, storeId, config)
+    return
+  }
+  throw new UserError('invalid_input', 'a passphrase-protected store derives its key from the passphrase: there is nothing to import', {
+    hint: 'set ENVELOPE_PASSPHRASE to the same passphrase on the other machine',
+  })
+}

@@ -1,0 +1,738 @@
+/**
+ * The local store: `EnvironmentService` on one SQLite file (see db.ts for durability and concurrency).
+ *
+ * - Every save is an immutable revision (number, author = OS user, time, message); `latest` is built in,
+ *   revision tags (`stable`, `prod`…) and environment tags (key/value) are rows beside it.
+ * - Optimistic concurrency: `update` names the revision it edited; a stale one is a ConflictError, checked
+ *   under the write lock, so two processes never lose an update.
+ * - Secrets exist on disk only as ciphertext inside the stored YAML (`fn::secret: {ciphertext: …}`),
+ *   sealed with the environment's data key (crypto/key-manager.ts); the core does the inline rewrite.
+ * - Every action lands in the `audit` table (never with secret values).
+ */
+import { userInfo } from 'node:os'
+import type { DatabaseSync } from 'node:sqlite'
+import { ConflictError, UserError } from '../../../shared/errors.ts'
+import type {
+  AuditEvent,
+  Definition,
+  EnvironmentService,
+  EnvironmentSummary,
+  KeyStatus,
+  OpenResult,
+  RevisionInfo,
+} from '../../../shared/models.ts'
+import type {
+  Diagnostic,
+  EnvironmentLoader,
+  EvalResult,
+  ExecutionContext,
+  JsonValue,
+  ProviderRegistry,
+  SecretCipher,
+} from '../../../shared/esc/host.ts'
+import { resolveDataDir, storeFile } from '../paths.ts'
+import { KeyManager, StaleKekError } from '../crypto/key-manager.ts'
+import type { KeyConfig } from '../keychain/kek.ts'
+import { immediate, openDatabase } from './db.ts'
+import { loadCore } from './core.ts'
+import { checkTagName, parseRef, parseVersion } from './names.ts'
+import type { EnvRef } from './names.ts'
+
+export interface EnvironmentStoreOptions {
+  /** data folder (default: ENVELOPE_DATA_DIR, else the OS app-data folder; see paths.ts) */
+  dataDir?: string | undefined
+  /** how keys are reached (default: keychain, or ENVELOPE_PASSPHRASE / ENVELOPE_KEY_FILE) */
+  keys?: KeyConfig
+  /** providers and rotators for `fn::open` / `fn::rotate` in `open()` */
+  providers?: ProviderRegistry
+  /** author of revisions and audit events (default: the OS user) */
+  user?: string
+  /** extra execution context merged into `${context…}` */
+  context?: ExecutionContext
+  /** how long a writer waits for another process's write lock (default 15 s) */
+  busyTimeoutMs?: number
+}
+
+/** The definition has errors: saving was refused. The message names the first one with file:line:col. */
+export class DefinitionError extends UserError {
+  readonly diagnostics: Diagnostic[]
+  constructor(environment: string, diagnostics: Diagnostic[]) {
+    const errors = diagnostics.filter((d) => d.severity === 'error')
+    const first = errors[0]!
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : ''
+    super('invalid_input', `${formatDiagnostic(environment, first)}${more}; the definition was not saved`, {
+      hint: 'fix the definition and save again',
+    })
+    this.name = 'DefinitionError'
+    this.diagnostics = diagnostics
+  }
+}
+
+/** `project/env:3:7: summary` (`values.a.b` when there is no range). */
+export function formatDiagnostic(environment: string, d: Diagnostic): string {
+  if (d.range) return `${d.range.environment}:${d.range.begin.line}:${d.range.begin.column}: ${d.summary}`
+  return `${environment}${d.path ? ` (${d.path})` : ''}: ${d.summary}`
+}
+
+interface EnvRow {
+  id: number
+  project: string
+  name: string
+  created: string
+  modified: string
+  latest: number
+  data_key: string
+}
+
+interface RevRow {
+  number: number
+  yaml: string
+  author: string
+  created: string
+  message: string
+  retracted_by: string | null
+  retracted_at: string | null
+  retract_reason: string | null
+  replacement: number | null
+}
+
+type AuditInput = {
+  action: AuditEvent['action']
+  target: string
+  result?: AuditEvent['result']
+  detail?: Record<string, JsonValue>
+  user?: string
+}
+
+const now = () => new Date().toISOString()
+
+function osUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown'
+  }
+}
+
+function hasErrors(diags: Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === 'error')
+}
+
+export class EnvironmentStore implements EnvironmentService {
+  /** the data folder in use */
+  readonly dataDir: string
+  /** the SQLite file in use */
+  readonly file: string
+  /** who is recorded as author / audit user */
+  readonly user: string
+  readonly #db: DatabaseSync
+  readonly #keys: KeyManager
+  readonly #providers: ProviderRegistry | undefined
+  readonly #context: ExecutionContext
+  /** immutable revision sources by `envRowId:created:number` (revisions never change once written) */
+  readonly #sources = new Map<string, string>()
+  #closed = false
+
+  constructor(opts: EnvironmentStoreOptions = {}) {
+    this.dataDir = resolveDataDir({ dataDir: opts.dataDir })
+    this.file = storeFile(this.dataDir)
+    const { db, storeId } = openDatabase(this.dataDir, this.file, opts.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: opts.busyTimeoutMs })
+    this.#db = db
+    this.#keys = new KeyManager(db, storeId, opts.keys ?? {})
+    this.#providers = opts.providers
+    this.user = opts.user ?? osUser()
+    this.#context = { pulumi: { user: { id: this.user } }, ...(opts.context ?? {}) }
+  }
+
+  /** Closes the database (idempotent). */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#db.close()
+  }
+
+  // ---------------------------------------------------------------------------------------------- rows
+
+  #env(ref: EnvRef): EnvRow | undefined {
+    return this.#db.prepare('SELECT * FROM environments WHERE project = ? AND name = ?').get(ref.project, ref.name) as EnvRow | undefined
+  }
+
+  #mustEnv(ref: EnvRef): EnvRow {
+    const row = this.#env(ref)
+    if (!row) throw new UserError('not_found', `environment ${ref.id} does not exist`, { hint: 'list environments with `envelope env ls`, or create it' })
+    return row
+  }
+
+  #rev(env: EnvRow, n: number): RevRow | undefined {
+    return this.#db.prepare('SELECT * FROM revisions WHERE env_id = ? AND number = ?').get(env.id, n) as RevRow | undefined
+  }
+
+  /** Resolves a version (number, tag, `latest`) to a readable revision of `env`. */
+  #resolve(ref: EnvRef, env: EnvRow, version: string | number | undefined): RevRow {
+    const v = parseVersion(version)
+    let n: number
+    if (v.kind === 'latest') n = env.latest
+    else if (v.kind === 'number') n = v.number
+    else {
+      const tag = this.#db.prepare('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, v.tag) as { revision: number } | undefined
+      if (!tag) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(v.tag)}`, { hint: 'list tags with `envelope env version tag ls`' })
+      n = tag.revision
+    }
+    const row = this.#rev(env, n)
+    if (!row) throw new UserError('not_found', `environment ${ref.id} has no revision ${n} (latest is ${env.latest})`)
+    if (row.retracted_at) {
+      throw new UserError('not_found', `revision ${n} of ${ref.id} was retracted${row.retract_reason ? ` (${row.retract_reason})` : ''}`, {
+        hint: `use revision ${row.replacement ?? env.latest} instead`,
+      })
+    }
+    return row
+  }
+
+  #tagsOf(envId: number): Map<number, string[]> {
+    const rows = this.#db.prepare('SELECT name, revision FROM revision_tags WHERE env_id = ? ORDER BY name').all(envId) as unknown as { name: string; revision: number }[]
+    const m = new Map<number, string[]>()
+    for (const r of rows) m.set(r.revision, [...(m.get(r.revision) ?? []), r.name])
+    return m
+  }
+
+  #info(ref: EnvRef, env: EnvRow, r: RevRow, tags?: Map<number, string[]>): RevisionInfo {
+    const t = (tags ?? this.#tagsOf(env.id)).get(r.number) ?? []
+    const all = r.number === env.latest ? ['latest', ...t] : t
+    return {
+      environment: ref.id,
+      number: r.number,
+      author: r.author,
+      created: r.created,
+      message: r.message,
+      tags: all,
+      ...(r.retracted_at
+        ? { retracted: { by: r.retracted_by ?? '', at: r.retracted_at, reason: r.retract_reason ?? '', replacement: r.replacement ?? 0 } }
+        : {}),
+    }
+  }
+
+  #insertAudit(e: AuditInput): void {
+    this.#db
+      .prepare('INSERT INTO audit (time, user, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(now(), e.user ?? this.user, e.action, e.target, e.result ?? 'ok', e.detail === undefined ? null : JSON.stringify(e.detail))
+  }
+
+  /** Records an audit event in its own transaction (the CLI logs `run` / `export` with this). Never pass secret values in `detail`. */
+  async recordAudit(e: AuditInput): Promise<void> {
+    immediate(this.#db, () => this.#insertAudit(e))
+  }
+
+  /** Records a failure without masking the original error. */
+  #auditFailure(action: AuditEvent['action'], target: string, err: unknown, detail: Record<string, JsonValue> = {}): void {
+    const result: AuditEvent['result'] = err instanceof UserError && (err.code === 'forbidden' || err.code === 'unauthorized' || err.code === 'conflict') ? 'denied' : 'error'
+    const code = err instanceof UserError ? err.code : 'internal'
+    try {
+      immediate(this.#db, () => this.#insertAudit({ action, target, result, detail: { ...detail, error: code } }))
+    } catch {
+      // auditing a failure must not hide it
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- crypto
+
+  #keyIdOf(environment: string): string {
+    const ref = parseRef(environment)
+    const env = this.#env(ref)
+    if (!env) throw new Error(`environment ${ref.id} does not exist`)
+    return env.data_key
+  }
+
+  /** A cipher for the core; `extra` maps environments not yet in the store to their (prepared) data key. */
+  #cipher(extra?: { id: string; keyId: string }): SecretCipher {
+    return this.#keys.cipher((environment) => (extra && parseRef(environment).id === extra.id ? extra.keyId : this.#keyIdOf(environment)))
+  }
+
+  #loader(): EnvironmentLoader {
+    return {
+      load: async (name) => {
+        let ref: EnvRef
+        try {
+          ref = parseRef(name)
+        } catch {
+          return undefined
+        }
+        const env = this.#env(ref)
+        if (!env) return undefined
+        const rev = this.#resolve(ref, env, ref.version)
+        return { name: ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`, source: this.#source(env, rev) }
+      },
+    }
+  }
+
+  #source(env: EnvRow, rev: RevRow): string {
+    const key = `${env.id}:${env.created}:${rev.number}`
+    let s = this.#sources.get(key)
+    if (s === undefined) {
+      s = rev.yaml
+      if (this.#sources.size > 2000) this.#sources.clear()
+      this.#sources.set(key, s)
+    }
+    return s
+  }
+
+  /** Encrypts plaintext secrets and validates the definition; throws DefinitionError on errors. */
+  async #prepareYaml(ref: EnvRef, yaml: string, cipher: SecretCipher): Promise<{ yaml: string; diagnostics: Diagnostic[] }> {
+    if (typeof yaml !== 'string') throw new UserError('invalid_input', 'the definition must be YAML text')
+    const core = await loadCore()
+    const enc = await core.encryptSecrets(yaml, cipher)
+    if (hasErrors(enc.diagnostics)) throw new DefinitionError(ref.id, enc.diagnostics)
+    if (yaml.trim() === '') return { yaml: enc.text, diagnostics: enc.diagnostics }
+    const checked = await this.#evaluate(ref.id, enc.text, 'check', cipher)
+    if (hasErrors(checked.diagnostics)) throw new DefinitionError(ref.id, checked.diagnostics)
+    return { yaml: enc.text, diagnostics: [...enc.diagnostics, ...checked.diagnostics] }
+  }
+
+  async #evaluate(name: string, source: string, mode: 'check' | 'eval', cipher: SecretCipher): Promise<EvalResult> {
+    const core = await loadCore()
+    return core.evaluate({
+      name,
+      source,
+      mode,
+      loader: this.#loader(),
+      cipher,
+      context: this.#context,
+      ...(this.#providers ? { providers: this.#providers } : {}),
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------- service
+
+  /** All environments, sorted by `project/name`. */
+  async list(): Promise<EnvironmentSummary[]> {
+    const envs = this.#db.prepare('SELECT * FROM environments ORDER BY project, name').all() as unknown as EnvRow[]
+    const tags = this.#db.prepare('SELECT env_id, name, value FROM env_tags ORDER BY name').all() as unknown as { env_id: number; name: string; value: string }[]
+    return envs.map((e) => ({
+      project: e.project,
+      name: e.name,
+      id: `${e.project}/${e.name}`,
+      latestRevision: e.latest,
+      created: e.created,
+      modified: e.modified,
+      tags: Object.fromEntries(tags.filter((t) => t.env_id === e.id).map((t) => [t.name, t.value])),
+    }))
+  }
+
+  /**
+   * Creates `project/env` at revision 1 (empty unless `yaml` is given; plaintext secrets are encrypted).
+   * Throws `already_exists` if it exists, DefinitionError if `yaml` has errors.
+   */
+  async create(id: string, opts: { yaml?: string; message?: string } = {}): Promise<RevisionInfo> {
+    const ref = this.#plainRef(id)
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (this.#env(ref)) throw new UserError('already_exists', `environment ${ref.id} already exists`)
+        const dk = await this.#keys.prepareDataKey()
+        const yaml = opts.yaml ? (await this.#prepareYaml(ref, opts.yaml, this.#cipher({ id: ref.id, keyId: dk.id }))).yaml : ''
+        try {
+          return immediate(this.#db, () => {
+            if (this.#env(ref)) throw new UserError('already_exists', `environment ${ref.id} already exists`)
+            this.#keys.insertDataKey(dk)
+            const at = now()
+            const res = this.#db
+              .prepare('INSERT INTO environments (project, name, created, modified, latest, data_key) VALUES (?, ?, ?, ?, 1, ?)')
+              .run(ref.project, ref.name, at, at, dk.id)
+            const envId = Number(res.lastInsertRowid)
+            const message = opts.message ?? 'created'
+            this.#db.prepare('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, 1, ?, ?, ?, ?)').run(envId, yaml, this.user, at, message)
+            this.#insertAudit({ action: 'create', target: ref.id, detail: { revision: 1 } })
+            return { environment: ref.id, number: 1, author: this.user, created: at, message, tags: ['latest'] }
+          })
+        } catch (err) {
+          if (err instanceof StaleKekError && attempt < 3) continue
+          throw err
+        }
+      }
+    } catch (err) {
+      this.#auditFailure('create', ref.id, err)
+      throw err
+    }
+  }
+
+  /**
+   * The stored definition at `version` (default latest). Secrets stay ciphertext unless `decrypt` is set
+   * (then `fn::secret: plaintext`, audited as `decrypt`). Retracted revisions cannot be read.
+   */
+  async getDefinition(id: string, opts: { version?: string | number; decrypt?: boolean } = {}): Promise<Definition> {
+    const ref = parseRef(id)
+    const action = opts.decrypt ? 'decrypt' : 'read'
+    try {
+      const env = this.#mustEnv(ref)
+      const rev = this.#resolve(ref, env, opts.version ?? ref.version)
+      let yaml = rev.yaml
+      if (opts.decrypt && yaml !== '') {
+        const dec = await (await loadCore()).decryptSecrets(yaml, this.#cipher())
+        if (hasErrors(dec.diagnostics)) throw new DefinitionError(ref.id, dec.diagnostics)
+        yaml = dec.text
+      }
+      await this.recordAudit({ action, target: ref.id, detail: { revision: rev.number } })
+      return { environment: ref.id, revision: rev.number, yaml, etag: String(rev.number) }
+    } catch (err) {
+      this.#auditFailure(action, ref.id, err)
+      throw err
+    }
+  }
+
+  /**
+   * Saves `yaml` as a new revision. `baseRevision` is the revision the edit started from: if the
+   * environment has moved on, throws ConflictError and stores nothing. Plaintext `fn::secret` values are
+   * encrypted; a definition with errors is refused (DefinitionError).
+   */
+  async update(id: string, yaml: string, opts: { baseRevision: number; message?: string }): Promise<RevisionInfo> {
+    const ref = this.#plainRef(id)
+    try {
+      const env = this.#mustEnv(ref)
+      if (!Number.isSafeInteger(opts?.baseRevision)) throw new UserError('invalid_input', 'update needs the revision the edit started from (baseRevision)')
+      if (opts.baseRevision !== env.latest) throw new ConflictError(ref.id, opts.baseRevision, env.latest)
+      const prepared = await this.#prepareYaml(ref, yaml, this.#cipher())
+      return this.#append(ref, prepared.yaml, opts.message ?? '', opts.baseRevision, 'update')
+    } catch (err) {
+      this.#auditFailure('update', ref.id, err, { baseRevision: opts?.baseRevision ?? null })
+      throw err
+    }
+  }
+
+  /** Appends a revision under the write lock, checking the base revision there (the real concurrency check). */
+  #append(ref: EnvRef, yaml: string, message: string, baseRevision: number | undefined, action: 'update' | 'rollback', detail: Record<string, JsonValue> = {}): RevisionInfo {
+    return immediate(this.#db, () => {
+      const env = this.#mustEnv(ref)
+      if (baseRevision !== undefined && env.latest !== baseRevision) throw new ConflictError(ref.id, baseRevision, env.latest)
+      const n = env.latest + 1
+      const at = now()
+      this.#db.prepare('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, ?, ?, ?, ?, ?)').run(env.id, n, yaml, this.user, at, message)
+      this.#db.prepare('UPDATE environments SET latest = ?, modified = ? WHERE id = ?').run(n, at, env.id)
+      this.#insertAudit({ action, target: ref.id, detail: { revision: n, ...detail } })
+      const tags = this.#tagsOf(env.id).get(n) ?? []
+      return { environment: ref.id, number: n, author: this.user, created: at, message, tags: ['latest', ...tags] }
+    })
+  }
+
+  /** Deletes the environment, its history and tags; its data key is destroyed when no clone shares it. */
+  async delete(id: string): Promise<void> {
+    const ref = this.#plainRef(id)
+    try {
+      immediate(this.#db, () => {
+        const env = this.#mustEnv(ref)
+        this.#db.prepare('DELETE FROM environments WHERE id = ?').run(env.id)
+        this.#keys.dropDataKeyIfUnused(env.data_key)
+        this.#insertAudit({ action: 'delete', target: ref.id, detail: { revisions: env.latest } })
+      })
+    } catch (err) {
+      this.#auditFailure('delete', ref.id, err)
+      throw err
+    }
+  }
+
+  /**
+   * Copies `from` (its latest revision, or its whole history with `keepHistory`) to a new environment `to`.
+   * `keepRevisionTags` / `keepEnvTags` copy tags too. The clone shares the source's data key (its
+   * ciphertexts stay valid); the key is destroyed only when the last environment using it is deleted.
+   */
+  async clone(from: string, to: string, opts: { keepHistory?: boolean; keepRevisionTags?: boolean; keepEnvTags?: boolean } = {}): Promise<RevisionInfo> {
+    const src = this.#plainRef(from)
+    const dst = this.#plainRef(to)
+    try {
+      return immediate(this.#db, () => {
+        const env = this.#mustEnv(src)
+        if (this.#env(dst)) throw new UserError('already_exists', `environment ${dst.id} already exists`)
+        const at = now()
+        const revs = opts.keepHistory
+          ? (this.#db.prepare('SELECT * FROM revisions WHERE env_id = ? ORDER BY number').all(env.id) as unknown as RevRow[])
+          : [this.#resolve(src, env, 'latest')]
+        const latest = opts.keepHistory ? env.latest : 1
+        const res = this.#db
+          .prepare('INSERT INTO environments (project, name, created, modified, latest, data_key) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(dst.project, dst.name, at, at, latest, env.data_key)
+        const newId = Number(res.lastInsertRowid)
+        const ins = this.#db.prepare(
+          'INSERT INTO revisions (env_id, number, yaml, author, created, message, retracted_by, retracted_at, retract_reason, replacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        if (opts.keepHistory) {
+          for (const r of revs) ins.run(newId, r.number, r.yaml, r.author, r.created, r.message, r.retracted_by, r.retracted_at, r.retract_reason, r.replacement)
+        } else {
+          ins.run(newId, 1, revs[0]!.yaml, this.user, at, `cloned from ${src.id}@${env.latest}`, null, null, null, null)
+        }
+        if (opts.keepHistory && opts.keepRevisionTags) {
+          this.#db.prepare('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) SELECT ?, name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').run(newId, env.id)
+        }
+        if (opts.keepEnvTags) {
+          this.#db.prepare('INSERT INTO env_tags (env_id, name, value, created, modified, editor) SELECT ?, name, value, created, modified, editor FROM env_tags WHERE env_id = ?').run(newId, env.id)
+        }
+        this.#insertAudit({ action: 'clone', target: dst.id, detail: { from: src.id, revision: env.latest, keepHistory: !!opts.keepHistory } })
+        const newEnv = this.#mustEnv(dst)
+        return this.#info(dst, newEnv, this.#rev(newEnv, latest)!)
+      })
+    } catch (err) {
+      this.#auditFailure('clone', dst.id, err, { from: src.id })
+      throw err
+    }
+  }
+
+  /** Revisions newest first; `before` is exclusive (0 or absent = from latest); `count` defaults to all. */
+  async listRevisions(id: string, opts: { before?: number; count?: number } = {}): Promise<RevisionInfo[]> {
+    const ref = this.#plainRef(id)
+    const env = this.#mustEnv(ref)
+    const before = opts.before && opts.before > 0 ? opts.before : Number.MAX_SAFE_INTEGER
+    const count = opts.count && opts.count > 0 ? opts.count : -1
+    const rows = this.#db
+      .prepare('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement, \'\' AS yaml FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?')
+      .all(env.id, before, count) as unknown as RevRow[]
+    const tags = this.#tagsOf(env.id)
+    return rows.map((r) => this.#info(ref, env, r, tags))
+  }
+
+  /** Creates or moves revision tag `tag` to `revision`. `latest` is built in and cannot be set. */
+  async tagRevision(id: string, tag: string, revision: number): Promise<void> {
+    const ref = this.#plainRef(id)
+    try {
+      if (tag === 'latest') throw new UserError('invalid_input', '`latest` is built in: it always names the newest revision')
+      checkTagName(tag)
+      immediate(this.#db, () => {
+        const env = this.#mustEnv(ref)
+        const rev = this.#resolve(ref, env, revision)
+        const at = now()
+        const prev = this.#db.prepare('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, tag) as { revision: number } | undefined
+        this.#db
+          .prepare('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET revision = excluded.revision, modified = excluded.modified, editor = excluded.editor')
+          .run(env.id, tag, rev.number, at, at, this.user)
+        this.#insertAudit({ action: 'tag', target: ref.id, detail: { tag, revision: rev.number, ...(prev ? { previous: prev.revision } : {}) } })
+      })
+    } catch (err) {
+      this.#auditFailure('tag', ref.id, err, { tag })
+      throw err
+    }
+  }
+
+  /** Removes a revision tag (`latest` cannot be removed). */
+  async untagRevision(id: string, tag: string): Promise<void> {
+    const ref = this.#plainRef(id)
+    try {
+      if (tag === 'latest') throw new UserError('invalid_input', '`latest` is built in and cannot be removed')
+      immediate(this.#db, () => {
+        const env = this.#mustEnv(ref)
+        const res = this.#db.prepare('DELETE FROM revision_tags WHERE env_id = ? AND name = ?').run(env.id, tag)
+        if (res.changes === 0) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(tag)}`)
+        this.#insertAudit({ action: 'untag', target: ref.id, detail: { tag } })
+      })
+    } catch (err) {
+      this.#auditFailure('untag', ref.id, err, { tag })
+      throw err
+    }
+  }
+
+  /** Revision tags by name (`latest` included), sorted by name. */
+  async listRevisionTags(id: string): Promise<{ name: string; revision: number; created: string; modified: string; editor: string }[]> {
+    const ref = this.#plainRef(id)
+    const env = this.#mustEnv(ref)
+    const rows = this.#db.prepare('SELECT name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').all(env.id) as unknown as {
+      name: string
+      revision: number
+      created: string
+      modified: string
+      editor: string
+    }[]
+    const latest = { name: 'latest', revision: env.latest, created: env.created, modified: env.modified, editor: this.#rev(env, env.latest)?.author ?? '' }
+    return [latest, ...rows].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /**
+   * Retracts a revision (ESC semantics): it can no longer be read or opened; tags pointing at it move to
+   * the replacement (default: the newest earlier revision not retracted). The latest revision cannot be
+   * retracted: save or roll back first.
+   */
+  async retract(id: string, revision: number, opts: { replacement?: number; reason?: string } = {}): Promise<void> {
+    const ref = this.#plainRef(id)
+    try {
+      immediate(this.#db, () => {
+        const env = this.#mustEnv(ref)
+        const rev = this.#rev(env, revision)
+        if (!rev) throw new UserError('not_found', `environment ${ref.id} has no revision ${revision}`)
+        if (rev.retracted_at) throw new UserError('invalid_input', `revision ${revision} of ${ref.id} is already retracted`)
+        if (revision === env.latest) {
+          throw new UserError('invalid_input', `revision ${revision} is the latest revision of ${ref.id} and cannot be retracted`, {
+            hint: 'roll back to an earlier revision first (that makes a new latest), then retract this one',
+          })
+        }
+        let replacement = opts.replacement
+        if (replacement === undefined) {
+          const r = this.#db.prepare('SELECT number FROM revisions WHERE env_id = ? AND number < ? AND retracted_at IS NULL ORDER BY number DESC LIMIT 1').get(env.id, revision) as { number: number } | undefined
+          if (!r) throw new UserError('invalid_input', `revision ${revision} has no earlier revision to replace it`, { hint: 'name a replacement revision' })
+          replacement = r.number
+        }
+        if (replacement === revision) throw new UserError('invalid_input', 'a revision cannot replace itself')
+        const rep = this.#rev(env, replacement)
+        if (!rep || rep.retracted_at) throw new UserError('invalid_input', `replacement revision ${replacement} of ${ref.id} does not exist or is retracted`)
+        const at = now()
+        this.#db
+          .prepare('UPDATE revisions SET retracted_by = ?, retracted_at = ?, retract_reason = ?, replacement = ? WHERE env_id = ? AND number = ?')
+          .run(this.user, at, opts.reason ?? '', replacement, env.id, revision)
+        const moved = this.#db.prepare('UPDATE revision_tags SET revision = ?, modified = ?, editor = ? WHERE env_id = ? AND revision = ?').run(replacement, at, this.user, env.id, revision)
+        this.#insertAudit({ action: 'retract', target: ref.id, detail: { revision, replacement, reason: opts.reason ?? '', movedTags: Number(moved.changes) } })
+      })
+    } catch (err) {
+      this.#auditFailure('retract', ref.id, err, { revision })
+      throw err
+    }
+  }
+
+  /**
+   * Rolls back to `revision`: a NEW revision with that revision's content (history is never rewritten).
+   * With `baseRevision`, refuses (ConflictError) if the environment moved on since.
+   */
+  async rollback(id: string, revision: number, opts: { message?: string; baseRevision?: number } = {}): Promise<RevisionInfo> {
+    const ref = this.#plainRef(id)
+    try {
+      const env = this.#mustEnv(ref)
+      const rev = this.#resolve(ref, env, revision)
+      return this.#append(ref, rev.yaml, opts.message ?? `rollback to revision ${rev.number}`, opts.baseRevision, 'rollback', { from: rev.number })
+    } catch (err) {
+      this.#auditFailure('rollback', ref.id, err, { revision })
+      throw err
+    }
+  }
+
+  /** Environment tags (key/value metadata). */
+  async getTags(id: string): Promise<Record<string, string>> {
+    const env = this.#mustEnv(this.#plainRef(id))
+    const rows = this.#db.prepare('SELECT name, value FROM env_tags WHERE env_id = ? ORDER BY name').all(env.id) as unknown as { name: string; value: string }[]
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]))
+  }
+
+  /** Creates or updates an environment tag. */
+  async setTag(id: string, key: string, value: string): Promise<void> {
+    const ref = this.#plainRef(id)
+    try {
+      if (typeof key !== 'string' || key === '' || key.length > 255) throw new UserError('invalid_input', 'a tag name must be 1-255 characters')
+      if (typeof value !== 'string' || value.length > 4096) throw new UserError('invalid_input', 'a tag value must be a string of at most 4096 characters')
+      immediate(this.#db, () => {
+        const env = this.#mustEnv(ref)
+        const at = now()
+        this.#db
+          .prepare('INSERT INTO env_tags (env_id, name, value, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified, editor = excluded.editor')
+          .run(env.id, key, value, at, at, this.user)
+        this.#insertAudit({ action: 'tag', target: ref.id, detail: { envTag: key } })
+      })
+    } catch (err) {
+      this.#auditFailure('tag', ref.id, err, { envTag: String(key) })
+      throw err
+    }
+  }
+
+  /** Deletes an environment tag (`not_found` if missing). */
+  async deleteTag(id: string, key: string): Promise<void> {
+    const ref = this.#plainRef(id)
+    try {
+      immediate(this.#db, () => {
+        const env = this.#mustEnv(ref)
+        const res = this.#db.prepare('DELETE FROM env_tags WHERE env_id = ? AND name = ?').run(env.id, key)
+        if (res.changes === 0) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(key)}`)
+        this.#insertAudit({ action: 'untag', target: ref.id, detail: { envTag: key } })
+      })
+    } catch (err) {
+      this.#auditFailure('untag', ref.id, err, { envTag: String(key) })
+      throw err
+    }
+  }
+
+  /** Evaluates a stored revision in `eval` mode (providers opened, secrets decrypted). Audited as `open`. */
+  async open(id: string, opts: { version?: string | number } = {}): Promise<OpenResult> {
+    const ref = parseRef(id)
+    try {
+      const env = this.#mustEnv(ref)
+      const rev = this.#resolve(ref, env, opts.version ?? ref.version)
+      const res = await this.#evaluate(ref.id, this.#source(env, rev), 'eval', this.#cipher())
+      const failed = hasErrors(res.diagnostics)
+      await this.recordAudit({ action: 'open', target: ref.id, result: failed ? 'error' : 'ok', detail: { revision: rev.number, imports: res.imports } })
+      return { environment: ref.id, revision: rev.number, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
+    } catch (err) {
+      this.#auditFailure('open', ref.id, err)
+      throw err
+    }
+  }
+
+  /**
+   * Evaluates an unsaved buffer as if it were `id` (live preview); `mode` defaults to `check` (providers
+   * not opened, outputs unknown). Imports resolve from the store. Nothing is written (an `eval` is audited).
+   */
+  async check(id: string, yaml: string, opts: { mode?: 'check' | 'eval' } = {}): Promise<OpenResult> {
+    const ref = this.#plainRef(id)
+    const mode = opts.mode ?? 'check'
+    const env = this.#env(ref)
+    const res = await this.#evaluate(ref.id, yaml, mode, this.#cipher())
+    if (mode === 'eval') await this.recordAudit({ action: 'open', target: ref.id, result: hasErrors(res.diagnostics) ? 'error' : 'ok', detail: { unsaved: true, imports: res.imports } })
+    return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
+  }
+
+  /** Audit events, newest first; `target` filters by environment (or any target string). */
+  async audit(opts: { target?: string; limit?: number } = {}): Promise<AuditEvent[]> {
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 1000
+    const rows = (
+      opts.target === undefined
+        ? this.#db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?').all(limit)
+        : this.#db.prepare('SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?').all(opts.target, limit)
+    ) as unknown as { id: number; time: string; user: string; action: AuditEvent['action']; target: string; result: AuditEvent['result']; detail: string | null }[]
+    return rows.map((r) => ({
+      id: r.id,
+      time: r.time,
+      user: r.user,
+      action: r.action,
+      target: r.target,
+      result: r.result,
+      ...(r.detail ? { detail: JSON.parse(r.detail) as Record<string, JsonValue> } : {}),
+    }))
+  }
+
+  /** Which key backend the store uses and whether the key is reachable now (never throws). */
+  async keyStatus(): Promise<KeyStatus> {
+    return this.#keys.status()
+  }
+
+  /**
+   * Rotates the key-encryption key: a new KEK re-wraps every data key (no secret ciphertext changes) and
+   * the old one is deleted from the keychain. `to` switches backend (e.g. keychain -> passphrase).
+   */
+  async rotateKey(to: KeyConfig = {}): Promise<{ rewrapped: number; keyId: string; retiredKeyId: string }> {
+    try {
+      const r = await this.#keys.rotate(to)
+      await this.recordAudit({ action: 'key.rotate', target: 'store', detail: { keyId: r.keyId, retiredKeyId: r.retiredKeyId, backend: r.backend, rewrapped: r.rewrapped } })
+      return r
+    } catch (err) {
+      this.#auditFailure('key.rotate', 'store', err)
+      throw err
+    }
+  }
+
+  /** The store key sealed with `passphrase` (one line of text) for a second machine. Audited. */
+  async exportKey(passphrase: string): Promise<string> {
+    try {
+      const out = await this.#keys.exportKey(passphrase)
+      await this.recordAudit({ action: 'key.export', target: 'store' })
+      return out
+    } catch (err) {
+      this.#auditFailure('key.export', 'store', err)
+      throw err
+    }
+  }
+
+  /** Installs a key exported by `exportKey` into this machine's keychain (or ENVELOPE_KEY_FILE). Audited. */
+  async importKey(exported: string, passphrase: string): Promise<{ keyId: string }> {
+    try {
+      const r = await this.#keys.importKey(exported, passphrase)
+      await this.recordAudit({ action: 'key.import', target: 'store', detail: { keyId: r.keyId, backend: r.backend } })
+      return r
+    } catch (err) {
+      this.#auditFailure('key.import', 'store', err)
+      throw err
+    }
+  }
+
+  #plainRef(id: string): EnvRef {
+    const ref = parseRef(id)
+    if (ref.version !== undefined) throw new UserError('invalid_input', `${id}: this operation does not take a version`, { hint: `use ${ref.id}` })
+    return ref
+  }
+}
