@@ -1,0 +1,206 @@
+/**
+ * The Envelope team server: a Fastify app speaking the Pulumi ESC HTTP API subset (routes/esc.ts) plus the
+ * management API for users, tokens, orgs, teams, permissions, audit and keys (routes/admin.ts).
+ *
+ * Request pipeline: rate limit on failed auth → token authentication → route (sets the audit target and checks
+ * the role) → one audit record per request, written before the response leaves (onSend). Bodies are read as text
+ * whatever their Content-Type (the Go CLI labels YAML as JSON); routes parse them. Logs are pino JSON without
+ * headers or bodies, so no token or secret value reaches them.
+ */
+import Fastify from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { parse as parseYaml } from 'yaml'
+import type { Repository } from './db/repository.ts'
+import { Auth, FailedAuthLimiter } from './auth.ts'
+import type { AuthFailure, Identity } from './auth.ts'
+import type { DataKeys } from './keys.ts'
+import { Evaluator, HttpError } from './evaluator.ts'
+import { escRoutes } from './routes/esc.ts'
+import { adminRoutes } from './routes/admin.ts'
+
+export interface ServerOptions {
+  repo: Repository
+  keys: DataKeys
+  /** pino level, or false for no logs */
+  logLevel?: string | false
+  /** max request body (bytes); default 1 MiB */
+  bodyLimit?: number
+  /** failed authentications per client address per window before 429 (default 20 per 60 s) */
+  failedAuthLimit?: number
+  failedAuthWindowMs?: number
+  /** page size of the environment list (default 100) */
+  pageSize?: number
+  /** status of environment create/delete: '0.12' (npm @pulumi/esc-sdk 0.12.x, 200) or '0.14' (204). Default 0.12. */
+  sdkCompat?: '0.12' | '0.14'
+  /** token / permission lookup cache (ms), default 1000; 0 disables */
+  authCacheMs?: number
+}
+
+export interface AuditInfo {
+  action: string
+  org?: string
+  target: string
+  detail?: Record<string, unknown>
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity | undefined
+    audit: AuditInfo | undefined
+    audited: boolean
+  }
+}
+
+export interface Ctx {
+  repo: Repository
+  keys: DataKeys
+  auth: Auth
+  evaluator: Evaluator
+  opts: Required<Pick<ServerOptions, 'pageSize' | 'sdkCompat'>>
+}
+
+/** The authenticated identity (every /api route requires one). */
+export function who(req: FastifyRequest): Identity {
+  if (!req.identity) throw new HttpError(401, 'this request requires an access token (Authorization: token <token>)')
+  return req.identity
+}
+
+export function setAudit(req: FastifyRequest, a: AuditInfo) {
+  req.audit = a
+}
+
+/** Parses a JSON (or YAML) object body with a clear error. */
+export function objectBody(req: FastifyRequest): Record<string, unknown> {
+  const text = typeof req.body === 'string' ? req.body : ''
+  if (text.trim() === '') return {}
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch {
+    try {
+      v = parseYaml(text)
+    } catch (err) {
+      throw new HttpError(400, `the request body is not valid JSON: ${(err as Error).message}`)
+    }
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the request body must be a JSON object')
+  return v as Record<string, unknown>
+}
+
+const AUTH_MESSAGES: Record<AuthFailure, string> = {
+  missing: 'this request requires an access token (Authorization: token <token>)',
+  invalid: 'invalid access token',
+  expired: 'the access token has expired; create a new one',
+  revoked: 'the access token has been revoked',
+}
+
+export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger:
+      o.logLevel === false
+        ? false
+        : {
+            level: o.logLevel ?? 'info',
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+          },
+    bodyLimit: o.bodyLimit ?? 1024 * 1024,
+    // The SDK reads an open property through `/open//{id}`: collapse duplicate slashes before routing.
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 500 },
+    trustProxy: false,
+    disableRequestLogging: false,
+  })
+
+  const auth = new Auth(o.repo, { cacheMs: o.authCacheMs ?? 1000 })
+  const limiter = new FailedAuthLimiter(o.failedAuthLimit ?? 20, o.failedAuthWindowMs ?? 60_000)
+  const ctx: Ctx = {
+    repo: o.repo,
+    keys: o.keys,
+    auth,
+    evaluator: new Evaluator(o.repo, o.keys),
+    opts: { pageSize: o.pageSize ?? 100, sdkCompat: o.sdkCompat ?? '0.12' },
+  }
+
+  app.decorateRequest('identity', undefined)
+  app.decorateRequest('audit', undefined)
+  app.decorateRequest('audited', false)
+
+  // Never choose the parser from Content-Type: every body is text, routes parse YAML/JSON themselves.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/')) return
+    const blocked = limiter.blockedFor(req.ip)
+    if (blocked > 0) {
+      reply.header('Retry-After', String(blocked))
+      throw new HttpError(429, `too many failed authentication attempts from this address; retry in ${blocked} s`)
+    }
+    const r = await auth.authenticate(req.headers.authorization)
+    if (typeof r === 'string') {
+      limiter.fail(req.ip)
+      req.audit = { action: 'auth', target: req.url.split('?')[0]!, detail: { reason: r } }
+      throw new HttpError(401, AUTH_MESSAGES[r])
+    }
+    req.identity = r
+  })
+
+  // One audit record per /api request, written before the response is sent.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.audited || !req.url.startsWith('/api/')) return payload
+    req.audited = true
+    const a = req.audit ?? { action: 'unknown', target: req.url.split('?')[0]! }
+    const status = reply.statusCode
+    const result = status < 400 ? 'ok' : status === 401 || status === 403 || status === 429 ? 'denied' : 'error'
+    try {
+      await o.repo.appendAudit({
+        time: new Date().toISOString(),
+        user: req.identity?.user.login ?? null,
+        tokenId: req.identity?.token.id ?? null,
+        ip: req.ip,
+        method: req.method,
+        action: a.action,
+        org: a.org ?? null,
+        target: a.target,
+        status,
+        result,
+        ...(a.detail ? { detail: a.detail } : {}),
+      })
+    } catch (err) {
+      req.log.error({ err }, 'audit write failed')
+      throw err
+    }
+    return payload
+  })
+
+  app.setErrorHandler((err: unknown, req, reply: FastifyReply) => {
+    if (err instanceof HttpError) {
+      if (err.status >= 500) req.log.error({ err }, 'request failed')
+      return reply.code(err.status).type('application/json').send({ code: err.status, message: err.message, ...(err.extra ?? {}) })
+    }
+    const e = err as { statusCode?: number; message?: string; code?: string }
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      const message = e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the request body is larger than the limit of ${o.bodyLimit ?? 1048576} bytes` : e.message
+      return reply.code(e.statusCode).send({ code: e.statusCode, message })
+    }
+    req.log.error({ err }, 'internal error')
+    return reply.code(500).send({ code: 500, message: 'internal server error' })
+  })
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ code: 404, message: `no route for ${req.method} ${req.url.split('?')[0]}` })
+  })
+
+  app.get('/healthz', async () => ({ ok: true }))
+
+  await app.register(async (scope) => escRoutes(scope, ctx))
+  await app.register(async (scope) => adminRoutes(scope, ctx))
+
+  // Expired open sessions are removed now and then (any process may do it).
+  const sweep = setInterval(() => {
+    o.repo.deleteExpiredSessions(new Date().toISOString()).catch((err: unknown) => app.log.warn({ err }, 'session sweep failed'))
+  }, 60_000)
+  sweep.unref()
+  app.addHook('onClose', async () => clearInterval(sweep))
+
+  return app
+}

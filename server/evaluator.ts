@@ -1,0 +1,314 @@
+/**
+ * Glue between the HTTP layer and the pure language core (shared/esc): import loading inside one org with
+ * permission checks, per-environment ciphers, the wire shapes (Value / Environment JSON, diagnostics), property
+ * paths, and a cache of evaluated opens keyed by revision.
+ *
+ * Cache correctness: an open result is reused only when (a) no document in the import closure uses
+ * `fn::open` / `fn::rotate` (dynamic values must be fetched on every open), (b) the root revision is the same
+ * (revisions are immutable), and (c) every import that was resolved through `latest` still has the same latest
+ * revision and the same environment id (checked against the database on every open, so several server processes
+ * stay correct). Permissions on the imports are re-checked on every open.
+ */
+import type { CryptResult, Diagnostic, EvalResult, EvalValue, EvaluateOptions, JsonValue, SecretCipher } from '../shared/esc/host.ts'
+import type { EnvRecord, Repository, Role } from './db/repository.ts'
+import { roleRank } from './db/repository.ts'
+import type { DataKeys } from './keys.ts'
+import type { OrgAuthz } from './auth.ts'
+import { roleIn } from './auth.ts'
+
+export interface EscCore {
+  evaluate(o: EvaluateOptions): Promise<EvalResult>
+  encryptSecrets(source: string, key: SecretCipher): Promise<CryptResult>
+  decryptSecrets(source: string, key: SecretCipher): Promise<CryptResult>
+}
+
+let corePromise: Promise<EscCore> | undefined
+/** The core is loaded lazily so the rest of the server runs (and reports clearly) even without it. */
+export function loadCore(): Promise<EscCore> {
+  if (!corePromise) {
+    const spec = '../shared/esc/index.ts'
+    corePromise = (import(spec) as Promise<EscCore>).catch((err: unknown) => {
+      corePromise = undefined
+      throw new Error(`the ESC language core (shared/esc/index.ts) could not be loaded: ${(err as Error).message}`)
+    })
+  }
+  return corePromise
+}
+
+export class HttpError extends Error {
+  readonly status: number
+  readonly extra: Record<string, unknown> | undefined
+  constructor(status: number, message: string, extra?: Record<string, unknown>) {
+    super(message)
+    this.status = status
+    this.extra = extra
+  }
+}
+
+/** `proj/env`, `proj/env@v`, or legacy `env` (project `default`). */
+export function parseImportName(name: string): { project: string; env: string; version?: string } | undefined {
+  const at = name.indexOf('@')
+  const base = at >= 0 ? name.slice(0, at) : name
+  const version = at >= 0 ? name.slice(at + 1) : undefined
+  const parts = base.split('/')
+  if (parts.length === 1 && parts[0]) return { project: 'default', env: parts[0], ...(version ? { version } : {}) }
+  if (parts.length === 2 && parts[0] && parts[1]) return { project: parts[0], env: parts[1], ...(version ? { version } : {}) }
+  return undefined
+}
+
+/** Resolves a version reference (number, tag, `latest`) to a live revision number, or undefined. */
+export async function resolveVersion(repo: Repository, env: EnvRecord, version: string | undefined): Promise<number | undefined> {
+  if (version === undefined || version === '' || version === 'latest') return env.latest
+  let n: number | undefined
+  if (/^[0-9]/.test(version)) {
+    if (!/^[0-9]+$/.test(version)) return undefined
+    n = Number(version)
+  } else {
+    n = (await repo.getRevisionTag(env.id, version))?.revision
+  }
+  if (n === undefined || n < 1 || n > env.latest) return undefined
+  const rev = await repo.getRevision(env.id, n)
+  if (!rev || rev.retracted) return undefined
+  return n
+}
+
+/** Wire shape of diagnostics (esc-api.md §0 Error body). */
+export function wireDiagnostics(ds: Diagnostic[]): Record<string, unknown>[] {
+  return ds.map((d) => ({
+    summary: d.summary,
+    severity: d.severity,
+    ...(d.path ? { detail: d.path, path: d.path } : {}),
+    ...(d.range ? { range: d.range } : {}),
+  }))
+}
+
+export const hasErrors = (ds: Diagnostic[]): boolean => ds.some((d) => d.severity !== 'warning')
+
+/** Replaces secret leaves by "[secret]" (check without showSecrets). */
+export function redact(v: EvalValue): EvalValue {
+  if (v.secret) return { ...v, value: '[secret]' }
+  if (Array.isArray(v.value)) return { ...v, value: v.value.map(redact) }
+  if (v.value !== null && typeof v.value === 'object') {
+    const out: Record<string, EvalValue> = {}
+    for (const [k, x] of Object.entries(v.value)) out[k] = redact(x)
+    return { ...v, value: out }
+  }
+  return v
+}
+
+/** Environment JSON: `{}` when empty, `properties` otherwise. */
+export function environmentJson(value: Record<string, EvalValue> | undefined, opts: { reveal: boolean }): Record<string, unknown> {
+  if (!value || Object.keys(value).length === 0) return {}
+  if (opts.reveal) return { properties: value }
+  const props: Record<string, EvalValue> = {}
+  for (const [k, v] of Object.entries(value)) props[k] = redact(v)
+  return { properties: props }
+}
+
+/** Parses a Pulumi property path: `a.b[0]["c d"]`. */
+export function parsePropertyPath(path: string): (string | number)[] {
+  const out: (string | number)[] = []
+  let i = 0
+  const fail = (why: string): never => {
+    throw new HttpError(400, `invalid property path "${path}" at offset ${i}: ${why}`)
+  }
+  while (i < path.length) {
+    const c = path[i]!
+    if (c === '.') {
+      if (out.length === 0) fail('unexpected "."')
+      i++
+      continue
+    }
+    if (c === '[') {
+      if (path[i + 1] === '"') {
+        let j = i + 2
+        let s = ''
+        while (j < path.length && path[j] !== '"') {
+          if (path[j] === '\\' && j + 1 < path.length) j++
+          s += path[j]
+          j++
+        }
+        if (path[j] !== '"' || path[j + 1] !== ']') fail('unterminated ["..."]')
+        out.push(s)
+        i = j + 2
+      } else {
+        const j = path.indexOf(']', i)
+        if (j < 0) fail('missing "]"')
+        const idx = path.slice(i + 1, j)
+        if (!/^[0-9]+$/.test(idx)) fail(`array index must be a number, got "${idx}"`)
+        out.push(Number(idx))
+        i = j + 1
+      }
+      continue
+    }
+    let j = i
+    while (j < path.length && path[j] !== '.' && path[j] !== '[') j++
+    out.push(path.slice(i, j))
+    i = j
+  }
+  if (out.length === 0) fail('empty path')
+  return out
+}
+
+export function valueAtPath(props: Record<string, EvalValue> | undefined, path: (string | number)[]): EvalValue | undefined {
+  const [first, ...rest] = path
+  if (typeof first !== 'string' || !props) return undefined
+  let cur: EvalValue | undefined = props[first]
+  for (const seg of rest) {
+    if (!cur) return undefined
+    const v: EvalValue['value'] = cur.value
+    if (typeof seg === 'number') cur = Array.isArray(v) ? v[seg] : undefined
+    else cur = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, EvalValue>)[seg] : undefined
+  }
+  return cur
+}
+
+interface LoadedImport {
+  envId: string
+  revision: number
+  pinned: boolean
+  name: string
+}
+
+interface CachedOpen {
+  value: Record<string, EvalValue> | undefined
+  diagnostics: Diagnostic[]
+  imports: LoadedImport[]
+}
+
+const DYNAMIC = /fn::(open|rotate)\b/
+
+/** Per-org evaluation: loader with permission checks and one cipher that picks each environment's data key. */
+export class Evaluator {
+  private readonly repo: Repository
+  private readonly keys: DataKeys
+  private readonly cache = new Map<string, CachedOpen>()
+  private readonly maxCache: number
+  constructor(repo: Repository, keys: DataKeys, opts: { cacheEntries?: number } = {}) {
+    this.repo = repo
+    this.keys = keys
+    this.maxCache = opts.cacheEntries ?? 2000
+  }
+
+  /** A cipher resolving `project/env[@v]` names to data keys within `org` (own env preloaded). */
+  orgCipher(org: string, known: EnvRecord[] = []): SecretCipher {
+    const envs = new Map<string, Promise<EnvRecord | undefined>>()
+    for (const e of known) envs.set(`${e.project}/${e.name}`, Promise.resolve(e))
+    const lookup = async (environment: string): Promise<EnvRecord> => {
+      const p = parseImportName(environment)
+      if (!p) throw new Error(`cannot find the data key of "${environment}"`)
+      const k = `${p.project}/${p.env}`
+      let e = envs.get(k)
+      if (!e) {
+        e = this.repo.getEnvironment(org, p.project, p.env)
+        envs.set(k, e)
+      }
+      const env = await e
+      if (!env) throw new Error(`cannot find the data key of "${environment}": no such environment`)
+      return env
+    }
+    return {
+      encrypt: async (plain, environment) => (await this.keys.cipher(await lookup(environment))).encrypt(plain, environment),
+      decrypt: async (ct, environment) => (await this.keys.cipher(await lookup(environment))).decrypt(ct, environment),
+    }
+  }
+
+  /**
+   * Evaluates `source` as `project/env` in `org` (mode eval = open, check = symbolic). Imports need `importRole`
+   * on each imported environment; a missing role is reported as a 403.
+   */
+  async run(opts: {
+    org: string
+    authz: OrgAuthz
+    root?: EnvRecord
+    name: string
+    source: string
+    mode: 'eval' | 'check'
+    importRole: Role
+    context?: Record<string, JsonValue>
+  }): Promise<{ result: EvalResult; imports: LoadedImport[]; dynamic: boolean }> {
+    const core = await loadCore()
+    const imports: LoadedImport[] = []
+    const denied: string[] = []
+    let dynamic = DYNAMIC.test(opts.source)
+    const repo = this.repo
+    const loader = {
+      async load(name: string) {
+        const p = parseImportName(name)
+        if (!p) return undefined
+        const env = await repo.getEnvironment(opts.org, p.project, p.env)
+        if (!env) return undefined
+        if (roleRank(roleIn(opts.authz, p.project, p.env)) < roleRank(opts.importRole)) {
+          denied.push(`${p.project}/${p.env}`)
+          return undefined
+        }
+        const n = await resolveVersion(repo, env, p.version)
+        if (n === undefined) return undefined
+        const rev = await repo.getRevision(env.id, n)
+        if (!rev) return undefined
+        if (DYNAMIC.test(rev.yaml)) dynamic = true
+        imports.push({ envId: env.id, revision: n, pinned: p.version !== undefined && p.version !== 'latest', name })
+        return { name: p.version ? `${p.project}/${p.env}@${p.version}` : `${p.project}/${p.env}`, source: rev.yaml }
+      },
+    }
+    const result = await core.evaluate({
+      name: opts.name,
+      source: opts.source,
+      mode: opts.mode,
+      loader,
+      cipher: this.orgCipher(opts.org, opts.root ? [opts.root] : []),
+      ...(opts.context ? { context: opts.context } : {}),
+    })
+    if (denied.length) {
+      const uniq = [...new Set(denied)]
+      throw new HttpError(
+        403,
+        `${opts.mode === 'eval' ? 'opening' : 'checking'} ${opts.name} imports ${uniq.join(', ')}, which requires the ${opts.importRole} role there; you do not have it`,
+      )
+    }
+    return { result, imports, dynamic }
+  }
+
+  /** Open (mode eval) with the revision cache. */
+  async open(opts: {
+    org: string
+    authz: OrgAuthz
+    env: EnvRecord
+    revision: number
+    source: string
+    context: Record<string, JsonValue>
+    contextKey: string
+  }): Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean }> {
+    const key = `${opts.env.id}@${opts.revision}#${opts.contextKey}`
+    const hit = this.cache.get(key)
+    if (hit && (await this.stillValid(hit, opts.authz))) return { value: hit.value, diagnostics: hit.diagnostics, cached: true }
+    const { result, imports, dynamic } = await this.run({
+      org: opts.org,
+      authz: opts.authz,
+      root: opts.env,
+      name: `${opts.env.project}/${opts.env.name}`,
+      source: opts.source,
+      mode: 'eval',
+      importRole: 'opener',
+      context: opts.context,
+    })
+    if (!dynamic && !hasErrors(result.diagnostics)) {
+      if (this.cache.size >= this.maxCache) this.cache.delete(this.cache.keys().next().value!)
+      this.cache.set(key, { value: result.value, diagnostics: result.diagnostics, imports })
+    }
+    return { value: result.value, diagnostics: result.diagnostics, cached: false }
+  }
+
+  private async stillValid(c: CachedOpen, authz: OrgAuthz): Promise<boolean> {
+    if (c.imports.length === 0) return true
+    const floating = c.imports.filter((i) => !i.pinned)
+    const latest = await this.repo.latestRevisions([...new Set(c.imports.map((i) => i.envId))])
+    for (const i of c.imports) {
+      if (!latest.has(i.envId)) return false
+      const p = parseImportName(i.name)!
+      if (roleRank(roleIn(authz, p.project, p.env)) < roleRank('opener')) return false // re-evaluate → clear 403
+    }
+    for (const i of floating) if (latest.get(i.envId) !== i.revision) return false
+    return true
+  }
+}
