@@ -1,0 +1,860 @@
+/**
+ * The evaluator. Evaluation itself is synchronous and runs in "rounds": whenever a round needs something
+ * asynchronous (an imported document, a provider call, a decryption) it starts it, finishes the round with
+ * that value unknown, and once every started operation has settled a new round runs with the results
+ * cached. Independent provider calls are thus started in the same round and run concurrently; only the
+ * last (complete) round's values and diagnostics are returned.
+ */
+import type {
+  Diagnostic, EvalMode, EvalValue, EvalResult, EvaluateOptions, JsonValue, Limits, Provider, Range, RotationPatch, Rotator,
+} from './host.ts'
+import { base64ToBytes, bytesToBase64 } from './base64.ts'
+import { decodeEnvelope } from './envelope.ts'
+import type { Schema } from './schema.ts'
+import { goJSON, subSchema, typeOf, Validator } from './schema.ts'
+import { advance, zeroRange } from './source.ts'
+import type { Accessor, BuiltinExpr, EnvironmentDoc, Expr, InterpExpr } from './syntax.ts'
+import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
+import type { V } from './value.ts'
+import { containsSecret, containsUnknown, fromJSON, merge, mk, plain, publicValue, unknownV } from './value.ts'
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: string }
+
+interface LoadedEnv { doc?: EnvironmentDoc; error?: string }
+
+const STRING: Schema = { type: 'string' }
+const ARRAY_OF_STRINGS: Schema = { type: 'array', items: { type: 'string' } }
+const ARRAY_OF_ARRAYS: Schema = { type: 'array', items: { type: 'array' } }
+
+/** Extra, optional provider/rotator metadata the core understands (additive to host.ts). */
+interface ProviderMeta { outputsSchema?: JsonValue; stateSchema?: JsonValue }
+
+export class Evaluation {
+  readonly opts: EvaluateOptions
+  readonly mode: EvalMode
+  readonly limits: Limits
+  readonly loaded = new Map<string, LoadedEnv>()
+  readonly loading = new Map<string, Promise<void>>()
+  readonly results = new Map<string, Settled<unknown>>()
+  readonly running = new Map<string, Promise<void>>()
+  readonly rootDoc: EnvironmentDoc
+
+  constructor(opts: EvaluateOptions) {
+    this.opts = opts
+    this.mode = opts.mode
+    this.limits = resolveLimits(opts.limits)
+    this.rootDoc = parseEnvironmentDoc(opts.name, opts.source, opts.limits)
+  }
+
+  async run(): Promise<EvalResult> {
+    await this.preload(this.rootDoc)
+    for (let round = 0; ; round++) {
+      if (this.opts.signal?.aborted) {
+        return { diagnostics: [{ severity: 'error', summary: 'evaluation aborted' }], imports: [] }
+      }
+      const r = new Round(this)
+      const res = r.run()
+      if (r.work.length === 0 || round > 10_000) return res
+      await Promise.all(r.work)
+    }
+  }
+
+  /** Loads the import graph ahead of evaluation, concurrently, within the limits. */
+  async preload(doc: EnvironmentDoc): Promise<void> {
+    const seen = new Set<string>([doc.name])
+    let frontier = [doc]
+    let depth = 0
+    while (frontier.length && depth < this.limits.maxImportDepth) {
+      const names: string[] = []
+      for (const d of frontier) {
+        for (const imp of d.imports) {
+          if (seen.has(imp.name) || seen.size > this.limits.maxImports) continue
+          seen.add(imp.name)
+          names.push(imp.name)
+        }
+      }
+      await Promise.all(names.map((n) => this.load(n)))
+      frontier = names.map((n) => this.loaded.get(n)?.doc).filter((d): d is EnvironmentDoc => !!d)
+      depth++
+    }
+  }
+
+  load(name: string): Promise<void> {
+    const existing = this.loading.get(name)
+    if (existing) return existing
+    const p = (async () => {
+      const loader = this.opts.loader
+      if (!loader) {
+        this.loaded.set(name, { error: `environment ${JSON.stringify(name)} not found` })
+        return
+      }
+      try {
+        const got = await loader.load(name)
+        if (!got) this.loaded.set(name, { error: `environment ${JSON.stringify(name)} not found` })
+        else this.loaded.set(name, { doc: parseEnvironmentDoc(got.name ?? name, got.source, this.opts.limits) })
+      } catch (e) {
+        this.loaded.set(name, { error: errorMessage(e) })
+      }
+    })()
+    this.loading.set(name, p)
+    return p
+  }
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message
+  return String(e)
+}
+
+/** A node of the evaluation graph: one syntax node of one environment, with the imported value beneath it. */
+interface ENode {
+  x: Expr
+  env: EnvEval
+  base?: V
+  state: 0 | 1 | 2
+  value?: V
+  props?: Map<string, ENode>
+  items?: ENode[]
+}
+
+class EnvEval {
+  readonly name: string
+  readonly doc: EnvironmentDoc
+  readonly round: Round
+  readonly isRoot: boolean
+  base?: V
+  root?: ENode
+  context!: V
+  importsValue!: V
+  result?: V
+
+  constructor(round: Round, doc: EnvironmentDoc, isRoot: boolean) {
+    this.round = round
+    this.doc = doc
+    this.name = doc.name
+    this.isRoot = isRoot
+  }
+}
+
+function node(x: Expr, env: EnvEval, base: V | undefined): ENode {
+  return { x, env, base, state: 0 }
+}
+
+function isENode(c: ENode | V): c is ENode {
+  return 'x' in c && 'env' in c
+}
+
+function baseChild(base: V | undefined, key: string): V | undefined {
+  if (!base || base.unknown) return undefined
+  const b = base.value
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) return undefined
+  return (b as Record<string, V>)[key]
+}
+
+function child(n: ENode, key: string): ENode | undefined {
+  if (n.x.kind !== 'object') return undefined
+  const x = n.x.props.get(key)
+  if (!x) return undefined
+  if (!n.props) n.props = new Map()
+  let c = n.props.get(key)
+  if (!c) {
+    c = node(x, n.env, baseChild(n.base, key))
+    n.props.set(key, c)
+  }
+  return c
+}
+
+function item(n: ENode, i: number): ENode | undefined {
+  if (n.x.kind !== 'list' || i < 0 || i >= n.x.items.length) return undefined
+  if (!n.items) n.items = new Array(n.x.items.length)
+  let c = n.items[i]
+  if (!c) {
+    c = node(n.x.items[i], n.env, undefined)
+    n.items[i] = c
+  }
+  return c
+}
+
+/** Creates a child node for an argument of a builtin (not part of the merged value tree). */
+function argNode(n: ENode, x: Expr): ENode {
+  if (!n.props) n.props = new Map()
+  const k = `\u0000arg:${x.path}`
+  let c = n.props.get(k)
+  if (!c) {
+    c = node(x, n.env, undefined)
+    n.props.set(k, c)
+  }
+  return c
+}
+
+function didYouMean(key: string, candidates: Iterable<string>): string {
+  const sorted = [...candidates].sort()
+  for (const c of sorted) {
+    if (levenshtein(key, c) < 3) return `; did you mean ${JSON.stringify(c)}?`
+  }
+  return ''
+}
+
+function levenshtein(a: string, b: string): number {
+  if (a === b) return 0
+  if (Math.abs(a.length - b.length) >= 3) return 3
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = cur
+  }
+  return prev[b.length]
+}
+
+function objectKeys(v: V | undefined): string[] {
+  if (!v || v.unknown) return []
+  const x = v.value
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) return []
+  return Object.keys(x)
+}
+
+/** Text form of a value inside an interpolation / fn::toString. */
+function stringify(v: V): string {
+  const x = v.value
+  if (typeof x === 'string') return x
+  if (x === null) return 'null'
+  if (typeof x === 'number' || typeof x === 'boolean') return String(x)
+  return goJSON(plain(v))
+}
+
+class Round {
+  readonly ev: Evaluation
+  readonly work: Promise<void>[] = []
+  readonly diags: Diagnostic[] = []
+  readonly envs = new Map<string, EnvEval>()
+  readonly stack: string[] = []
+  readonly importOrder: string[] = []
+  readonly patches: RotationPatch[] = []
+  rootName = ''
+  validatorCache = new Map<unknown, Validator>()
+
+  constructor(ev: Evaluation) {
+    this.ev = ev
+  }
+
+  error(x: { range: Range; path: string }, summary: string, range?: Range): void {
+    this.diags.push({ severity: 'error', summary, path: x.path, range: range ?? x.range })
+  }
+
+  reportAt = (loc: Expr, summary: string): void => {
+    this.error(loc, summary)
+  }
+
+  validator(schema: Schema): Validator {
+    let v = this.validatorCache.get(schema)
+    if (!v) {
+      v = new Validator(schema, this.reportAt)
+      this.validatorCache.set(schema, v)
+    }
+    return v
+  }
+
+  /** Starts (once per evaluation) an asynchronous operation; its result is available in a later round. */
+  async<T>(key: string, f: () => Promise<T>): Settled<T> | undefined {
+    const got = this.ev.results.get(key)
+    if (got) return got as Settled<T>
+    let p = this.ev.running.get(key)
+    if (!p) {
+      p = (async () => {
+        try {
+          const value = await f()
+          this.ev.results.set(key, { ok: true, value })
+        } catch (e) {
+          this.ev.results.set(key, { ok: false, error: errorMessage(e) })
+        }
+      })()
+      this.ev.running.set(key, p)
+    }
+    this.work.push(p)
+    return undefined
+  }
+
+  run(): EvalResult {
+    const root = this.ev.rootDoc
+    this.rootName = root.name
+    const env = this.evalEnv(root, true)
+    const diagnostics = [...root.diagnostics, ...this.diags]
+    const value: { [k: string]: EvalValue } = {}
+    const rv = env.result?.value
+    if (rv && typeof rv === 'object' && !Array.isArray(rv)) {
+      for (const k of Object.keys(rv)) value[k] = publicValue((rv as Record<string, V>)[k])
+    }
+    const out: EvalResult = { value, diagnostics, imports: this.importOrder }
+    if (this.ev.mode === 'rotate') out.patches = this.patches
+    return out
+  }
+
+  contextFor(env: string, root: string): V {
+    const ctx: Record<string, unknown> = { ...(this.ev.opts.context ?? {}) }
+    ctx.rootEnvironment = { name: root }
+    ctx.currentEnvironment = { name: env }
+    return fromJSON(ctx, zeroRange(env))
+  }
+
+  evalEnv(doc: EnvironmentDoc, isRoot: boolean): EnvEval {
+    const env = new EnvEval(this, doc, isRoot)
+    this.envs.set(doc.name, env)
+    this.stack.push(doc.name)
+    if (doc.evalDiagnostics.length) this.diags.push(...doc.evalDiagnostics)
+    const rootName = isRoot || this.rootName === '<yaml>' ? doc.name : this.rootName
+    env.context = this.contextFor(doc.name, rootName)
+    // imports
+    let base: V | undefined
+    const importsObj: Record<string, V> = {}
+    for (const imp of doc.imports) {
+      const iv = this.importEnv(imp.name, imp)
+      if (!iv) continue
+      importsObj[imp.name] = iv
+      if (imp.merge) base = base ? merge(base, iv) : iv
+    }
+    env.importsValue = mk(importsObj, zeroRange(doc.name))
+    env.base = base
+    const values = doc.values
+    if (values) {
+      env.root = node(values, env, base)
+      env.result = this.evaluate(env.root)
+    } else {
+      env.result = base ? { ...base } : mk({}, zeroRange(doc.name))
+    }
+    if (!doc.values && !base) env.result = mk({}, zeroRange(doc.name))
+    this.stack.pop()
+    return env
+  }
+
+  importEnv(name: string, decl: { range: Range; path: string }): V | undefined {
+    if (this.stack.includes(name)) {
+      this.error(decl, `cyclic import of ${name}`)
+      return undefined
+    }
+    const done = this.envs.get(name)
+    if (done) return done.result
+    if (this.stack.length > this.ev.limits.maxImportDepth) {
+      this.error(decl, `import depth exceeds the maximum of ${this.ev.limits.maxImportDepth}`)
+      return undefined
+    }
+    if (this.envs.size > this.ev.limits.maxImports) {
+      this.error(decl, `too many imported environments (maximum ${this.ev.limits.maxImports})`)
+      return undefined
+    }
+    const loaded = this.ev.loaded.get(name)
+    if (!loaded) {
+      this.async(`load:${name}`, () => this.ev.load(name))
+      return undefined
+    }
+    if (loaded.error !== undefined || !loaded.doc) {
+      this.error(decl, loaded.error ?? `environment ${JSON.stringify(name)} not found`)
+      return undefined
+    }
+    if (loaded.doc.diagnostics.length) this.diags.push(...loaded.doc.diagnostics)
+    // any imports of the imported document that were not preloaded are loaded in a later round
+    const env = this.evalEnv(loaded.doc, false)
+    this.importOrder.push(name)
+    return env.result
+  }
+
+  evaluate(n: ENode): V {
+    if (n.state === 2) return n.value as V
+    if (n.state === 1) {
+      this.error(n.x, `cyclic reference to ${n.x.key}`)
+      return unknownV(n.x.range)
+    }
+    if (n.base?.final) {
+      this.error(n.x, 'cannot override final value')
+      n.state = 2
+      n.value = n.base
+      return n.base
+    }
+    n.state = 1
+    let v = this.evalExpr(n)
+    if (n.x.kind !== 'object' && n.base) v = merge(n.base, v)
+    n.state = 2
+    n.value = v
+    return v
+  }
+
+  evalExpr(n: ENode): V {
+    const x = n.x
+    switch (x.kind) {
+      case 'null':
+        return mk(null, x.range)
+      case 'boolean':
+      case 'number':
+      case 'string':
+        return mk(x.value, x.range)
+      case 'interp':
+        return this.evalInterp(n, x)
+      case 'list': {
+        const out: V[] = []
+        for (let i = 0; i < x.items.length; i++) out.push(this.evaluate(item(n, i) as ENode))
+        return mk(out, x.range)
+      }
+      case 'object': {
+        const o: Record<string, V> = {}
+        const b = n.base && !n.base.unknown && n.base.value !== null && typeof n.base.value === 'object' && !Array.isArray(n.base.value)
+          ? (n.base.value as Record<string, V>) : undefined
+        if (b) for (const k of Object.keys(b)) o[k] = b[k]
+        const top = x.path === 'values'
+        for (const k of x.keys) {
+          if (top && (k === 'imports' || k === 'context')) {
+            this.error({ path: keyPath('values', k), range: x.keyRanges.get(k) as Range }, `${JSON.stringify(k)} is a reserved key`)
+            continue
+          }
+          o[k] = this.evaluate(child(n, k) as ENode)
+        }
+        const v = mk(o, x.range)
+        if (n.base) v.trace.base = n.base
+        return v
+      }
+      case 'builtin':
+        return this.evalBuiltin(n, x)
+    }
+  }
+
+  evalInterp(n: ENode, x: InterpExpr): V {
+    if (x.invalid) return unknownV(x.range, STRING)
+    const parts = x.parts
+    if (parts.length === 2 && parts[0].text === '' && parts[1].text === '' && parts[0].path) {
+      const v = this.resolve(n, x, parts[0])
+      const out: V = { ...v, trace: { def: x.range } }
+      delete out.final
+      return out
+    }
+    let s = ''
+    let secret = false
+    let unknown = false
+    for (const p of parts) {
+      s += p.text
+      if (!p.path) continue
+      const v = this.resolve(n, x, p)
+      if (containsSecret(v)) secret = true
+      if (containsUnknown(v)) {
+        unknown = true
+        continue
+      }
+      if (!unknown) s += stringify(v)
+      if (s.length > this.ev.limits.maxStringBytes) {
+        this.error(x, `string exceeds the maximum length of ${this.ev.limits.maxStringBytes} bytes`)
+        return unknownV(x.range, STRING, secret)
+      }
+    }
+    if (unknown) return unknownV(x.range, STRING, secret)
+    return mk(s, x.range, secret)
+  }
+
+  /** Resolves one `${...}` of an interpolation. */
+  resolve(n: ENode, x: InterpExpr, part: { path?: Accessor[]; start?: number; end?: number }): V {
+    const path = part.path as Accessor[]
+    const env = n.env
+    const rangeOf = (from: number, to: number): Range => ({
+      environment: x.range.environment,
+      begin: advance(x.range.begin, x.value, 0, from),
+      end: advance(x.range.begin, x.value, 0, to),
+    })
+    const first = path[0]
+    const rootKey = first.key as string
+    let cur: ENode | V | undefined
+    let i = 1
+    if (rootKey === 'context') cur = env.context
+    else if (rootKey === 'imports') cur = env.importsValue
+    else if (rootKey === 'environments') {
+      if (path.length < 3) return unknownV(x.range)
+      const envName = `${path[1].key ?? path[1].index}/${path[2].key ?? path[2].index}`
+      const loaded = this.ev.loaded.get(envName)
+      if (!loaded) {
+        this.async(`load:${envName}`, () => this.ev.load(envName))
+        return unknownV(x.range)
+      }
+      if (loaded.error !== undefined || !loaded.doc) {
+        this.error(x, loaded.error ?? `environment ${JSON.stringify(envName)} not found`)
+        return unknownV(x.range)
+      }
+      const done = this.envs.get(envName)
+      let result: V | undefined
+      if (done) result = done.result
+      else if (this.stack.includes(envName)) {
+        this.error(x, `cyclic import of ${envName}`)
+        return unknownV(x.range)
+      } else {
+        if (loaded.doc.diagnostics.length) this.diags.push(...loaded.doc.diagnostics)
+        result = this.evalEnv(loaded.doc, false).result
+      }
+      cur = result
+      i = 3
+    } else {
+      const root = env.root
+      const c = root ? child(root, rootKey) : undefined
+      if (c) cur = c
+      else {
+        const bv = baseChild(env.base, rootKey)
+        if (bv) cur = bv
+        else {
+          const cands = new Set<string>([...(env.doc.values?.keys ?? []), ...objectKeys(env.base)])
+          this.error(x, `unknown property ${JSON.stringify(rootKey)}${didYouMean(rootKey, cands)}`, rangeOf(part.start as number, part.end as number))
+          return unknownV(x.range)
+        }
+      }
+    }
+    for (; i < path.length; i++) {
+      const acc = path[i]
+      const accRange = () => rangeOf(acc.start, acc.end)
+      if (cur && isENode(cur)) {
+        const en = cur as ENode
+        if (!en.base?.final || en.state === 2) {
+          if (en.x.kind === 'object' && acc.key !== undefined && !en.base?.final) {
+            const c = child(en, acc.key)
+            if (c) {
+              cur = c
+              continue
+            }
+            const bv = baseChild(en.base, acc.key)
+            if (bv) {
+              cur = bv
+              continue
+            }
+            const cands = new Set<string>([...en.x.keys, ...objectKeys(en.base)])
+            this.error(x, `unknown property ${JSON.stringify(acc.key)}${didYouMean(acc.key, cands)}`, accRange())
+            return unknownV(x.range)
+          }
+          if (en.x.kind === 'list' && acc.index !== undefined && !en.base) {
+            const c = item(en, acc.index)
+            if (c) {
+              cur = c
+              continue
+            }
+          }
+        }
+        cur = this.evaluate(en)
+      }
+      const v = cur as V
+      const next = this.access(x, v, acc, accRange)
+      if (!next) return unknownV(x.range)
+      cur = next
+    }
+    if (cur && isENode(cur)) cur = this.evaluate(cur)
+    return cur as V
+  }
+
+  access(x: InterpExpr, v: V, acc: { key?: string; index?: number }, range: () => Range): V | undefined {
+    if (v.unknown) {
+      const t = this.schemaType(v.schema)
+      if (t !== undefined) {
+        if (t !== 'object' && t !== 'array') {
+          this.error(x, 'receiver must be an array or an object', range())
+          return undefined
+        }
+        if (t === 'array' && acc.key !== undefined) {
+          this.error(x, 'cannot access an array element using a property name', range())
+          return undefined
+        }
+        if (t === 'object' && acc.index !== undefined) {
+          this.error(x, 'cannot access an object property using an integer index', range())
+          return undefined
+        }
+      }
+      const sub = v.schema === undefined ? true : subSchema(this.validator(v.schema), v.schema, acc.key ?? (acc.index as number))
+      return unknownV(x.range, sub, v.secret)
+    }
+    const val = v.value
+    if (Array.isArray(val)) {
+      if (acc.key !== undefined) {
+        this.error(x, 'cannot access an array element using a property name', range())
+        return undefined
+      }
+      const i = acc.index as number
+      if (i < 0) {
+        this.error(x, 'array indices must not be negative', range())
+        return undefined
+      }
+      if (i >= val.length) {
+        this.error(x, `array index ${i} out-of-bounds for array of length ${val.length}`, range())
+        return undefined
+      }
+      return secretIf(val[i], v.secret)
+    }
+    if (val !== null && typeof val === 'object') {
+      if (acc.index !== undefined) {
+        this.error(x, 'cannot access an object property using an integer index', range())
+        return undefined
+      }
+      const k = acc.key as string
+      const o = val as Record<string, V>
+      if (!Object.prototype.hasOwnProperty.call(o, k)) {
+        this.error(x, `unknown property ${JSON.stringify(k)}${didYouMean(k, Object.keys(o))}`, range())
+        return undefined
+      }
+      return secretIf(o[k], v.secret)
+    }
+    this.error(x, 'receiver must be an array or an object', range())
+    return undefined
+  }
+
+  schemaType(s: Schema | undefined): string | undefined {
+    if (s === undefined || typeof s === 'boolean') return undefined
+    const r = this.validator(s).resolve(s)
+    if (r === undefined || typeof r === 'boolean') return undefined
+    if (typeof r.type === 'string' && r.type !== '') return r.type === 'integer' ? 'number' : r.type
+    return undefined
+  }
+
+  /** Validates `v` (evaluated from `loc`) against `schema`, reporting at the matching sub-expressions. */
+  check(v: V, schema: Schema | undefined, loc: Expr, root?: Schema): boolean {
+    if (schema === undefined || schema === true) return true
+    const val = new Validator(root ?? schema, this.reportAt)
+    return val.value(v, schema, loc)
+  }
+
+  evalArg(n: ENode, x: Expr, schema?: Schema): { v: V; ok: boolean } {
+    const v = this.evaluate(argNode(n, x))
+    const ok = this.check(v, schema, x)
+    return { v, ok }
+  }
+
+  evalBuiltin(n: ENode, x: BuiltinExpr): V {
+    const r = x.range
+    if (x.invalid && x.name !== 'secret') return unknownV(r)
+    switch (x.name) {
+      case 'final': {
+        const v = this.evaluate(argNode(n, x.arg))
+        return { ...v, trace: { def: r }, final: true }
+      }
+      case 'secret': {
+        if (x.ciphertext !== undefined) return this.decrypt(n, x)
+        return mk(x.plaintext ?? '', r, true)
+      }
+      case 'join': {
+        const [a, b] = x.args as [Expr, Expr]
+        const d = this.evalArg(n, a, STRING)
+        const items = this.evalArg(n, b, ARRAY_OF_STRINGS)
+        const secret = containsSecret(d.v) || containsSecret(items.v)
+        if (!d.ok || !items.ok || containsUnknown(d.v) || containsUnknown(items.v)) return unknownV(r, STRING, secret)
+        const s = (items.v.value as V[]).map((i) => i.value as string).join(d.v.value as string)
+        return this.str(x, s, secret)
+      }
+      case 'split': {
+        const [a, b] = x.args as [Expr, Expr]
+        const d = this.evalArg(n, a, STRING)
+        const s = this.evalArg(n, b, STRING)
+        const secret = containsSecret(d.v) || containsSecret(s.v)
+        if (!d.ok || !s.ok || d.v.unknown || s.v.unknown) return unknownV(r, ARRAY_OF_STRINGS, secret)
+        const delim = d.v.value as string
+        const str = s.v.value as string
+        const parts = delim === '' ? Array.from(str) : str.split(delim)
+        return mk(parts.map((p) => mk(p, r, secret)), r, secret)
+      }
+      case 'concat': {
+        const a = this.evalArg(n, x.arg, ARRAY_OF_ARRAYS)
+        const secret = containsSecret(a.v)
+        if (!a.ok || a.v.unknown || !Array.isArray(a.v.value) || (a.v.value as V[]).some((i) => i.unknown)) return unknownV(r, { type: 'array' }, secret)
+        const out: V[] = []
+        for (const arr of a.v.value as V[]) out.push(...(arr.value as V[]))
+        return mk(out, r, a.v.secret)
+      }
+      case 'toJSON': {
+        const a = this.evalArg(n, x.arg)
+        const secret = containsSecret(a.v)
+        if (containsUnknown(a.v)) return unknownV(r, STRING, secret)
+        return this.str(x, goJSON(plain(a.v)), secret)
+      }
+      case 'toString': {
+        const a = this.evalArg(n, x.arg)
+        const secret = containsSecret(a.v)
+        if (containsUnknown(a.v)) return unknownV(r, STRING, secret)
+        return this.str(x, stringify(a.v), secret)
+      }
+      case 'fromJSON': {
+        const a = this.evalArg(n, x.arg, STRING)
+        const secret = containsSecret(a.v)
+        if (!a.ok || a.v.unknown) return unknownV(r, true, secret)
+        try {
+          return fromJSON(JSON.parse(a.v.value as string), r, secret)
+        } catch (e) {
+          this.error(x.arg, `decoding JSON string: ${errorMessage(e)}`)
+          return unknownV(r, true, secret)
+        }
+      }
+      case 'toBase64': {
+        const a = this.evalArg(n, x.arg, STRING)
+        const secret = containsSecret(a.v)
+        if (!a.ok || a.v.unknown) return unknownV(r, STRING, secret)
+        return this.str(x, bytesToBase64(new TextEncoder().encode(a.v.value as string)), secret)
+      }
+      case 'fromBase64': {
+        const a = this.evalArg(n, x.arg, STRING)
+        const secret = containsSecret(a.v)
+        if (!a.ok || a.v.unknown) return unknownV(r, STRING, secret)
+        try {
+          return mk(new TextDecoder().decode(base64ToBytes(a.v.value as string)), r, secret)
+        } catch (e) {
+          this.error(x.arg, `decoding base64 string: ${errorMessage(e)}`)
+          return unknownV(r, STRING, secret)
+        }
+      }
+      case 'validate': {
+        const s = this.evaluate(argNode(n, x.schema as Expr))
+        const v = this.evaluate(argNode(n, x.value as Expr))
+        if (containsUnknown(s)) return unknownV(r, true, v.secret)
+        const schema = plain(s) as Schema
+        if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
+          this.error(x.schema as Expr, `invalid schema: expected an object or a boolean`)
+          return unknownV(r, true, v.secret)
+        }
+        if (!this.check(v, schema, x.value as Expr)) return unknownV(r, schema, v.secret)
+        return v
+      }
+      case 'open':
+        return this.evalOpen(n, x)
+      case 'rotate':
+        return this.evalRotate(n, x)
+    }
+  }
+
+  str(x: Expr, s: string, secret: boolean): V {
+    if (s.length > this.ev.limits.maxStringBytes) {
+      this.error(x, `string exceeds the maximum length of ${this.ev.limits.maxStringBytes} bytes`)
+      return unknownV(x.range, STRING, secret)
+    }
+    return mk(s, x.range, secret)
+  }
+
+  decrypt(n: ENode, x: BuiltinExpr): V {
+    const cipher = this.ev.opts.cipher
+    const env = n.env.name
+    if (!cipher) {
+      this.error(x, 'decrypting: no key available for this environment')
+      return unknownV(x.range, STRING, true)
+    }
+    const ct = x.ciphertext as string
+    let payload: Uint8Array
+    try {
+      payload = decodeEnvelope(ct)
+    } catch (e) {
+      this.error(x, `invalid ciphertext: ${errorMessage(e)}`)
+      return unknownV(x.range, STRING, true)
+    }
+    const res = this.async(`decrypt:${env}:${ct}`, async () => new TextDecoder('utf-8', { fatal: false }).decode(await cipher.decrypt(payload, env)))
+    if (!res) return unknownV(x.range, STRING, true)
+    if (!res.ok) {
+      this.error(x, `decrypting: ${res.error}`)
+      return unknownV(x.range, STRING, true)
+    }
+    return mk(res.value, x.range, true)
+  }
+
+  evalOpen(n: ENode, x: BuiltinExpr): V {
+    const r = x.range
+    const name = x.provider as string
+    const provider = this.ev.opts.providers?.provider(name) as (Provider & ProviderMeta) | undefined
+    const inputs = this.evaluate(argNode(n, x.inputs as Expr))
+    if (!provider) {
+      this.error(x, `unknown provider ${JSON.stringify(name)}`)
+      return unknownV(r)
+    }
+    const ok = this.check(inputs, provider.inputsSchema as Schema | undefined, x.inputs as Expr)
+    const outSchema = (provider.outputsSchema ?? true) as Schema
+    if (!ok) return unknownV(r, outSchema)
+    if (this.ev.mode === 'check' || containsUnknown(inputs)) return unknownV(r, outSchema, provider.secretOutput)
+    const args = plain(inputs)
+    const res = this.async(`open:${n.env.name}:${x.path}:${JSON.stringify(args)}`, () => provider.open(args, { environment: n.env.name, signal: this.ev.opts.signal }))
+    if (!res) return unknownV(r, outSchema, provider.secretOutput)
+    if (!res.ok) {
+      this.error(x, res.error)
+      return unknownV(r, outSchema)
+    }
+    return fromJSON(res.value, r, provider.secretOutput)
+  }
+
+  evalRotate(n: ENode, x: BuiltinExpr): V {
+    const r = x.range
+    const name = x.provider as string
+    const rotator = this.ev.opts.providers?.rotator(name) as (Rotator & ProviderMeta) | undefined
+    const rotating = this.ev.mode === 'rotate' && n.env.isRoot && this.selected(x)
+    let inputsX = x.inputs as Expr
+    let inputsSchema = rotator?.inputsSchema as Schema | undefined
+    const rotateOnly = rotator && inputsSchema && typeof inputsSchema === 'object' && Array.isArray(inputsSchema.rotateOnly)
+      ? (inputsSchema.rotateOnly as string[]) : []
+    if (!rotating && rotateOnly.length) {
+      // rotate-only inputs are evaluated only during rotation
+      if (inputsX.kind === 'object') {
+        const keys = inputsX.keys.filter((k) => !rotateOnly.includes(k))
+        const props = new Map([...inputsX.props].filter(([k]) => !rotateOnly.includes(k)))
+        inputsX = { ...inputsX, keys, props }
+      }
+      if (inputsSchema && typeof inputsSchema === 'object') {
+        const s = { ...inputsSchema }
+        if (Array.isArray(s.required)) s.required = (s.required as string[]).filter((k) => !rotateOnly.includes(k))
+        if (s.properties && typeof s.properties === 'object') {
+          s.properties = Object.fromEntries(Object.entries(s.properties).filter(([k]) => !rotateOnly.includes(k)))
+        }
+        inputsSchema = s
+      }
+    }
+    const inputs = this.evaluate(argNode(n, inputsX))
+    const state = x.state ? this.evaluate(argNode(n, x.state)) : mk(null, r)
+    if (!rotator) {
+      this.error(x, `unknown rotator ${JSON.stringify(name)}`)
+      return unknownV(r)
+    }
+    let ok = this.check(inputs, inputsSchema, inputsX)
+    if (rotator.stateSchema !== undefined) {
+      const stateLoc = x.state ?? x.arg
+      if (!this.check(state, rotator.stateSchema as Schema, stateLoc)) ok = false
+    }
+    const outSchema = (rotator.outputsSchema ?? true) as Schema
+    if (!ok) return unknownV(r, outSchema)
+    if (this.ev.mode === 'check' || containsUnknown(inputs) || containsUnknown(state)) return unknownV(r, outSchema)
+    const args = plain(inputs)
+    const st = plain(state)
+    const ctx = { environment: n.env.name, signal: this.ev.opts.signal }
+    if (rotating) {
+      const rot = this.async(`rotate:${n.env.name}:${x.path}`, () => rotator.rotate(args, st, ctx))
+      if (!rot) return unknownV(r, outSchema)
+      if (!rot.ok) {
+        this.error(x, `rotate: ${rot.error}`)
+        return unknownV(r, outSchema)
+      }
+      const newState = rot.value as JsonValue
+      this.patches.push({ environment: n.env.name, path: `${x.arg.path}.state`, state: newState })
+      // the rotated credentials are the new state (the rotator's open is not called with rotate-only inputs)
+      return fromJSON(newState, r)
+    }
+    const res = this.async(`rotopen:${n.env.name}:${x.path}:${JSON.stringify(args)}:${JSON.stringify(st)}`, () => rotator.open(args, st, ctx))
+    if (!res) return unknownV(r, outSchema)
+    if (!res.ok) {
+      this.error(x, res.error)
+      return unknownV(r, outSchema)
+    }
+    return fromJSON(res.value, r)
+  }
+
+  selected(x: BuiltinExpr): boolean {
+    const paths = this.ev.opts.rotatePaths
+    if (!paths || paths.length === 0) return true
+    return paths.some((p) => p === x.path || x.path.startsWith(p + '.') || x.path.startsWith(p + '['))
+  }
+}
+
+function secretIf(v: V, secret: boolean | undefined): V {
+  if (!secret || v.secret) return v
+  return { ...v, secret: true }
+}
+
+export function typeName(v: V): string {
+  return typeOf(v.value)
+}
+
+export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
+  try {
+    return await new Evaluation(opts).run()
+  } catch (e) {
+    // evaluation must never throw: an internal failure is reported as a diagnostic
+    return { diagnostics: [{ severity: 'error', summary: `internal error: ${errorMessage(e)}` }], imports: [] }
+  }
+}

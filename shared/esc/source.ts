@@ -1,0 +1,88 @@
+/**
+ * Source positions: converts character offsets of a document into the reference's positions
+ * (1-based line and column, 0-based UTF-8 byte offset).
+ */
+import type { Pos, Range } from './host.ts'
+
+export class SourceMap {
+  readonly environment: string
+  readonly text: string
+  /** character offset of the start of each line */
+  private readonly lineStarts: number[]
+  /** UTF-8 byte offset of each character offset, only when the text is not pure ASCII */
+  private readonly bytes: Uint32Array | undefined
+
+  constructor(environment: string, text: string) {
+    this.environment = environment
+    this.text = text
+    const starts = [0]
+    let ascii = true
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 10) starts.push(i + 1)
+      else if (c > 127) ascii = false
+    }
+    this.lineStarts = starts
+    if (!ascii) {
+      const b = new Uint32Array(text.length + 1)
+      let n = 0
+      for (let i = 0; i < text.length; i++) {
+        b[i] = n
+        const c = text.charCodeAt(i)
+        if (c < 0x80) n += 1
+        else if (c < 0x800) n += 2
+        else if (c >= 0xd800 && c <= 0xdbff) {
+          n += 4
+          i++
+          if (i < text.length) b[i] = n - 2
+        } else n += 3
+      }
+      b[text.length] = n
+      this.bytes = b
+    }
+  }
+
+  pos(offset: number): Pos {
+    if (offset < 0) offset = 0
+    if (offset > this.text.length) offset = this.text.length
+    const starts = this.lineStarts
+    let lo = 0
+    let hi = starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (starts[mid] <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return { line: lo + 1, column: offset - starts[lo] + 1, byte: this.bytes ? this.bytes[offset] : offset }
+  }
+
+  range(start: number, end: number): Range {
+    return { environment: this.environment, begin: this.pos(start), end: this.pos(end) }
+  }
+}
+
+/** UTF-8 byte length of a string. */
+export function utf8Length(s: string): number {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4
+      i++
+    } else n += 3
+  }
+  return n
+}
+
+/** A position `chars` characters after `p` on the same line (the reference's naive string offsets). */
+export function advance(p: Pos, text: string, from: number, to: number): Pos {
+  const seg = text.slice(from, to)
+  return { line: p.line, column: p.column + seg.length, byte: p.byte + utf8Length(seg) }
+}
+
+export function zeroRange(environment?: string): Range {
+  const z = { line: 0, column: 0, byte: 0 }
+  return environment === undefined ? ({ begin: z, end: z } as unknown as Range) : { environment, begin: z, end: z }
+}

@@ -1,0 +1,150 @@
+/**
+ * Internal values: the public EvalValue plus what evaluation needs (a schema for unknowns, the final flag).
+ */
+import type { EvalValue, JsonValue, Range } from './host.ts'
+import type { Schema } from './schema.ts'
+
+export interface V extends EvalValue {
+  value: null | boolean | number | string | V[] | { [key: string]: V }
+  /** what is known about an unknown value (check mode) */
+  schema?: Schema
+  /** fn::final: importers may not override */
+  final?: boolean
+}
+
+export function mk(value: V['value'], def: Range | undefined, secret?: boolean): V {
+  const v: V = { value, trace: def ? { def } : {} }
+  if (secret) v.secret = true
+  return v
+}
+
+export function unknownV(def: Range | undefined, schema?: Schema, secret?: boolean): V {
+  const v: V = { value: null, unknown: true, trace: def ? { def } : {} }
+  if (schema !== undefined && schema !== true) v.schema = schema
+  if (secret) v.secret = true
+  return v
+}
+
+/** Is the value, or anything inside it, secret / unknown? */
+export function containsSecret(v: V): boolean {
+  if (v.secret) return true
+  const x = v.value
+  if (Array.isArray(x)) return x.some(containsSecret)
+  if (x !== null && typeof x === 'object') {
+    for (const k in x) if (containsSecret((x as Record<string, V>)[k])) return true
+  }
+  return false
+}
+
+export function containsUnknown(v: V): boolean {
+  if (v.unknown) return true
+  const x = v.value
+  if (Array.isArray(x)) return x.some(containsUnknown)
+  if (x !== null && typeof x === 'object') {
+    for (const k in x) if (containsUnknown((x as Record<string, V>)[k])) return true
+  }
+  return false
+}
+
+/** Converts a plain JSON value (e.g. provider output) into a value tree with the given definition range. */
+export function fromJSON(j: unknown, def: Range | undefined, secret?: boolean): V {
+  if (Array.isArray(j)) return mk(j.map((x) => fromJSON(x, def, secret)), def, secret)
+  if (j !== null && typeof j === 'object') {
+    if (isEvalValue(j)) return fromEvalValue(j as EvalValue, secret)
+    const o: Record<string, V> = {}
+    for (const k of Object.keys(j)) o[k] = fromJSON((j as Record<string, unknown>)[k], def, secret)
+    return mk(o, def, secret)
+  }
+  if (j === undefined) return mk(null, def, secret)
+  if (typeof j === 'bigint') return mk(Number(j), def, secret)
+  return mk(j as V['value'], def, secret)
+}
+
+function isEvalValue(j: object): boolean {
+  return 'value' in j && 'trace' in j && Object.keys(j).every((k) => k === 'value' || k === 'trace' || k === 'secret' || k === 'unknown')
+}
+
+function fromEvalValue(e: EvalValue, secret?: boolean): V {
+  const x = e.value
+  let value: V['value']
+  if (Array.isArray(x)) value = x.map((i) => fromEvalValue(i, secret))
+  else if (x !== null && typeof x === 'object') {
+    const o: Record<string, V> = {}
+    for (const k of Object.keys(x)) o[k] = fromEvalValue((x as Record<string, EvalValue>)[k], secret)
+    value = o
+  } else value = x
+  const v: V = { value, trace: e.trace ?? {} }
+  if (e.secret || secret) v.secret = true
+  if (e.unknown) v.unknown = true
+  return v
+}
+
+/** Public conversion: secrets -> "[secret]" unless reveal, unknown -> "[unknown]". */
+export function toJSON(v: EvalValue | undefined, opts: { reveal: boolean }): JsonValue {
+  if (!v) return null
+  if (v.secret && !opts.reveal) return '[secret]'
+  if (v.unknown) return '[unknown]'
+  const x = v.value
+  if (Array.isArray(x)) return x.map((i) => toJSON(i, opts))
+  if (x !== null && typeof x === 'object') {
+    const o: { [k: string]: JsonValue } = {}
+    for (const k of Object.keys(x).sort()) o[k] = toJSON((x as Record<string, EvalValue>)[k], opts)
+    return o
+  }
+  return x
+}
+
+/** JSON of a whole object of top-level values. */
+export function objectToJSON(values: { [key: string]: EvalValue } | undefined, opts: { reveal: boolean }): JsonValue {
+  const o: { [k: string]: JsonValue } = {}
+  if (!values) return o
+  for (const k of Object.keys(values).sort()) o[k] = toJSON(values[k], opts)
+  return o
+}
+
+/** Strips internal fields (schema, final), producing the public EvalValue tree. */
+export function publicValue(v: V): EvalValue {
+  const x = v.value
+  let value: EvalValue['value']
+  if (Array.isArray(x)) value = x.map(publicValue)
+  else if (x !== null && typeof x === 'object') {
+    const o: { [k: string]: EvalValue } = {}
+    for (const k of Object.keys(x)) o[k] = publicValue((x as Record<string, V>)[k])
+    value = o
+  } else value = x
+  const out: EvalValue = { value, trace: {} }
+  if (v.trace.def) out.trace.def = v.trace.def
+  if (v.trace.base) out.trace.base = publicValue(v.trace.base as V)
+  if (v.secret) out.secret = true
+  if (v.unknown) out.unknown = true
+  return out
+}
+
+/** Plain value for providers (secrets revealed); unknown -> undefined marker handled by callers. */
+export function plain(v: V): JsonValue {
+  const x = v.value
+  if (Array.isArray(x)) return x.map(plain)
+  if (x !== null && typeof x === 'object') {
+    const o: { [k: string]: JsonValue } = {}
+    for (const k of Object.keys(x)) o[k] = plain((x as Record<string, V>)[k])
+    return o
+  }
+  return x
+}
+
+/** Deep merge (objects key by key, anything else replaced by the later value). */
+export function merge(base: V | undefined, top: V): V {
+  if (!base) return top
+  const b = base.value
+  const t = top.value
+  if (base.unknown || top.unknown || b === null || t === null || typeof b !== 'object' || typeof t !== 'object' || Array.isArray(b) || Array.isArray(t)) return top
+  const o: Record<string, V> = {}
+  for (const k of Object.keys(b)) o[k] = (b as Record<string, V>)[k]
+  for (const k of Object.keys(t)) {
+    const tv = (t as Record<string, V>)[k]
+    o[k] = k in o ? merge(o[k], tv) : tv
+  }
+  const r: V = { value: o, trace: { def: top.trace.def, base } }
+  if (top.secret) r.secret = true
+  return r
+}

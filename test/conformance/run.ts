@@ -1,0 +1,167 @@
+/**
+ * Runs the ESC conformance cases (layout and scoring: shared/esc-conformance/README.md).
+ *
+ *   node test/conformance/run.ts [casesDir] [--verbose] [--only name,name]
+ *
+ * Prints each failure, then a final line `N passed, M failed`; exits non-zero on failure.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Diagnostic, EvalMode, EvalResult, JsonValue } from '../../shared/esc/index.ts'
+import { evaluate, objectToJSON, parseEnvironment } from '../../shared/esc/index.ts'
+import { caseLoader, TEST_CONTEXT, testCipher, testProviders } from './host.ts'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const DEFAULT_DIR = resolve(here, '../../../shared/esc-conformance/cases')
+const OVERLAY_DIR = join(here, 'fixtures')
+
+interface RefDiag {
+  Summary: string
+  Path?: string
+  Subject?: { Filename?: string; Start?: { Line: number; Column: number } }
+}
+
+interface Overrides { showSecrets?: boolean; rootEnvironment?: string; rotate?: boolean; rotatePaths?: string[] }
+
+type Tuple = [string, string, number, number, string]
+
+function refTuples(ds: RefDiag[] | undefined): Tuple[] {
+  return (ds ?? []).map((d) => [d.Subject?.Filename ?? '', d.Summary, d.Subject?.Start?.Line ?? 0, d.Subject?.Start?.Column ?? 0, d.Path ?? ''])
+}
+
+function ourTuples(ds: Diagnostic[]): Tuple[] {
+  return ds.map((d) => [d.range?.environment ?? '', d.summary, d.range?.begin.line ?? 0, d.range?.begin.column ?? 0, d.path ?? ''])
+}
+
+function sortTuples(t: Tuple[]): Tuple[] {
+  return [...t].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2] || a[3] - b[3] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)))
+}
+
+function fmt(t: Tuple): string {
+  return `${t[0]}:${t[2]}:${t[3]} ${t[4]}: ${t[1]}`
+}
+
+function sameDiags(want: Tuple[], got: Tuple[]): string | undefined {
+  // compared as (Summary, Path, Line, Column) after sorting by file, line, column, summary
+  const w = sortTuples(want).map((t) => JSON.stringify([t[1], t[4], t[2], t[3]]))
+  const g = sortTuples(got).map((t) => JSON.stringify([t[1], t[4], t[2], t[3]]))
+  if (JSON.stringify(w) === JSON.stringify(g)) return undefined
+  return `    want:\n${sortTuples(want).map((t) => '      ' + fmt(t)).join('\n') || '      (none)'}\n    got:\n${sortTuples(got).map((t) => '      ' + fmt(t)).join('\n') || '      (none)'}`
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b))
+}
+
+function canon(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canon)
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, unknown> = {}
+    for (const k of Object.keys(v).sort()) o[k] = canon((v as Record<string, unknown>)[k])
+    return o
+  }
+  return v
+}
+
+/** The plain value of a reference esc.Value tree ({value, trace}). */
+function refPlain(v: unknown): JsonValue {
+  if (v === null || typeof v !== 'object') return v as JsonValue
+  const x = (v as { value?: unknown }).value
+  if (x === undefined) return null
+  if (Array.isArray(x)) return x.map(refPlain)
+  if (x !== null && typeof x === 'object') {
+    const o: { [k: string]: JsonValue } = {}
+    for (const k of Object.keys(x)) o[k] = refPlain((x as Record<string, unknown>)[k])
+    return o
+  }
+  return x as JsonValue
+}
+
+export async function runCase(dir: string): Promise<string[]> {
+  const caseName = dir.split('/').filter(Boolean).pop() as string
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, unknown>
+  const overrides: Overrides = existsSync(join(dir, 'overrides.json')) ? JSON.parse(readFileSync(join(dir, 'overrides.json'), 'utf8')) : {}
+  const name = overrides.rootEnvironment ?? caseName
+  const source = readFileSync(join(dir, 'env.yaml'), 'utf8')
+  const failures: string[] = []
+  const loader = caseLoader(dir, caseName, OVERLAY_DIR)
+  const providers = testProviders()
+
+  const load = parseEnvironment(name, source)
+  const loadTuples = ourTuples(load.diagnostics)
+  if ('loadDiags' in expected) {
+    const d = sameDiags(refTuples(expected.loadDiags as RefDiag[]), loadTuples)
+    if (d) failures.push(`  loadDiags differ\n${d}`)
+  } else if (loadTuples.length) {
+    failures.push(`  unexpected load diagnostics\n${loadTuples.map((t) => '      ' + fmt(t)).join('\n')}`)
+  }
+  const loadKeys = new Set(loadTuples.map((t) => JSON.stringify(t)))
+  const withoutLoad = (r: EvalResult) => ourTuples(r.diagnostics).filter((t) => !loadKeys.has(JSON.stringify(t)))
+
+  const run = (mode: EvalMode) => evaluate({
+    name, source, mode, loader, providers, cipher: testCipher, context: TEST_CONTEXT,
+    rotatePaths: overrides.rotatePaths,
+  })
+
+  const phases: Array<{ mode: EvalMode; diagKey: string; json: Array<[string, boolean]>; present: boolean }> = [
+    { mode: 'check', diagKey: 'checkDiags', json: [['checkJson', !!overrides.showSecrets]], present: ['check', 'checkJson', 'checkDiags'].some((k) => k in expected) },
+    { mode: 'eval', diagKey: 'evalDiags', json: [['evalJsonRedacted', false], ['evalJSONRevealed', true]], present: ['eval', 'evalJsonRedacted', 'evalJSONRevealed', 'evalDiags'].some((k) => k in expected) },
+    { mode: 'rotate', diagKey: 'rotateDiags', json: [['rotateJson', false]], present: !!overrides.rotate && ['rotate', 'rotateJson', 'rotateDiags', 'rotatePatches'].some((k) => k in expected) },
+  ]
+  for (const ph of phases) {
+    if (!ph.present) continue
+    const res = await run(ph.mode)
+    const d = sameDiags(refTuples(expected[ph.diagKey] as RefDiag[] | undefined), withoutLoad(res))
+    if (d) failures.push(`  ${ph.diagKey} differ\n${d}`)
+    for (const [key, reveal] of ph.json) {
+      if (!(key in expected)) continue
+      const got = objectToJSON(res.value, { reveal })
+      if (!deepEqual(got, expected[key])) {
+        failures.push(`  ${key} differs\n    want: ${JSON.stringify(canon(expected[key]))}\n    got:  ${JSON.stringify(canon(got))}`)
+      }
+    }
+    if (ph.mode === 'rotate' && 'rotatePatches' in expected) {
+      const want = (expected.rotatePatches as Array<{ DocPath: string; Replacement: unknown }>).map((p) => ({ path: p.DocPath, state: refPlain(p.Replacement) }))
+      const got = (res.patches ?? []).map((p) => ({ path: p.path, state: p.state }))
+      const key = (p: { path: string }) => p.path
+      want.sort((a, b) => key(a).localeCompare(key(b)))
+      got.sort((a, b) => key(a).localeCompare(key(b)))
+      if (!deepEqual(want, got)) failures.push(`  rotatePatches differ\n    want: ${JSON.stringify(canon(want))}\n    got:  ${JSON.stringify(canon(got))}`)
+    }
+  }
+  return failures
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  const verbose = args.includes('--verbose')
+  const onlyIdx = args.indexOf('--only')
+  const only = onlyIdx >= 0 ? new Set(args[onlyIdx + 1].split(',')) : undefined
+  const positional = args.filter((a, i) => !a.startsWith('--') && !(onlyIdx >= 0 && i === onlyIdx + 1))
+  const dir = positional[0] ? resolve(positional[0]) : DEFAULT_DIR
+  const names = readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory() && existsSync(join(dir, n, 'expected.json'))).sort()
+  let passed = 0
+  let failed = 0
+  for (const n of names) {
+    if (n === 'bench') continue // a performance case, not a correctness case
+    if (only && !only.has(n)) continue
+    let failures: string[]
+    try {
+      failures = await runCase(join(dir, n))
+    } catch (e) {
+      failures = [`  threw: ${(e as Error).stack ?? String(e)}`]
+    }
+    if (failures.length) {
+      failed++
+      console.log(`FAIL ${n}\n${failures.join('\n')}`)
+    } else {
+      passed++
+      if (verbose) console.log(`ok   ${n}`)
+    }
+  }
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exitCode = failed ? 1 : 0
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()
