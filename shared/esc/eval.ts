@@ -823,7 +823,7 @@ class Round {
       const newState = rot.value as JsonValue
       this.patches.push({ environment: n.env.name, path: `${x.arg.path}.state`, state: newState })
       // the rotated credentials are the new state (the rotator's open is not called with rotate-only inputs)
-      return fromJSON(newState, r)
+      return stateValue(newState, r)
     }
     const res = this.async(`rotopen:${n.env.name}:${x.path}:${JSON.stringify(args)}:${JSON.stringify(st)}`, () => rotator.open(args, st, ctx))
     if (!res) return unknownV(r, outSchema)
@@ -839,6 +839,23 @@ class Round {
     if (!paths || paths.length === 0) return true
     return paths.some((p) => p === x.path || x.path.startsWith(p + '.') || x.path.startsWith(p + '['))
   }
+}
+
+/**
+ * A rotator's new state as a value. Rotators mark secret fields of the state as `{"fn::secret": "<plaintext>"}`
+ * (the store then encrypts them when it writes the state back into the document): those are secret strings.
+ */
+function stateValue(j: JsonValue, def: Range): V {
+  if (Array.isArray(j)) return mk(j.map((x) => stateValue(x, def)), def)
+  if (j !== null && typeof j === 'object') {
+    const keys = Object.keys(j)
+    const s = j['fn::secret']
+    if (keys.length === 1 && typeof s === 'string') return mk(s, def, true)
+    const o: Record<string, V> = {}
+    for (const k of keys) o[k] = stateValue(j[k] as JsonValue, def)
+    return mk(o, def)
+  }
+  return fromJSON(j, def)
 }
 
 function secretIf(v: V, secret: boolean | undefined): V {

@@ -19,3 +19,4 @@ export function parseEnvironment(name: string, source: string, limits?: Partial<
   const doc = parseEnvironmentDoc(name, source, limits)
   return { doc, diagnostics: doc.diagnostics }
 }
+export { encryptSecrets, decryptSecrets } from './crypt.ts'
