@@ -55,11 +55,13 @@ export interface ScryptParams {
 }
 
 /**
- * Default scrypt cost: N=2^17, r=8, p=1 (128 MiB, ~0.3 s here), the OWASP recommendation for
- * password-derived keys. Paid once per process: the derived key is cached by its owner.
+ * scrypt cost for keys derived from a passphrase. The store KEK uses N=2^16, r=8, p=1 (64 MiB, ~0.4-0.7 s
+ * on a laptop): every CLI command with ENVELOPE_PASSPHRASE pays it once, so it sits between scrypt's
+ * "interactive" 2^14 and OWASP's 2^17. Key exports (offline, one-off, travelling between machines) use
+ * 2^17. Parameters are stored with each key, so raising them later only needs a rotation.
  */
-export function defaultScryptParams(): ScryptParams {
-  return { N: 2 ** 17, r: 8, p: 1, salt: randomBytes(16).toString('base64') }
+export function defaultScryptParams(strength: 'store' | 'export' = 'store'): ScryptParams {
+  return { N: strength === 'export' ? 2 ** 17 : 2 ** 16, r: 8, p: 1, salt: randomBytes(16).toString('base64') }
 }
 
 export function deriveKey(passphrase: string, params: ScryptParams): Promise<Buffer> {

@@ -269,7 +269,7 @@ export class KeyManager {
   async exportKey(passphrase: string): Promise<string> {
     checkExportPassphrase(passphrase)
     const kek = await this.activeKek()
-    const scrypt = defaultScryptParams()
+    const scrypt = defaultScryptParams('export')
     const sealed = seal(await deriveKey(passphrase, scrypt), kek.key, exportAad(kek.id))
     const body = { v: 1, storeId: this.#storeId, keyId: kek.id, scrypt, sealed: sealed.toString('base64') }
     return EXPORT_PREFIX + Buffer.from(JSON.stringify(body)).toString('base64url')
