@@ -23,6 +23,8 @@ export interface ServerOptions {
   keys: DataKeys
   /** pino level, or false for no logs */
   logLevel?: string | false
+  /** where logs go (default stdout) */
+  logStream?: { write(line: string): void }
   /** max request body (bytes); default 1 MiB */
   bodyLimit?: number
   /** failed authentications per client address per window before 429 (default 20 per 60 s) */
@@ -46,6 +48,8 @@ export interface AuditInfo {
 declare module 'fastify' {
   interface FastifyRequest {
     identity: Identity | undefined
+    /** owner of a revoked or expired token (audit only; never authorises anything) */
+    denied: Identity | undefined
     audit: AuditInfo | undefined
     audited: boolean
   }
@@ -101,13 +105,13 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         ? false
         : {
             level: o.logLevel ?? 'info',
+            ...(o.logStream ? { stream: o.logStream } : {}),
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
           },
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
     // The SDK reads an open property through `/open//{id}`: collapse duplicate slashes before routing.
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 500 },
     trustProxy: false,
-    disableRequestLogging: false,
   })
 
   const auth = new Auth(o.repo, { cacheMs: o.authCacheMs ?? 1000 })
@@ -121,6 +125,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }
 
   app.decorateRequest('identity', undefined)
+  app.decorateRequest('denied', undefined)
   app.decorateRequest('audit', undefined)
   app.decorateRequest('audited', false)
 
@@ -136,10 +141,11 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       throw new HttpError(429, `too many failed authentication attempts from this address; retry in ${blocked} s`)
     }
     const r = await auth.authenticate(req.headers.authorization)
-    if (typeof r === 'string') {
+    if ('failure' in r) {
       limiter.fail(req.ip)
-      req.audit = { action: 'auth', target: req.url.split('?')[0]!, detail: { reason: r } }
-      throw new HttpError(401, AUTH_MESSAGES[r])
+      req.denied = r.known
+      req.audit = { action: 'auth', target: req.url.split('?')[0]!, detail: { reason: r.failure } }
+      throw new HttpError(401, AUTH_MESSAGES[r.failure])
     }
     req.identity = r
   })
@@ -154,8 +160,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     try {
       await o.repo.appendAudit({
         time: new Date().toISOString(),
-        user: req.identity?.user.login ?? null,
-        tokenId: req.identity?.token.id ?? null,
+        user: (req.identity ?? req.denied)?.user.login ?? null,
+        tokenId: (req.identity ?? req.denied)?.token.id ?? null,
         ip: req.ip,
         method: req.method,
         action: a.action,

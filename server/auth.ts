@@ -81,18 +81,19 @@ export class Auth {
     return undefined
   }
 
-  async authenticate(header: string | undefined): Promise<Identity | AuthFailure> {
+  /** An identity, or why not (with the token's owner when the token is known but revoked or expired, for the audit log). */
+  async authenticate(header: string | undefined): Promise<Identity | { failure: AuthFailure; known?: Identity }> {
     const raw = Auth.tokenFromHeader(header)
-    if (!raw) return 'missing'
+    if (!raw) return { failure: 'missing' }
     const hash = hashToken(raw)
     let found = this.tokens.get(hash)
     if (found === undefined) {
       found = (await this.repo.findToken(hash)) ?? null
       this.tokens.set(hash, found)
     }
-    if (!found) return 'invalid'
-    if (found.token.revoked) return 'revoked'
-    if (found.token.expires && Date.parse(found.token.expires) <= Date.now()) return 'expired'
+    if (!found) return { failure: 'invalid' }
+    if (found.token.revoked) return { failure: 'revoked', known: found }
+    if (found.token.expires && Date.parse(found.token.expires) <= Date.now()) return { failure: 'expired', known: found }
     return found
   }
 

@@ -23,6 +23,8 @@ export interface Driver extends Queryable {
   /** Runs `fn` in a transaction; rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
   exec(script: string): Promise<void>
+  /** Prepares the connection target (PostgreSQL: creates the schema when one was given). */
+  init(): Promise<void>
   close(): Promise<void>
 }
 
@@ -128,6 +130,8 @@ export class SqliteDriver implements Driver {
     await this.outside(async () => this.db.exec(script))
   }
 
+  async init(): Promise<void> {}
+
   async close(): Promise<void> {
     this.db.close()
   }
@@ -153,20 +157,21 @@ export class PostgresDriver implements Driver {
   readonly dialect = 'postgres' as const
   private readonly pool: pg.Pool
   private readonly q: Queryable
+  private readonly url: string
+  private readonly schema: string | undefined
 
   /** `schema`: optional schema to create and use (search_path), so tests and tenants can be isolated. */
   constructor(url: string, opts: { schema?: string; max?: number } = {}) {
     // BIGINT (count(*), bigserial) comes back as a string by default; our values fit in a double.
     pg.types.setTypeParser(20, (v) => Number(v))
-    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 })
     const schema = opts.schema
-    if (schema !== undefined) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid PostgreSQL schema name "${schema}" (use lower-case letters, digits, _)`)
-      this.pool.on('connect', (client) => {
-        // Queued before any other query on this client (pg runs a client's queries in order).
-        client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`).catch(() => {})
-      })
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+      throw new Error(`invalid PostgreSQL schema name "${schema}" (use lower-case letters, digits, _)`)
     }
+    this.url = url
+    this.schema = schema
+    // search_path as a startup parameter: every pooled connection uses the schema from its first query on.
+    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) })
     this.pool.on('error', () => {}) // idle-client errors surface on the next query instead of crashing
     this.q = pgQueryable(this.pool)
   }
@@ -200,6 +205,20 @@ export class PostgresDriver implements Driver {
 
   async exec(script: string): Promise<void> {
     await this.pool.query(script)
+  }
+
+  async init(): Promise<void> {
+    if (!this.schema) return
+    const c = new pg.Client({ connectionString: this.url })
+    await c.connect()
+    try {
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`)
+    } catch (err) {
+      // Concurrent first starts may race on the catalog; the schema exists either way.
+      if ((err as { code?: string }).code !== '23505') throw err
+    } finally {
+      await c.end()
+    }
   }
 
   async close(): Promise<void> {

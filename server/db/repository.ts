@@ -240,6 +240,7 @@ export class SqlRepository implements Repository {
   }
 
   static async open(db: Driver): Promise<SqlRepository> {
+    await db.init()
     await migrate(db)
     return new SqlRepository(db)
   }
