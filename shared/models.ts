@@ -73,6 +73,19 @@ export interface AuditEvent {
   detail?: Record<string, JsonValue>
 }
 
+/** The outcome of `rotate` (ESC's secretRotationEvent, local form). */
+export interface RotationResult {
+  environment: string
+  preRotationRevision: number
+  /** the revision holding the new rotation state; absent when nothing was rotated */
+  postRotationRevision?: number
+  /** `failed` when at least one selected rotation failed (the others are still saved) */
+  status: 'succeeded' | 'failed'
+  /** one entry per selected `fn::rotate`, by the path of the value holding it (e.g. `values.db`) */
+  rotations: { path: string; status: 'succeeded' | 'failed'; errorMessage?: string }[]
+  diagnostics: Diagnostic[]
+}
+
 export interface KeyStatus {
   backend: 'keychain' | 'passphrase' | 'keyfile'
   /** e.g. "Secret Service (gnome-keyring)" */
@@ -106,4 +119,10 @@ export interface EnvironmentService {
   audit(opts?: { target?: string; limit?: number }): Promise<AuditEvent[]>
   keyStatus(): Promise<KeyStatus>
   rotateKey(): Promise<{ rewrapped: number }>
+  /**
+   * Rotates the `fn::rotate` secrets of the latest revision (all, or those under `paths`, e.g. `db.creds`)
+   * and saves their new state as a new revision. Audited as `rotate`. Optional until every implementation
+   * has it; electron/providers/rotation.ts `rotateStoredEnvironment` does the work.
+   */
+  rotate?(id: string, opts?: { paths?: string[] }): Promise<RotationResult>
 }

@@ -1,0 +1,93 @@
+/**
+ * Rotation of a stored environment (`envelope env rotate <env> [path…]`), as the store performs it:
+ *
+ *   1. read the latest definition with secrets decrypted;
+ *   2. evaluate it in `rotate` mode (every selected `fn::rotate` at the root calls its rotator's `rotate`);
+ *   3. write each successful rotation's new state into the document at the patch path (layout and comments
+ *      kept; state secrets arrive as `{"fn::secret": plaintext}` and are encrypted by the save);
+ *   4. save a new revision based on the one read. On a conflicting save the patches are re-applied to the
+ *      newer revision and saved again: a rotated password has already changed in the backend and its new
+ *      state must never be dropped.
+ *
+ * Failed rotations do not stop the others; each one is reported (ESC's secretRotationEvent `rotations`).
+ * Pure orchestration over three callbacks, so the store keeps its internals (loader, key, providers).
+ */
+import { parseDocument } from 'yaml'
+import type { Diagnostic, EvalResult, RotationPatch } from '../../shared/esc/host.ts'
+import { ConflictError, UserError } from '../../shared/errors.ts'
+import type { RevisionInfo, RotationResult } from '../../shared/models.ts'
+import { formatPath, parsePath } from '../../shared/format/path.ts'
+
+export interface RotateDeps {
+  /** latest definition, secrets decrypted (plaintext `fn::secret: value`) */
+  read(): Promise<{ yaml: string; revision: number }>
+  /** the core's evaluate in `rotate` mode for this environment, with the store's loader, key and providers */
+  evaluate(yaml: string, rotatePaths: string[] | undefined): Promise<EvalResult>
+  /** save a new revision (plaintext secrets get encrypted); a stale base throws ConflictError */
+  save(yaml: string, baseRevision: number, message: string): Promise<RevisionInfo>
+}
+
+/** `values.db["fn::rotate::postgres"].state` -> `values.db` (the path users name on the command line). */
+export function rotationPathOf(patchPath: string): string {
+  const segs = parsePath(patchPath)
+  const i = segs.findIndex((s) => typeof s === 'string' && (s === 'fn::rotate' || s.startsWith('fn::rotate::')))
+  return formatPath(i > 0 ? segs.slice(0, i) : segs)
+}
+
+/** Writes each patch's state into the YAML document at its path, keeping everything else as written. */
+export function applyRotationPatches(source: string, patches: readonly RotationPatch[]): string {
+  const doc = parseDocument(source, { keepSourceTokens: true })
+  if (doc.errors.length > 0) throw new UserError('invalid_input', `the definition is not valid YAML: ${doc.errors[0]?.message ?? ''}`)
+  for (const p of patches) {
+    const path = parsePath(p.path)
+    // a `fn::rotate` call written in flow style ({inputs: ..., state: ...}) stays in flow style
+    const node = doc.createNode(p.state)
+    doc.setIn(path, node)
+  }
+  return doc.toString()
+}
+
+function normalizePaths(paths: string[] | undefined): string[] | undefined {
+  if (!paths || paths.length === 0) return undefined
+  // `db.creds` and `values.db.creds` name the same thing, as in `esc env rotate`
+  return paths.map((p) => {
+    const segs = parsePath(p)
+    return formatPath(segs[0] === 'values' ? segs : ['values', ...segs])
+  })
+}
+
+export async function rotateStoredEnvironment(environment: string, paths: string[] | undefined, deps: RotateDeps): Promise<RotationResult> {
+  const rotatePaths = normalizePaths(paths)
+  const first = await deps.read()
+  const res = await deps.evaluate(first.yaml, rotatePaths)
+  const patches = (res.patches ?? []).filter((p) => p.environment === environment)
+  const diagnostics: Diagnostic[] = res.diagnostics
+  const rotations: RotationResult['rotations'] = patches.map((p) => ({ path: rotationPathOf(p.path), status: 'succeeded' }))
+  for (const d of diagnostics) {
+    if (d.severity === 'error' && d.summary.startsWith('rotate: ')) {
+      rotations.push({ path: d.path ? rotationPathOf(d.path) : '', status: 'failed', errorMessage: d.summary.slice('rotate: '.length) })
+    }
+  }
+  if (rotatePaths && rotations.length === 0) {
+    throw new UserError('not_found', `no fn::rotate found at ${rotatePaths.join(', ')} in ${environment}`, { hint: 'name the value that holds fn::rotate, e.g. `envelope env rotate app/dev db.creds`' })
+  }
+  const result: RotationResult = { environment, preRotationRevision: first.revision, status: rotations.some((r) => r.status === 'failed') ? 'failed' : 'succeeded', rotations, diagnostics }
+  if (patches.length === 0) return result
+  const message = `rotate ${patches.map((p) => rotationPathOf(p.path)).join(', ')}`
+  let base = first
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const rev = await deps.save(applyRotationPatches(base.yaml, patches), base.revision, message)
+      result.postRotationRevision = rev.number
+      return result
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= 4) {
+        throw new UserError('provider_failed', `${environment}: the rotated credentials could not be saved: ${err instanceof Error ? err.message : String(err)}`, {
+          hint: 'the backend already uses the new credentials; rotate again once the environment saves cleanly',
+          cause: err,
+        })
+      }
+      base = await deps.read()
+    }
+  }
+}
