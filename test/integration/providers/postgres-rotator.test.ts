@@ -5,7 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { createProviderRegistry, ProviderError } from '../../../electron/providers/index.ts'
+import type { ProviderError } from '../../../electron/providers/index.ts';
+import { createProviderRegistry } from '../../../electron/providers/index.ts'
 import type { JsonValue, Rotator } from '../../../shared/esc/host.ts'
 import { PG_URL, evaluatedState, query, skipNoPg, sleep, unwrap } from './helpers.ts'
 
