@@ -1,0 +1,109 @@
+/**
+ * The main-side implementation of the IPC contract, shared by Electron IPC (electron/main/) and the
+ * HTTP bridge (server.ts). No Electron import here: the bridge runs under plain Node for `envelope ui`.
+ *
+ * dispatch() validates the channel name and the request (zod, schemas.ts), calls the handler, and
+ * wraps the outcome as a Reply; errors cross as SerializedError. Unexpected (non-User) errors are
+ * logged with the channel name only, never with request data (it may hold secrets).
+ */
+import type { EnvironmentService } from '../../shared/models.ts'
+import type { Channel, ExportFormat, Reply, RequestChannels, RequestOf, ResponseOf } from '../../shared/ipc.ts'
+import { isChannel } from '../../shared/ipc.ts'
+import { UserError, serializeError } from '../../shared/errors.ts'
+import { parseRequest } from './schemas.ts'
+import { buildGraph } from './graph.ts'
+import { environmentVariables, renderExport } from './export.ts'
+import { RunManager } from './runs.ts'
+import type { StartedProcess } from './runs.ts'
+import { SettingsStore } from './settings.ts'
+import { defaultTerminalCommand, launchTerminal } from './terminal.ts'
+
+export interface HandlerContext {
+  env: EnvironmentService
+  dataDir: string
+  mode: 'electron' | 'web'
+  version: string
+  /** starts `argv` with the environment injected (the launcher); variables = injected names */
+  startProcess(id: string, argv: string[]): Promise<StartedProcess & { variables: string[] }>
+  /** Electron only: native save dialog + write; returns the path, or undefined when cancelled */
+  saveFile?: (suggestedName: string, content: string) => Promise<string | undefined>
+}
+
+export type Handlers = { [C in Channel]: (req: RequestOf<C>) => Promise<ResponseOf<C>> }
+
+export interface Dispatcher {
+  dispatch(channel: string, raw: unknown): Promise<Reply<unknown>>
+  handlers: Handlers
+  close(): void
+}
+
+export function createDispatcher(ctx: HandlerContext): Dispatcher {
+  const { env } = ctx
+  const runs = new RunManager()
+  const settings = new SettingsStore(ctx.dataDir)
+
+  const render = async (id: string, format: ExportFormat, reveal: boolean) => renderExport(id, await env.open(id), format, reveal)
+
+  const handlers: Handlers = {
+    'app.info': async () => ({ mode: ctx.mode, version: ctx.version, platform: process.platform, dataDir: ctx.dataDir }),
+    'env.list': () => env.list(),
+    'env.create': (r) => env.create(r.id, { ...(r.yaml !== undefined ? { yaml: r.yaml } : {}), ...(r.message ? { message: r.message } : {}) }),
+    'env.get': (r) => env.getDefinition(r.id, { ...(r.version !== undefined ? { version: r.version } : {}), ...(r.decrypt ? { decrypt: true } : {}) }),
+    'env.update': (r) => env.update(r.id, r.yaml, { baseRevision: r.baseRevision, ...(r.message ? { message: r.message } : {}) }),
+    'env.delete': (r) => env.delete(r.id),
+    'env.clone': (r) => env.clone(r.from, r.to, r.keepHistory ? { keepHistory: true } : {}),
+    'env.revisions': (r) => env.listRevisions(r.id, { ...(r.before !== undefined ? { before: r.before } : {}), ...(r.count ? { count: r.count } : {}) }),
+    'env.tagRevision': (r) => env.tagRevision(r.id, r.tag, r.revision),
+    'env.untagRevision': (r) => env.untagRevision(r.id, r.tag),
+    'env.retract': (r) =>
+      env.retract(r.id, r.revision, { ...(r.replacement ? { replacement: r.replacement } : {}), ...(r.reason ? { reason: r.reason } : {}) }),
+    'env.rollback': (r) => env.rollback(r.id, r.revision, r.message ? { message: r.message } : {}),
+    'env.getTags': (r) => env.getTags(r.id),
+    'env.setTag': (r) => env.setTag(r.id, r.key, r.value),
+    'env.deleteTag': (r) => env.deleteTag(r.id, r.key),
+    'env.open': (r) => env.open(r.id, r.version !== undefined ? { version: r.version } : {}),
+    'env.check': (r) => env.check(r.id, r.yaml),
+    'env.audit': (r) => env.audit({ ...(r.target ? { target: r.target } : {}), ...(r.limit ? { limit: r.limit } : {}) }),
+    'env.graph': () => buildGraph(env),
+    'key.status': () => env.keyStatus(),
+    'key.rotate': () => env.rotateKey(),
+    'export.render': (r) => render(r.id, r.format, r.reveal),
+    'export.save': async (r) => {
+      if (!ctx.saveFile) throw new UserError('invalid_input', 'saving to a file needs the desktop app', { hint: 'in the browser, use Download' })
+      const out = await render(r.id, r.format, r.reveal)
+      const path = await ctx.saveFile(out.filename, out.content)
+      return path ? { path, cancelled: false } : { cancelled: true }
+    },
+    'run.start': async (r) => {
+      const started = await ctx.startProcess(r.id, r.argv)
+      return { runId: runs.track(started), variables: started.variables }
+    },
+    'run.poll': async (r) => runs.poll(r.runId, r.since),
+    'run.kill': async (r) => runs.kill(r.runId),
+    'terminal.launch': async (r) => {
+      const opened = await env.open(r.id)
+      const command = (await settings.read()).terminalCommand.trim() || defaultTerminalCommand()
+      await launchTerminal(command, environmentVariables(opened.value, true))
+      return { command }
+    },
+    'settings.get': () => settings.info(),
+    'settings.set': (r) => settings.write(r),
+  }
+
+  return {
+    handlers,
+    close: () => runs.killAll(),
+    async dispatch(channel, raw) {
+      try {
+        if (!isChannel(channel)) throw new UserError('not_found', `unknown channel ${JSON.stringify(channel.slice(0, 100))}`, { hint: 'the app and its UI are from different versions' })
+        const req = parseRequest(channel, raw)
+        const fn = handlers[channel] as RequestChannels[typeof channel] as (r: unknown) => Promise<unknown>
+        const result = await fn(req)
+        return { ok: true, result: result === undefined ? null : result }
+      } catch (err) {
+        if (!(err instanceof UserError)) console.error(`[envelope] ${channel} failed:`, err instanceof Error ? (err.stack ?? err.message) : String(err))
+        return { ok: false, error: serializeError(err) }
+      }
+    },
+  }
+}

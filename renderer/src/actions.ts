@@ -1,0 +1,132 @@
+/**
+ * User actions that span stores: switching environments behind the unsaved-changes guard, create,
+ * clone, delete. Every failure is reported (stores/notices.ts).
+ */
+import type { Range as EscRange } from '../../shared/esc/host.ts'
+import { api } from './api/client.ts'
+import { useApp } from './stores/app.ts'
+import { useEditor, isDirty } from './stores/editor.ts'
+import { useEnvs } from './stores/envs.ts'
+import { notify, reportError } from './stores/notices.ts'
+import { create } from 'zustand'
+
+/** Where to put the cursor once an environment has opened (go to definition across imports). */
+export const useRevealTarget = create<{ target?: { id: string; range: EscRange }; set(t?: { id: string; range: EscRange }): void }>((set) => ({
+  set: (target) => set({ target }),
+}))
+
+/** Asks what to do with unsaved changes; resolves true when it is fine to leave the current buffer. */
+export async function guardUnsaved(): Promise<boolean> {
+  const ed = useEditor.getState()
+  if (!isDirty(ed)) return true
+  const { action } = await useApp.getState().ask({
+    title: 'Unsaved changes',
+    body: `${ed.id} has unsaved changes.`,
+    actions: [
+      { label: 'Save', value: 'save' },
+      { label: 'Discard', value: 'discard', danger: true },
+      { label: 'Cancel', value: 'cancel' },
+    ],
+  })
+  if (action === 'save') return (await useEditor.getState().save()) !== undefined
+  return action === 'discard'
+}
+
+export async function openEnv(id: string, range?: EscRange): Promise<void> {
+  const ed = useEditor.getState()
+  if (ed.id === id) {
+    if (range) useRevealTarget.getState().set({ id, range })
+    return
+  }
+  if (!(await guardUnsaved())) return
+  if (range) useRevealTarget.getState().set({ id, range })
+  const ok = await useEditor.getState().load(id, useApp.getState().reveal ? { decrypt: true } : undefined)
+  if (ok && useApp.getState().screen === 'settings') useApp.getState().setScreen('editor')
+}
+
+const idPattern = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/
+
+export const starterYaml = `# imports:\n#   - project/base\nvalues:\n  greeting: hello\n  environmentVariables:\n    GREETING: \${greeting}\n`
+
+export async function createEnv(): Promise<void> {
+  if (!(await guardUnsaved())) return
+  const { action, input } = await useApp.getState().ask({
+    title: 'New environment',
+    body: 'Name it project/name (letters, digits, _ . -).',
+    input: { label: 'Name', value: '', placeholder: 'myproject/dev' },
+    actions: [
+      { label: 'Create', value: 'create' },
+      { label: 'Cancel', value: 'cancel' },
+    ],
+  })
+  if (action !== 'create' || input === undefined) return
+  const id = input.trim()
+  if (!idPattern.test(id)) {
+    reportError('Creating an environment', new Error(`"${id}" is not a valid name: use project/name with letters, digits, _ . -`))
+    return
+  }
+  try {
+    await api().call('env.create', { id, yaml: starterYaml })
+    await useEnvs.getState().refresh()
+    await useEditor.getState().load(id)
+    useApp.getState().setScreen('editor')
+    notify(`Created ${id}`)
+  } catch (err) {
+    reportError(`Creating ${id}`, err)
+  }
+}
+
+export async function cloneEnv(from: string): Promise<void> {
+  const { action, input } = await useApp.getState().ask({
+    title: `Clone ${from}`,
+    body: 'Name of the copy (project/name). History is not copied.',
+    input: { label: 'New name', value: `${from}-copy` },
+    actions: [
+      { label: 'Clone', value: 'clone' },
+      { label: 'Cancel', value: 'cancel' },
+    ],
+  })
+  if (action !== 'clone' || !input) return
+  const to = input.trim()
+  if (!idPattern.test(to)) {
+    reportError(`Cloning ${from}`, new Error(`"${to}" is not a valid name: use project/name with letters, digits, _ . -`))
+    return
+  }
+  try {
+    await api().call('env.clone', { from, to })
+    await useEnvs.getState().refresh()
+    await openEnv(to)
+    notify(`Cloned ${from} to ${to}`)
+  } catch (err) {
+    reportError(`Cloning ${from} to ${to}`, err)
+  }
+}
+
+export async function deleteEnv(id: string): Promise<void> {
+  const { action } = await useApp.getState().ask({
+    title: `Delete ${id}?`,
+    body: 'The environment and all its revisions are deleted. Environments importing it will break.',
+    actions: [
+      { label: 'Delete', value: 'delete', danger: true },
+      { label: 'Cancel', value: 'cancel' },
+    ],
+  })
+  if (action !== 'delete') return
+  try {
+    await api().call('env.delete', { id })
+    if (useEditor.getState().id === id) useEditor.getState().close()
+    await useEnvs.getState().refresh()
+    notify(`Deleted ${id}`)
+  } catch (err) {
+    reportError(`Deleting ${id}`, err)
+  }
+}
+
+/** Switches to the next/previous environment in the (filtered) list. */
+export function switchEnv(delta: 1 | -1, ids: string[]): void {
+  if (ids.length === 0) return
+  const cur = useEditor.getState().id
+  const i = cur ? ids.indexOf(cur) : -1
+  const next = ids[(i + delta + ids.length) % ids.length]
+  if (next) void openEnv(next)
+}

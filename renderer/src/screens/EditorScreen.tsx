@@ -1,0 +1,196 @@
+import { useEffect, useRef, useState } from 'react'
+import Editor from '@monaco-editor/react'
+import type * as Monaco from 'monaco-editor/esm/vs/editor/editor.api.js'
+import { setupMonaco } from '../monaco/setup.ts'
+import { addCrossEnvNavigation, registerEsc } from '../monaco/esc.ts'
+import type { EscHost } from '../monaco/esc.ts'
+import { useEditor, isDirty } from '../stores/editor.ts'
+import { useEnvs } from '../stores/envs.ts'
+import { useApp } from '../stores/app.ts'
+import { notify } from '../stores/notices.ts'
+import { openEnv, useRevealTarget } from '../actions.ts'
+import { Preview } from '../components/Preview.tsx'
+import { diagnosticsFor, toMarkers } from '../monaco/markers.ts'
+
+const monaco = setupMonaco()
+
+const host: EscHost = {
+  currentId: () => useEditor.getState().id,
+  preview: () => useEditor.getState().preview?.value,
+  envNames: () => useEnvs.getState().list.map((e) => e.id),
+  reveal: () => useApp.getState().reveal,
+  openAt: (id, range) => void openEnv(id, range),
+}
+registerEsc(monaco, host)
+
+// read-only hooks for the e2e tests and the benchmark (markers as Monaco holds them, the live editor)
+;(window as unknown as { __envelopeMarkers: () => Monaco.editor.IMarker[] }).__envelopeMarkers = () => monaco.editor.getModelMarkers({ owner: 'envelope' })
+
+/** `fn::secret: plaintext` values on a line (ciphertext objects are left alone). */
+function secretRanges(model: Monaco.editor.ITextModel): Monaco.Range[] {
+  const out: Monaco.Range[] = []
+  const lines = model.getLinesContent()
+  lines.forEach((line, i) => {
+    const m = /fn::secret:\s*(?!\{|$)(.+?)\s*$/.exec(line)
+    if (m && m[1] && !m[1].startsWith('#')) {
+      const col = line.indexOf(m[1], m.index + 'fn::secret:'.length) + 1
+      out.push(new monaco.Range(i + 1, col, i + 1, col + m[1].length))
+    }
+  })
+  return out
+}
+
+export function EditorScreen() {
+  const id = useEditor((s) => s.id)
+  const buffer = useEditor((s) => s.buffer)
+  const baseRevision = useEditor((s) => s.baseRevision)
+  const preview = useEditor((s) => s.preview)
+  const saving = useEditor((s) => s.saving)
+  const decrypted = useEditor((s) => s.decrypted)
+  const dirty = useEditor(isDirty)
+  const theme = useApp((s) => s.theme)
+  const reveal = useApp((s) => s.reveal)
+  const revealTarget = useRevealTarget((s) => s.target)
+  const [message, setMessage] = useState('')
+  const editorRef = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null)
+  const masks = useRef<Monaco.editor.IEditorDecorationsCollection | null>(null)
+  const [mounted, setMounted] = useState(false)
+
+  // diagnostics → markers at their exact ranges
+  useEffect(() => {
+    const model = editorRef.current?.getModel()
+    if (!model || !id) return
+    monaco.editor.setModelMarkers(model, 'envelope', toMarkers(monaco, diagnosticsFor(preview?.diagnostics ?? [], id), model))
+  }, [preview, id, mounted])
+
+  // mask plaintext secrets unless revealed
+  useEffect(() => {
+    const ed = editorRef.current
+    const model = ed?.getModel()
+    if (!ed || !model) return
+    masks.current ??= ed.createDecorationsCollection()
+    masks.current.set(
+      reveal ? [] : secretRanges(model).map((range) => ({ range, options: { inlineClassName: 'secret-mask', hoverMessage: { value: 'secret (toggle “Reveal secrets” to show)' } } })),
+    )
+  }, [buffer, reveal, mounted])
+
+  // reveal toggle: load the definition decrypted (or encrypted again) when nothing is unsaved
+  useEffect(() => {
+    const st = useEditor.getState()
+    if (!st.id || st.decrypted === reveal) return
+    if (isDirty(st)) {
+      if (reveal) notify('Save your changes to see stored secrets decrypted in the editor')
+      return
+    }
+    void st.load(st.id, reveal ? { decrypt: true } : undefined)
+  }, [reveal, id])
+
+  // go to definition across environments: place the cursor once the target is open
+  useEffect(() => {
+    const ed = editorRef.current
+    if (!ed || !revealTarget || revealTarget.id !== id) return
+    const r = revealTarget.range
+    const range = new monaco.Range(r.begin.line, r.begin.column, r.end.line, Math.max(r.end.column, r.begin.column))
+    ed.setSelection(range)
+    ed.revealRangeInCenter(range)
+    ed.focus()
+    useRevealTarget.getState().set(undefined)
+  }, [revealTarget, id, buffer, mounted])
+
+  if (!id) return null
+  const diags = preview?.diagnostics ?? []
+  const errors = diags.filter((d) => d.severity === 'error').length
+
+  return (
+    <div className="editor-screen">
+      <div className="editor-pane">
+        <div className="toolbar">
+          <span className="env-title" data-testid="editor-title">
+            {id}
+            {dirty && <span className="dirty-dot" title="unsaved changes"> ●</span>}
+          </span>
+          <span className="muted">revision {baseRevision}{decrypted ? ' · secrets decrypted' : ''}</span>
+          <span className="spacer" />
+          <span className={errors ? 'status error' : 'status ok'} data-testid="diag-status">
+            {errors ? `${errors} error${errors > 1 ? 's' : ''}` : 'no errors'}
+          </span>
+          <input className="message" placeholder="Revision message (optional)" value={message} onChange={(e) => setMessage(e.target.value)} data-testid="save-message" />
+          <button
+            className="primary"
+            disabled={!dirty || saving}
+            onClick={() => void useEditor.getState().save(message.trim() || undefined).then((r) => r && setMessage(''))}
+            title="Save (Ctrl+S)"
+            data-testid="save"
+          >
+            {saving ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+        <div className="monaco-host" data-testid="editor">
+          <Editor
+            key={id}
+            path={`envelope://env/${id}.yaml`}
+            language="yaml"
+            theme={theme === 'dark' ? 'vs-dark' : 'vs'}
+            value={buffer}
+            onChange={(v) => useEditor.getState().setBuffer(v ?? '')}
+            onMount={(ed) => {
+              editorRef.current = ed
+              masks.current = null
+              addCrossEnvNavigation(monaco, ed, host)
+              ;(window as unknown as { __envelopeEditor?: unknown }).__envelopeEditor = ed
+              setMounted((m) => !m)
+            }}
+            options={{
+              minimap: { enabled: false },
+              fontSize: 13,
+              tabSize: 2,
+              insertSpaces: true,
+              scrollBeyondLastLine: false,
+              automaticLayout: true,
+              renderWhitespace: 'boundary',
+              quickSuggestions: { other: true, strings: true, comments: false },
+            }}
+          />
+        </div>
+        <Problems id={id} onGo={(line, col) => {
+          const ed = editorRef.current
+          if (!ed) return
+          ed.setPosition({ lineNumber: line, column: col })
+          ed.revealLineInCenter(line)
+          ed.focus()
+        }} />
+      </div>
+      <Preview />
+    </div>
+  )
+}
+
+function Problems({ id, onGo }: { id: string; onGo(line: number, col: number): void }) {
+  const preview = useEditor((s) => s.preview)
+  const diags = preview?.diagnostics ?? []
+  if (diags.length === 0) return null
+  return (
+    <ul className="problems" data-testid="problems">
+      {diags.map((d, i) => {
+        const here = d.range && (d.range.environment === id || d.range.environment === id.split('/')[1])
+        const where = d.range ? `${d.range.environment}:${d.range.begin.line}:${d.range.begin.column}` : ''
+        return (
+          <li key={i} className={d.severity}>
+            <span className="sev">{d.severity}</span>
+            {here && d.range ? (
+              <button className="link" onClick={() => d.range && onGo(d.range.begin.line, d.range.begin.column)}>
+                {where}
+              </button>
+            ) : d.range ? (
+              <button className="link" onClick={() => d.range && void openEnv(d.range.environment.includes('/') ? d.range.environment : `${id.split('/')[0]}/${d.range.environment}`, d.range)}>
+                {where}
+              </button>
+            ) : null}{' '}
+            {d.summary}
+            {d.path ? <span className="muted"> ({d.path})</span> : null}
+          </li>
+        )
+      })}
+    </ul>
+  )
+}

@@ -1,0 +1,210 @@
+import { useCallback, useEffect, useState } from 'react'
+import { DiffEditor } from '@monaco-editor/react'
+import type { RevisionInfo } from '../../../shared/models.ts'
+import { api } from '../api/client.ts'
+import { useEditor } from '../stores/editor.ts'
+import { useEnvs } from '../stores/envs.ts'
+import { useApp } from '../stores/app.ts'
+import { notify, reportError } from '../stores/notices.ts'
+import { guardUnsaved } from '../actions.ts'
+import { setupMonaco } from '../monaco/setup.ts'
+
+setupMonaco()
+
+type Side = number | 'buffer'
+
+export function HistoryScreen() {
+  const id = useEditor((s) => s.id) as string
+  const baseRevision = useEditor((s) => s.baseRevision)
+  const theme = useApp((s) => s.theme)
+  const reveal = useApp((s) => s.reveal)
+  const [revs, setRevs] = useState<RevisionInfo[]>([])
+  const [left, setLeft] = useState<Side | undefined>()
+  const [right, setRight] = useState<Side | undefined>()
+  const [texts, setTexts] = useState<{ left: string; right: string; labels: [string, string] } | undefined>()
+
+  const refresh = useCallback(async () => {
+    try {
+      const list = await api().call('env.revisions', { id, count: 200 })
+      list.sort((a, b) => b.number - a.number)
+      setRevs(list)
+      if (list.length >= 2) {
+        setLeft((l) => l ?? list[1]?.number)
+        setRight((r) => r ?? list[0]?.number)
+      } else if (list.length === 1) {
+        setLeft((l) => l ?? list[0]?.number)
+        setRight((r) => r ?? 'buffer')
+      }
+    } catch (err) {
+      reportError(`Loading the history of ${id}`, err)
+    }
+  }, [id])
+
+  useEffect(() => {
+    setLeft(undefined)
+    setRight(undefined)
+    setTexts(undefined)
+    void refresh()
+  }, [refresh, baseRevision])
+
+  useEffect(() => {
+    if (left === undefined || right === undefined) return
+    let cancelled = false
+    const load = async (side: Side): Promise<string> =>
+      side === 'buffer' ? useEditor.getState().buffer : (await api().call('env.get', { id, version: side, ...(reveal ? { decrypt: true } : {}) })).yaml
+    Promise.all([load(left), load(right)])
+      .then(([l, r]) => {
+        if (!cancelled) setTexts({ left: l, right: r, labels: [label(left), label(right)] })
+      })
+      .catch((err: unknown) => reportError(`Loading revisions of ${id} to compare`, err))
+    return () => {
+      cancelled = true
+    }
+  }, [id, left, right, reveal])
+
+  const act = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn()
+      await refresh()
+      notify(what)
+    } catch (err) {
+      reportError(what, err)
+    }
+  }
+
+  const tag = async (r: RevisionInfo) => {
+    const { action, input } = await useApp.getState().ask({
+      title: `Tag revision ${r.number}`,
+      body: 'A tag name (e.g. stable, prod). An existing tag with the same name moves here.',
+      input: { label: 'Tag', value: '' },
+      actions: [
+        { label: 'Tag', value: 'tag' },
+        { label: 'Cancel', value: 'cancel' },
+      ],
+    })
+    if (action !== 'tag' || !input?.trim()) return
+    await act(`Tagged revision ${r.number} as ${input.trim()}`, () => api().call('env.tagRevision', { id, tag: input.trim(), revision: r.number }))
+  }
+  const untag = (tagName: string) => act(`Removed tag ${tagName}`, () => api().call('env.untagRevision', { id, tag: tagName }))
+  const retract = async (r: RevisionInfo) => {
+    const { action, input } = await useApp.getState().ask({
+      title: `Retract revision ${r.number}?`,
+      body: 'Readers of this revision get its replacement (the previous revision unless you pick one). The revision stays in history.',
+      input: { label: 'Reason', value: '' },
+      actions: [
+        { label: 'Retract', value: 'retract', danger: true },
+        { label: 'Cancel', value: 'cancel' },
+      ],
+    })
+    if (action !== 'retract') return
+    await act(`Retracted revision ${r.number}`, () => api().call('env.retract', { id, revision: r.number, ...(input?.trim() ? { reason: input.trim() } : {}) }))
+  }
+  const rollback = async (r: RevisionInfo) => {
+    if (!(await guardUnsaved())) return
+    const { action } = await useApp.getState().ask({
+      title: `Roll back to revision ${r.number}?`,
+      body: `A new revision is saved with the content of revision ${r.number}.`,
+      actions: [
+        { label: 'Roll back', value: 'rollback' },
+        { label: 'Cancel', value: 'cancel' },
+      ],
+    })
+    if (action !== 'rollback') return
+    await act(`Rolled ${id} back to revision ${r.number}`, async () => {
+      await api().call('env.rollback', { id, revision: r.number })
+      await useEditor.getState().load(id, reveal ? { decrypt: true } : undefined)
+      await useEnvs.getState().refresh()
+    })
+  }
+
+  return (
+    <div className="history-screen">
+      <div className="revisions">
+        <div className="toolbar">
+          <strong>History of {id}</strong>
+          <span className="spacer" />
+          <button onClick={() => setRight('buffer')} data-testid="diff-buffer" title="Compare the left revision with the unsaved editor buffer">
+            vs unsaved buffer
+          </button>
+        </div>
+        <table className="rev-table" data-testid="revisions">
+          <thead>
+            <tr>
+              <th title="left side of the diff">A</th>
+              <th title="right side of the diff">B</th>
+              <th>Rev</th>
+              <th>Author</th>
+              <th>Time</th>
+              <th>Message</th>
+              <th>Tags</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {revs.map((r) => (
+              <tr key={r.number} className={r.retracted ? 'retracted' : ''} data-testid={`rev-${r.number}`}>
+                <td>
+                  <input type="radio" name="left" checked={left === r.number} onChange={() => setLeft(r.number)} aria-label={`A = revision ${r.number}`} data-testid={`rev-left-${r.number}`} />
+                </td>
+                <td>
+                  <input type="radio" name="right" checked={right === r.number} onChange={() => setRight(r.number)} aria-label={`B = revision ${r.number}`} data-testid={`rev-right-${r.number}`} />
+                </td>
+                <td>{r.number}</td>
+                <td>{r.author}</td>
+                <td title={r.created}>{new Date(r.created).toLocaleString()}</td>
+                <td>
+                  {r.message}
+                  {r.retracted && <div className="muted">retracted by {r.retracted.by}: {r.retracted.reason || 'no reason'} (→ {r.retracted.replacement})</div>}
+                </td>
+                <td>
+                  {r.tags.map((t) => (
+                    <span key={t} className="tag">
+                      {t}
+                      {t !== 'latest' && (
+                        <button className="icon small" title={`remove tag ${t}`} onClick={() => void untag(t)}>
+                          ✕
+                        </button>
+                      )}
+                    </span>
+                  ))}
+                </td>
+                <td className="row-actions">
+                  <button className="small" onClick={() => void tag(r)} data-testid={`rev-tag-${r.number}`}>Tag</button>
+                  {!r.retracted && r.number !== revs[0]?.number && (
+                    <button className="small" onClick={() => void rollback(r)} data-testid={`rev-rollback-${r.number}`}>Roll back</button>
+                  )}
+                  {!r.retracted && r.number !== 1 && (
+                    <button className="small danger" onClick={() => void retract(r)} data-testid={`rev-retract-${r.number}`}>Retract</button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="diff">
+        <div className="toolbar">
+          <strong data-testid="diff-labels">{texts ? `${texts.labels[0]} ↔ ${texts.labels[1]}` : 'Pick two revisions'}</strong>
+          {!reveal && <span className="muted">secrets shown encrypted (toggle “Reveal secrets” to compare plaintext)</span>}
+        </div>
+        <div className="diff-host" data-testid="diff-editor">
+          {texts && (
+            <DiffEditor
+              original={texts.left}
+              modified={texts.right}
+              language="yaml"
+              theme={theme === 'dark' ? 'vs-dark' : 'vs'}
+              originalModelPath={`envelope://diff/${id}/left.yaml`}
+              modifiedModelPath={`envelope://diff/${id}/right.yaml`}
+              options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
+            />
+          )}
+        </div>
+      </div>
+    </div>
+  )
+
+  function label(s: Side): string {
+    return s === 'buffer' ? 'unsaved buffer' : `revision ${s}`
+  }
+}

@@ -1,0 +1,140 @@
+import { useEffect, useState } from 'react'
+import type { KeyStatus } from '../../../shared/models.ts'
+import type { SettingsInfo } from '../../../shared/ipc.ts'
+import { api } from '../api/client.ts'
+import { useApp } from '../stores/app.ts'
+import { notify, reportError } from '../stores/notices.ts'
+
+export function SettingsScreen() {
+  const info = useApp((s) => s.info)
+  const theme = useApp((s) => s.theme)
+  const setTheme = useApp((s) => s.setTheme)
+  const [key, setKey] = useState<KeyStatus | undefined>()
+  const [keyError, setKeyError] = useState<string | undefined>()
+  const [settings, setSettings] = useState<SettingsInfo | undefined>()
+  const [terminal, setTerminal] = useState('')
+  const [rotating, setRotating] = useState(false)
+
+  const loadKey = () =>
+    api()
+      .call('key.status', {})
+      .then((k) => {
+        setKey(k)
+        setKeyError(undefined)
+      })
+      .catch((err: unknown) => setKeyError(err instanceof Error ? err.message : String(err)))
+
+  useEffect(() => {
+    void loadKey()
+    api()
+      .call('settings.get', {})
+      .then((s) => {
+        setSettings(s)
+        setTerminal(s.terminalCommand)
+      })
+      .catch((err: unknown) => reportError('Loading settings', err))
+  }, [])
+
+  const rotate = async () => {
+    const { action } = await useApp.getState().ask({
+      title: 'Rotate the encryption key?',
+      body: 'A new key is created in the keychain and every environment key is re-wrapped with it. Stored secrets stay readable.',
+      actions: [
+        { label: 'Rotate key', value: 'rotate', danger: true },
+        { label: 'Cancel', value: 'cancel' },
+      ],
+    })
+    if (action !== 'rotate') return
+    setRotating(true)
+    try {
+      const r = await api().call('key.rotate', {})
+      notify(`Key rotated; ${r.rewrapped} environment key${r.rewrapped === 1 ? '' : 's'} re-wrapped`)
+      await loadKey()
+    } catch (err) {
+      reportError('Rotating the key', err)
+    } finally {
+      setRotating(false)
+    }
+  }
+
+  const saveTerminal = async () => {
+    try {
+      const s = await api().call('settings.set', { terminalCommand: terminal.trim() })
+      setSettings(s)
+      notify('Terminal command saved')
+    } catch (err) {
+      reportError('Saving the terminal command', err)
+    }
+  }
+
+  return (
+    <div className="settings-screen" data-testid="settings">
+      <section className="card">
+        <h3>Keys</h3>
+        {keyError && <div className="warning error">Key status unavailable: {keyError}</div>}
+        {key && (
+          <dl className="kv" data-testid="key-status">
+            <dt>Backend</dt>
+            <dd>{key.backend}</dd>
+            <dt>Where</dt>
+            <dd>{key.description}</dd>
+            <dt>Status</dt>
+            <dd className={key.available ? 'ok' : 'error'}>{key.available ? 'available' : 'unavailable'}</dd>
+            {key.keyId && (
+              <>
+                <dt>Key id</dt>
+                <dd>
+                  <code>{key.keyId}</code>
+                </dd>
+              </>
+            )}
+            {key.message && (
+              <>
+                <dt>Note</dt>
+                <dd>{key.message}</dd>
+              </>
+            )}
+          </dl>
+        )}
+        <button onClick={() => void rotate()} disabled={rotating || !key?.available} data-testid="rotate-key">
+          {rotating ? 'Rotating…' : 'Rotate key'}
+        </button>
+      </section>
+      <section className="card">
+        <h3>Data folder</h3>
+        <p>
+          <code data-testid="data-dir">{info?.dataDir ?? '…'}</code>
+        </p>
+        <p className="muted">Set ENVELOPE_DATA_DIR (or --data-dir on the command line) to use another folder.</p>
+      </section>
+      <section className="card">
+        <h3>Terminal</h3>
+        <label className="field">
+          Terminal command (empty = default for this OS)
+          <input value={terminal} placeholder={settings?.defaultTerminalCommand ?? ''} onChange={(e) => setTerminal(e.target.value)} data-testid="terminal-command" spellCheck={false} />
+        </label>
+        <p className="muted">Default here: <code>{settings?.defaultTerminalCommand}</code>. The environment's variables are added to the terminal's process environment.</p>
+        <button onClick={() => void saveTerminal()} disabled={!settings || terminal.trim() === settings.terminalCommand} data-testid="terminal-save">
+          Save
+        </button>
+      </section>
+      <section className="card">
+        <h3>Appearance</h3>
+        <label className="toggle">
+          <input type="checkbox" checked={theme === 'dark'} onChange={(e) => setTheme(e.target.checked ? 'dark' : 'light')} /> Dark theme
+        </label>
+      </section>
+      <section className="card">
+        <h3>Sync</h3>
+        <p data-testid="sync-status">Sync account: not configured.</p>
+        <p className="muted">Syncing with a self-hosted Envelope server comes in a later version.</p>
+      </section>
+      <section className="card">
+        <h3>About</h3>
+        <p className="muted">
+          Envelope {info?.version} · {info?.mode === 'web' ? 'web mode (loopback bridge)' : 'desktop'} · {info?.platform}
+        </p>
+      </section>
+    </div>
+  )
+}

@@ -1,0 +1,167 @@
+/**
+ * The open environment: its saved definition, the editor buffer, and the live preview.
+ *
+ * Live preview: every buffer change schedules a check of the unsaved buffer (env.check, evaluated in
+ * the main process / bridge, off the UI thread). Checks are coalesced: at most one in flight; edits
+ * made meanwhile are checked as soon as it returns, and a stale answer never replaces a newer one.
+ * Latency figures (keystroke → preview committed) are kept in `metrics` for the benchmark.
+ */
+import { create } from 'zustand'
+import type { OpenResult, RevisionInfo } from '../../../shared/models.ts'
+import { ConflictError } from '../../../shared/errors.ts'
+import { api } from '../api/client.ts'
+import { notify, reportError } from './notices.ts'
+import { useEnvs } from './envs.ts'
+
+interface EditorState {
+  id?: string
+  /** text last loaded/saved (what "dirty" compares against) */
+  saved: string
+  buffer: string
+  baseRevision: number
+  /** the definition was loaded with secrets decrypted */
+  decrypted: boolean
+  loading: boolean
+  saving: boolean
+  preview?: OpenResult
+  /** buffer version the preview belongs to */
+  previewVersion: number
+  /** incremented on each buffer change */
+  version: number
+  checking: boolean
+  load(id: string, opts?: { decrypt?: boolean }): Promise<boolean>
+  close(): void
+  setBuffer(text: string): void
+  save(message?: string): Promise<RevisionInfo | undefined>
+}
+
+export const previewDelayMs = 25
+
+let timer: ReturnType<typeof setTimeout> | undefined
+let inFlight = false
+let pending = false
+let lastKeyAt = 0
+const editAt = new Map<number, number>()
+
+/** latencies in ms from keystroke (or buffer change) to preview commit; read by bench/ui.bench.ts */
+export const metrics = { preview: [] as number[] }
+
+if (typeof window !== 'undefined') {
+  window.addEventListener('keydown', () => (lastKeyAt = performance.now()), { capture: true })
+  ;(window as unknown as { __envelopeMetrics: typeof metrics }).__envelopeMetrics = metrics
+}
+
+/** Called by the preview after it committed the preview of `version`. */
+export function previewCommitted(version: number): void {
+  const t = editAt.get(version)
+  if (t !== undefined) {
+    metrics.preview.push(performance.now() - t)
+    if (metrics.preview.length > 5000) metrics.preview.splice(0, 1000)
+  }
+  for (const v of editAt.keys()) if (v <= version) editAt.delete(v)
+}
+
+export const useEditor = create<EditorState>((set, get) => {
+  const runCheck = async (): Promise<void> => {
+    const { id, buffer, version } = get()
+    if (!id) return
+    if (inFlight) {
+      pending = true
+      return
+    }
+    inFlight = true
+    set({ checking: true })
+    try {
+      const result = await api().call('env.check', { id, yaml: buffer })
+      if (get().id === id && version >= get().previewVersion) set({ preview: result, previewVersion: version })
+    } catch (err) {
+      reportError(`Checking ${id}`, err)
+    } finally {
+      inFlight = false
+      set({ checking: false })
+      if (pending) {
+        pending = false
+        void runCheck()
+      }
+    }
+  }
+
+  const schedule = (): void => {
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => void runCheck(), previewDelayMs)
+  }
+
+  return {
+    saved: '',
+    buffer: '',
+    baseRevision: 0,
+    decrypted: false,
+    loading: false,
+    saving: false,
+    previewVersion: 0,
+    version: 0,
+    checking: false,
+
+    load: async (id, opts) => {
+      set({ loading: true })
+      try {
+        const def = await api().call('env.get', { id, ...(opts?.decrypt ? { decrypt: true } : {}) })
+        const version = get().version + 1
+        set({
+          id,
+          saved: def.yaml,
+          buffer: def.yaml,
+          baseRevision: def.revision,
+          decrypted: !!opts?.decrypt,
+          loading: false,
+          preview: undefined,
+          version,
+          previewVersion: 0,
+        })
+        void runCheck()
+        return true
+      } catch (err) {
+        set({ loading: false })
+        reportError(`Opening ${id}`, err)
+        return false
+      }
+    },
+
+    close: () => set({ id: undefined, saved: '', buffer: '', preview: undefined, baseRevision: 0 }),
+
+    setBuffer: (text) => {
+      if (text === get().buffer) return
+      const version = get().version + 1
+      const now = performance.now()
+      editAt.set(version, now - lastKeyAt < 50 ? lastKeyAt : now)
+      set({ buffer: text, version })
+      schedule()
+    },
+
+    save: async (message) => {
+      const { id, buffer, baseRevision } = get()
+      if (!id) return undefined
+      set({ saving: true })
+      try {
+        const rev = await api().call('env.update', { id, yaml: buffer, baseRevision, ...(message ? { message } : {}) })
+        // reload so the buffer shows what is stored (secrets encrypted unless revealed)
+        const def = await api().call('env.get', { id, ...(get().decrypted ? { decrypt: true } : {}) })
+        const changedMeanwhile = get().buffer !== buffer
+        set({ saved: def.yaml, baseRevision: def.revision, saving: false, ...(changedMeanwhile ? {} : { buffer: def.yaml }) })
+        if (!changedMeanwhile) set({ version: get().version + 1 })
+        void useEnvs.getState().refresh()
+        notify(`Saved ${id} as revision ${rev.number}`)
+        return rev
+      } catch (err) {
+        set({ saving: false })
+        if (err instanceof ConflictError) reportError(`Saving ${id} (someone saved revision ${err.actual} meanwhile)`, err)
+        else reportError(`Saving ${id}`, err)
+        return undefined
+      }
+    },
+  }
+})
+
+export function isDirty(s: Pick<EditorState, 'buffer' | 'saved' | 'id'>): boolean {
+  return !!s.id && s.buffer !== s.saved
+}

@@ -1,0 +1,26 @@
+import { test, expect, createEnv, typeInEditor, shot } from './fixtures.ts'
+
+test('create an environment, see an interpolation error marker at its line, fix it, preview updates', async ({ app: page }) => {
+  await createEnv(page, 'acme/dev')
+  await typeInEditor(page, ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:${prot}', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'))
+  // the unknown property `prot` is reported at line 4 as an error marker
+  const marker = page.locator('.monaco-editor .squiggly-error')
+  await expect(marker.first()).toBeVisible()
+  await expect(page.getByTestId('diag-status')).toHaveText(/1 error/)
+  await expect(page.getByTestId('problems')).toContainText('acme/dev:4:')
+  await expect(page.getByTestId('problems')).toContainText('unknown property "prot"')
+  const markers = await page.evaluate(() =>
+    (window as unknown as { __envelopeMarkers: () => { startLineNumber: number; startColumn: number; message: string }[] }).__envelopeMarkers(),
+  )
+  expect(markers.map((m) => m.startLineNumber)).toEqual([4])
+  expect(markers[0]?.message).toContain('prot')
+  await shot(page, 'editor-error')
+
+  // fix the typo: the marker goes away and the preview shows the interpolated value
+  await typeInEditor(page, ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:${port}', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'))
+  await expect(page.getByTestId('diag-status')).toHaveText('no errors')
+  await expect(page.locator('.monaco-editor .squiggly-error')).toHaveCount(0)
+  await expect(page.getByTestId('var-APP_URL')).toContainText('https://example.com:443')
+  await expect(page.getByTestId('values-tree')).toContainText('example.com')
+  await shot(page, 'editor')
+})

@@ -1,0 +1,109 @@
+/**
+ * Per-test fixture: a fresh data folder (ENVELOPE_DATA_DIR in a temp dir), a real bridge process
+ * (`node electron/bridge/main.ts`, the same code `envelope ui` runs) serving the built renderer, and a
+ * page opened on the printed URL (token in the fragment). Renderer console errors and page errors are
+ * collected and fail the test. The keychain is the real one when run under test/with-keyring.sh;
+ * otherwise a passphrase key is used.
+ */
+import { test as base, expect } from '@playwright/test'
+import type { Page } from '@playwright/test'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '../..')
+
+export interface Envelope {
+  url: string
+  dataDir: string
+  /** stdout+stderr of the bridge process */
+  logs(): string
+}
+
+async function startBridge(dataDir: string): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
+  if (!existsSync(join(root, 'out/renderer/index.html'))) throw new Error('out/renderer is missing: run `npm run build` before the e2e tests')
+  const env: NodeJS.ProcessEnv = { ...process.env, ENVELOPE_DATA_DIR: dataDir }
+  if (!process.env.ENVELOPE_IN_KEYRING && !env.ENVELOPE_PASSPHRASE && !env.ENVELOPE_KEY_FILE) env.ENVELOPE_PASSPHRASE = 'e2e-passphrase'
+  const child = spawn(process.execPath, [join(root, 'electron/bridge/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d))
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d))
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`bridge did not print its URL in 20 s:\n${out}`)), 20_000)
+    const check = () => {
+      const m = /Envelope UI: (\S+)/.exec(out)
+      if (m?.[1]) {
+        clearTimeout(timer)
+        res(m[1])
+      }
+    }
+    child.stdout?.on('data', check)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      rej(new Error(`bridge exited with ${code}:\n${out}`))
+    })
+  })
+  return { child, url, logs: () => out }
+}
+
+export const test = base.extend<{ envelope: Envelope; app: Page }>({
+  envelope: async ({}, use) => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'envelope-e2e-'))
+    const { child, url, logs } = await startBridge(dataDir)
+    await use({ url, dataDir, logs })
+    child.kill('SIGTERM')
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+    await rm(dataDir, { recursive: true, force: true })
+  },
+  app: async ({ page, envelope }, use, testInfo) => {
+    const problems: string[] = []
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`)
+    })
+    await page.goto(envelope.url)
+    await expect(page.getByTestId('env-new')).toBeVisible()
+    await use(page)
+    if (testInfo.status !== testInfo.expectedStatus) console.log(`bridge log:\n${envelope.logs()}`)
+    // errors the test provoked on purpose are reported through notices, not console errors from React
+    const unexpected = problems.filter((p) => !/failed: (UserError|ConflictError)|Saving .* failed/.test(p))
+    expect(unexpected, 'renderer errors').toEqual([])
+  },
+})
+
+export { expect }
+
+export const shot = (page: Page, name: string) => page.screenshot({ path: join(root, 'test/e2e/screenshots', `${name}.png`) })
+
+/** Replaces the whole editor buffer by typing it (real keystrokes into Monaco). */
+export async function typeInEditor(page: Page, text: string): Promise<void> {
+  const editor = page.locator('.monaco-editor textarea').first()
+  await editor.focus()
+  await page.keyboard.press('ControlOrMeta+A')
+  await page.keyboard.press('Delete')
+  // Monaco auto-indents after newlines: type line by line from column 1
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0) {
+      // close any suggestion widget so Enter inserts a newline
+      await page.keyboard.press('Escape')
+      await page.keyboard.press('Enter')
+      await page.keyboard.press('Shift+Home')
+      await page.keyboard.press('Delete')
+    }
+    if (lines[i]) await page.keyboard.insertText(lines[i] as string)
+  }
+  await page.keyboard.press('Escape')
+}
+
+/** Creates an environment through the UI and waits for its editor. */
+export async function createEnv(page: Page, id: string): Promise<void> {
+  await page.getByTestId('env-new').click()
+  await page.getByTestId('dialog-input').fill(id)
+  await page.getByTestId('dialog-create').click()
+  await expect(page.getByTestId('editor-title')).toContainText(id)
+  await expect(page.locator('.monaco-editor').first()).toBeVisible()
+}
