@@ -16,6 +16,8 @@ import { ProviderError, errorMessage, isObject, parseDuration, randomPassword, s
 const NAME = 'postgres-login'
 /** Role comment marking roles this provider created (and may drop); the grant database follows. */
 const MARKER = 'envelope postgres-login; db='
+/** pg_advisory_xact_lock key serializing this provider's GRANTs (any 64-bit number; "envelope" in ASCII) */
+const GRANT_LOCK = '7310309012697836389'
 const TABLE_PRIVILEGES = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'])
 const PRESETS: Record<string, { table: string[]; sequence: string[]; schema: string[]; database: string[] }> = {
   readonly: { table: ['SELECT'], sequence: ['SELECT'], schema: ['USAGE'], database: ['CONNECT'] },
@@ -108,8 +110,14 @@ function grantStatements(user: string, g: Grant): { database: string[]; inDataba
 async function dropLogin(admin: pg.Client, conn: AdminConnection, role: string, db: string, timeoutMs: number): Promise<void> {
   const inDb = db === conn.database ? admin : await connect(conn, { database: db, timeoutMs })
   try {
+    await inDb.query('BEGIN')
+    await inDb.query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK])
     await inDb.query(`REASSIGN OWNED BY ${quoteIdent(role)} TO CURRENT_USER`)
     await inDb.query(`DROP OWNED BY ${quoteIdent(role)}`)
+    await inDb.query('COMMIT')
+  } catch (err) {
+    await inDb.query('ROLLBACK').catch(() => {})
+    throw err
   } finally {
     if (inDb !== admin) await inDb.end().catch(() => {})
   }
@@ -196,6 +204,9 @@ export function createPostgresLoginProvider(options: PostgresLoginOptions = {}):
         await cleanupWith(admin, conn, prefix, timeoutMs).catch(() => undefined)
         const stmts = grantStatements(user, grant)
         await admin.query('BEGIN')
+        // GRANTs rewrite the ACL of the database / schema / table rows: concurrent opens would fail with
+        // "tuple concurrently updated", so grants by this provider take turns (a transaction-scoped lock)
+        await admin.query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK])
         await admin.query(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(scramSha256Verifier(password))} VALID UNTIL ${quoteLiteral(expiresAt.toISOString())}`)
         await admin.query(`COMMENT ON ROLE ${quoteIdent(user)} IS ${quoteLiteral(MARKER + grant.database)}`)
         for (const s of stmts.database) await admin.query(s)
@@ -204,7 +215,13 @@ export function createPostgresLoginProvider(options: PostgresLoginOptions = {}):
         if (stmts.inDatabase.length) {
           const target = grant.database === conn.database ? admin : await connect(conn, { database: grant.database, signal: ctx.signal, timeoutMs })
           try {
+            await target.query('BEGIN')
+            await target.query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK])
             for (const s of stmts.inDatabase) await target.query(s)
+            await target.query('COMMIT')
+          } catch (err) {
+            await target.query('ROLLBACK').catch(() => {})
+            throw err
           } finally {
             if (target !== admin) await target.end().catch(() => {})
           }

@@ -61,6 +61,15 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
     assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login_data'), [{ n: 42 }])
   })
 
+  it('serves concurrent opens (ten at once) with distinct working logins', async () => {
+    const outs = await Promise.all(
+      Array.from({ length: 10 }, () => provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '1m', prefix: PREFIX }, ctx)),
+    )
+    const creds = outs.map((o) => unwrap(o).json as { [k: string]: string })
+    assert.equal(new Set(creds.map((c) => c.username)).size, 10)
+    for (const c of creds) assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login_data'), [{ n: 42 }])
+  })
+
   it('drops the expired logins it created on a later open, and leaves live ones alone', async () => {
     const first = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '1s', prefix: PREFIX }, ctx)).json as { [k: string]: string }
     const live = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '10m', prefix: PREFIX }, ctx)).json as { [k: string]: string }
