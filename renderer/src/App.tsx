@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'react'
+import { Suspense, lazy, useEffect, useMemo } from 'react'
 import { api } from './api/client.ts'
 import { useApp } from './stores/app.ts'
 import type { Screen } from './stores/app.ts'
@@ -9,12 +9,14 @@ import { switchEnv } from './actions.ts'
 import { Sidebar } from './components/Sidebar.tsx'
 import { Notices } from './components/Notices.tsx'
 import { ConfirmDialog } from './components/ConfirmDialog.tsx'
-import { EditorScreen } from './screens/EditorScreen.tsx'
-import { HistoryScreen } from './screens/HistoryScreen.tsx'
-import { GraphScreen } from './screens/GraphScreen.tsx'
 import { RunScreen } from './screens/RunScreen.tsx'
 import { ExportScreen } from './screens/ExportScreen.tsx'
 import { SettingsScreen } from './screens/SettingsScreen.tsx'
+
+// Monaco and React Flow are big: loaded on first use so the shell is interactive sooner
+const EditorScreen = lazy(() => import('./screens/EditorScreen.tsx').then((m) => ({ default: m.EditorScreen })))
+const HistoryScreen = lazy(() => import('./screens/HistoryScreen.tsx').then((m) => ({ default: m.HistoryScreen })))
+const GraphScreen = lazy(() => import('./screens/GraphScreen.tsx').then((m) => ({ default: m.GraphScreen })))
 
 const tabs: { screen: Screen; label: string; needsEnv: boolean }[] = [
   { screen: 'editor', label: 'Editor', needsEnv: true },
@@ -49,6 +51,9 @@ export function App() {
       .then((i) => useApp.getState().setInfo(i))
       .catch((err: unknown) => reportError('Connecting to Envelope', err))
     void useEnvs.getState().refresh()
+    // warm the editor chunk (Monaco) once the shell is up
+    const t = setTimeout(() => void import('./screens/EditorScreen.tsx'), 50)
+    return () => clearTimeout(t)
   }, [])
 
   useEffect(() => {
@@ -127,14 +132,14 @@ export function App() {
             <p className="muted">Shortcuts: Ctrl+K search · Alt+↑/↓ switch environment · Ctrl+S save · Ctrl+1…6 screens</p>
           </div>
         ) : (
-          <>
+          <Suspense fallback={<p className="muted pad">Loading…</p>}>
             {screen === 'editor' && <EditorScreen />}
             {screen === 'history' && <HistoryScreen />}
             {screen === 'graph' && <GraphScreen />}
             {screen === 'run' && <RunScreen />}
             {screen === 'export' && <ExportScreen />}
             {screen === 'settings' && <SettingsScreen />}
-          </>
+          </Suspense>
         )}
       </main>
       <Notices />

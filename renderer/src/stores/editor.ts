@@ -35,7 +35,8 @@ interface EditorState {
   save(message?: string): Promise<RevisionInfo | undefined>
 }
 
-export const previewDelayMs = 25
+/** 0: check at once when idle; bursts are coalesced by the one-in-flight rule below */
+export const previewDelayMs = 0
 
 let timer: ReturnType<typeof setTimeout> | undefined
 let inFlight = false
@@ -88,7 +89,8 @@ export const useEditor = create<EditorState>((set, get) => {
 
   const schedule = (): void => {
     if (timer) clearTimeout(timer)
-    timer = setTimeout(() => void runCheck(), previewDelayMs)
+    if (previewDelayMs === 0) void runCheck()
+    else timer = setTimeout(() => void runCheck(), previewDelayMs)
   }
 
   return {
