@@ -13,9 +13,9 @@
  * Pure orchestration over three callbacks, so the store keeps its internals (loader, key, providers).
  */
 import { parseDocument } from 'yaml'
-import type { Diagnostic, EvalResult, RotationPatch } from '../../shared/esc/host.ts'
+import type { Diagnostic, EnvironmentLoader, EvalResult, EvaluateOptions, ExecutionContext, ProviderRegistry, RotationPatch } from '../../shared/esc/host.ts'
 import { ConflictError, UserError } from '../../shared/errors.ts'
-import type { RevisionInfo, RotationResult } from '../../shared/models.ts'
+import type { EnvironmentService, RevisionInfo, RotationResult } from '../../shared/models.ts'
 import { formatPath, parsePath } from '../../shared/format/path.ts'
 
 export interface RotateDeps {
@@ -89,5 +89,37 @@ export async function rotateStoredEnvironment(environment: string, paths: string
       }
       base = await deps.read()
     }
+  }
+}
+
+/**
+ * The rotation flow over an EnvironmentService's public methods only (for a service without `rotate`):
+ * definitions are read decrypted (imports too, through the same service), evaluated by the core with the
+ * given registry, and saved with `update`. The store's own `rotate` should prefer its internal loader/key.
+ */
+export function serviceRotateDeps(
+  service: Pick<EnvironmentService, 'getDefinition' | 'update'>,
+  environment: string,
+  providers: ProviderRegistry,
+  opts: { context?: ExecutionContext; evaluate: (o: EvaluateOptions) => Promise<EvalResult> },
+): RotateDeps {
+  const loader: EnvironmentLoader = {
+    load: async (name) => {
+      try {
+        const d = await service.getDefinition(name, { decrypt: true })
+        return { name, source: d.yaml }
+      } catch {
+        return undefined
+      }
+    },
+  }
+  return {
+    read: async () => {
+      const d = await service.getDefinition(environment, { decrypt: true })
+      return { yaml: d.yaml, revision: d.revision }
+    },
+    evaluate: (yaml, rotatePaths) =>
+      opts.evaluate({ name: environment, source: yaml, mode: 'rotate', providers, loader, ...(opts.context ? { context: opts.context } : {}), ...(rotatePaths ? { rotatePaths } : {}) }),
+    save: (yaml, baseRevision, message) => service.update(environment, yaml, { baseRevision, message }),
   }
 }

@@ -11,7 +11,7 @@ import type { EvalValue } from '../../../shared/esc/host.ts'
 import { createServices } from '../../../electron/services/index.ts'
 import type { Services } from '../../../electron/services/index.ts'
 import { createProviderRegistry } from '../../../electron/providers/index.ts'
-import { rotateStoredEnvironment } from '../../../electron/providers/rotation.ts'
+import { rotateStoredEnvironment, serviceRotateDeps } from '../../../electron/providers/rotation.ts'
 import type { EnvironmentService, RotationResult } from '../../../shared/models.ts'
 import { PG_URL, query, skipNoPg, sleep, tempDir } from './helpers.ts'
 
@@ -33,14 +33,7 @@ describe('env rotate through the store and the core', { skip: skipNoPg }, () => 
   const rotate = (paths?: string[]): Promise<RotationResult> => {
     const env: EnvironmentService = services.environments
     if (typeof env.rotate === 'function') return env.rotate(ENV, paths ? { paths } : {})
-    return rotateStoredEnvironment(ENV, paths, {
-      read: async () => {
-        const d = await env.getDefinition(ENV, { decrypt: true })
-        return { yaml: d.yaml, revision: d.revision }
-      },
-      evaluate: (yaml, rotatePaths) => evaluate({ name: ENV, source: yaml, mode: 'rotate', providers, ...(rotatePaths ? { rotatePaths } : {}) }),
-      save: (yaml, baseRevision, message) => env.update(ENV, yaml, { baseRevision, message }),
-    })
+    return rotateStoredEnvironment(ENV, paths, serviceRotateDeps(env, ENV, providers, { evaluate }))
   }
 
   before(async () => {
@@ -49,11 +42,13 @@ describe('env rotate through the store and the core', { skip: skipNoPg }, () => 
       `DROP ROLE IF EXISTS ${BLUE}; DROP ROLE IF EXISTS ${GREEN}; CREATE ROLE ${BLUE} LOGIN; CREATE ROLE ${GREEN} LOGIN`,
     )
     services = createServices({ dataDir: tempDir(), keys: { backend: 'passphrase', passphrase: 'rotation test passphrase' }, providers })
+    // the admin connection lives in another environment, imported (rotation resolves imports too)
+    await services.environments.create('app/admin', { yaml: `values:\n  admin:\n    fn::secret: ${PG_URL as string}\n` })
     await services.environments.create(ENV, {
       yaml: `# the database of the app
+imports:
+  - app/admin
 values:
-  admin:
-    fn::secret: ${PG_URL as string}
   db:
     fn::rotate::postgres:
       inputs:
