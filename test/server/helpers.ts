@@ -29,6 +29,8 @@ export interface TestServer {
   repo: SqlRepository
   keys: DataKeys
   kek: LocalKek
+  dbUrl: string
+  schema: string | undefined
   /** JSON (or text) request with a token; returns status, headers and parsed body */
   call(token: string | undefined, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: unknown; text: string }>
   /** creates a user (and org membership when `org`), returns a token */
@@ -36,11 +38,18 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-export async function startServer(backend: Backend, opts: Partial<ServerOptions> & { org?: string; kek?: LocalKek; previous?: LocalKek[] } = {}): Promise<TestServer> {
+export async function startServer(
+  backend: Backend,
+  opts: Partial<ServerOptions> & { org?: string; kek?: LocalKek; previous?: LocalKek[]; /** another process on the same database */ sameDbAs?: TestServer } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'envelope-server-test-'))
   let schema: string | undefined
   let dbUrl: string
-  if (backend === 'postgres') {
+  const shared = opts.sameDbAs
+  if (shared) {
+    schema = shared.schema
+    dbUrl = shared.dbUrl
+  } else if (backend === 'postgres') {
     if (!PG_URL) throw new Error('ENVELOPE_TEST_PG_URL is not set (run: export ENVELOPE_TEST_PG_URL=$(bash test/pg.sh))')
     schema = 't_' + randomBytes(6).toString('hex')
     dbUrl = PG_URL
@@ -50,9 +59,12 @@ export async function startServer(backend: Backend, opts: Partial<ServerOptions>
   const kek = opts.kek ?? new LocalKek(randomBytes(32))
   const keys = new DataKeys(new KeyRing(kek, opts.previous ?? []))
   const repo = await SqlRepository.open(openDriver(dbUrl, schema ? { pgSchema: schema } : {}))
-  const admin = await repo.createUser({ login: 'root', name: 'Root Admin', siteAdmin: true })
-  const adminToken = mintToken()
-  await repo.createToken(admin.id, hashToken(adminToken), { description: 'test bootstrap', expires: null })
+  let adminToken = shared?.adminToken ?? ''
+  if (!shared) {
+    const admin = await repo.createUser({ login: 'root', name: 'Root Admin', siteAdmin: true })
+    adminToken = mintToken()
+    await repo.createToken(admin.id, hashToken(adminToken), { description: 'test bootstrap', expires: null })
+  }
   const app = await buildServer({ repo, keys, logLevel: false, ...opts })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const addr = app.server.address()
@@ -79,7 +91,7 @@ export async function startServer(backend: Backend, opts: Partial<ServerOptions>
     return { status: res.status, headers: res.headers, body: parsed, text }
   }
 
-  if (opts.org) {
+  if (opts.org && !shared) {
     const r = await call(adminToken, 'POST', '/api/orgs', { name: opts.org })
     if (r.status !== 201) throw new Error(`creating org failed: ${r.status} ${r.text}`)
   }
@@ -106,12 +118,15 @@ export async function startServer(backend: Backend, opts: Partial<ServerOptions>
     repo,
     keys,
     kek,
+    dbUrl,
+    schema,
     call,
     user,
     async close() {
       await app.close()
       await repo.close()
       rmSync(dir, { recursive: true, force: true })
+      if (shared) return
       if (schema && PG_URL) {
         const c = new pg.Client({ connectionString: PG_URL })
         await c.connect()
