@@ -44,7 +44,8 @@ export function createCommandProvider(options: { allow?: AllowCommand; timeoutMs
     async open(inputs: JsonValue, ctx: ProviderContext) {
       const allowed = typeof allow === 'function' ? await allow(ctx.environment) : allow
       if (!allowed) {
-        throw new ProviderError(NAME, `running local commands is not enabled for environment ${ctx.environment}`, {
+        // diagnostics carry only the message, so it says what to do too
+        throw new ProviderError(NAME, `running local commands is not enabled for environment ${ctx.environment} (set its environment tag ${ALLOW_COMMAND_TAG}=true to allow it)`, {
           hint: `set the environment tag ${ALLOW_COMMAND_TAG}=true on ${ctx.environment} to allow fn::open::command`,
         })
       }

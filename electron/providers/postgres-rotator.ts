@@ -98,7 +98,7 @@ export function createPostgresRotator(options: { timeoutMs?: number } = {}): Rot
   const timeoutMs = options.timeoutMs ?? 10_000
   return {
     inputsSchema: postgresRotatorSchema,
-    open(inputs: JsonValue, state: JsonValue) {
+    open(inputs: JsonValue, state: JsonValue, ctx: ProviderContext) {
       let p: Parsed
       try {
         p = parse(inputs, state)
@@ -107,7 +107,7 @@ export function createPostgresRotator(options: { timeoutMs?: number } = {}): Rot
       }
       if (!p.current) {
         return Promise.reject(
-          new ProviderError(NAME, 'no credentials yet: the state has no current user', { hint: 'run `envelope env rotate <environment>` once to set the first password' }),
+          new ProviderError(NAME, `no credentials yet: run \`envelope env rotate ${ctx.environment}\` once to set the first password`, { hint: 'rotation writes the first credentials into the state' }),
         )
       }
       const value = credValue(p, p.current) as { [key: string]: JsonValue }
@@ -121,7 +121,8 @@ export function createPostgresRotator(options: { timeoutMs?: number } = {}): Rot
     async rotate(inputs: JsonValue, state: JsonValue, ctx: ProviderContext) {
       const secrets = rotatorSecrets(inputs, state)
       const safe = (err: unknown): string => scrub(errorMessage(err), secrets)
-      const fail = (message: string, hint?: string): ProviderError => new ProviderError(NAME, message, hint ? { hint } : undefined)
+      // diagnostics carry only the message: the hint is appended to it
+      const fail = (message: string, hint?: string): ProviderError => new ProviderError(NAME, hint ? `${message}; ${hint}` : message, hint ? { hint } : undefined)
       let p: Parsed
       try {
         p = parse(inputs, state)

@@ -17,7 +17,7 @@ describe('command provider', () => {
     const off = createProviderRegistry({ pluginsPath: [] }).provider('command') as Provider
     await assert.rejects(off.open({ argv: ['echo', 'hi'] }, ctx), (err: ProviderError) => {
       assert.ok(err instanceof ProviderError)
-      assert.equal(err.message, 'command: running local commands is not enabled for environment team/app')
+      assert.equal(err.message, 'command: running local commands is not enabled for environment team/app (set its environment tag envelope.allow-command=true to allow it)')
       assert.equal(err.hint, 'set the environment tag envelope.allow-command=true on team/app to allow fn::open::command')
       return true
     })
