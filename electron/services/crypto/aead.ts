@@ -4,7 +4,7 @@
  * Sealed layout: 12-byte random nonce || ciphertext || 16-byte tag. Callers bind context (key ids,
  * environment, purpose) through `aad`, so a sealed blob moved to another slot fails to open.
  */
-import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 
 export const KEY_BYTES = 32
 const NONCE_BYTES = 12
@@ -22,8 +22,20 @@ export function newKey(): Buffer {
   return randomBytes(KEY_BYTES)
 }
 
-export function seal(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
-  if (key.length !== KEY_BYTES) throw new Error(`AES-256 key must be ${KEY_BYTES} bytes`)
+/** A key as raw bytes, or as a KeyObject (cheaper when one key seals many values). */
+export type AeadKey = Uint8Array | KeyObject
+
+function checkKey(key: AeadKey): void {
+  const n = key instanceof KeyObject ? key.symmetricKeySize : key.length
+  if (n !== KEY_BYTES) throw new Error(`AES-256 key must be ${KEY_BYTES} bytes`)
+}
+
+export function keyObject(key: Uint8Array): KeyObject {
+  return createSecretKey(key)
+}
+
+export function seal(key: AeadKey, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  checkKey(key)
   const nonce = randomBytes(NONCE_BYTES)
   const c = createCipheriv('aes-256-gcm', key, nonce)
   if (aad) c.setAAD(aad)
@@ -31,8 +43,8 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): 
   return Buffer.concat([nonce, body, c.getAuthTag()])
 }
 
-export function open(key: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Buffer {
-  if (key.length !== KEY_BYTES) throw new Error(`AES-256 key must be ${KEY_BYTES} bytes`)
+export function open(key: AeadKey, sealed: Uint8Array, aad?: Uint8Array): Buffer {
+  checkKey(key)
   if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new OpenFailedError('ciphertext too short')
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
   const d = createDecipheriv('aes-256-gcm', key, buf.subarray(0, NONCE_BYTES))

@@ -14,7 +14,8 @@ import type { DatabaseSync } from 'node:sqlite'
 import { UserError } from '../../../shared/errors.ts'
 import type { KeyStatus } from '../../../shared/models.ts'
 import type { SecretCipher } from '../../../shared/esc/host.ts'
-import { OpenFailedError, deriveKey, defaultScryptParams, newKey, open, seal } from './aead.ts'
+import { OpenFailedError, deriveKey, defaultScryptParams, keyObject, newKey, open, seal } from './aead.ts'
+import type { KeyObject } from 'node:crypto'
 import type { ScryptParams } from './aead.ts'
 import {
   backendDescription,
@@ -74,6 +75,7 @@ export class KeyManager {
   readonly #config: KeyConfig
   readonly #keks = new Map<string, Buffer>()
   readonly #dataKeys = new Map<string, Buffer>()
+  readonly #dataKeyObjects = new Map<string, KeyObject>()
   readonly #pending = new Map<string, Promise<Buffer>>()
 
   constructor(db: DatabaseSync, storeId: string, config: KeyConfig = {}) {
@@ -159,6 +161,7 @@ export class KeyManager {
   dropDataKeyIfUnused(id: string): void {
     this.#db.prepare('DELETE FROM data_keys WHERE id = ? AND NOT EXISTS (SELECT 1 FROM environments WHERE data_key = ?)').run(id, id)
     this.#dataKeys.delete(id)
+    this.#dataKeyObjects.delete(id)
   }
 
   async dataKey(id: string): Promise<Buffer> {
@@ -179,27 +182,46 @@ export class KeyManager {
    * environment's key, like the reference service.
    */
   cipher(keyOf: (environment: string) => string): SecretCipher {
+    // one evaluation asks for the same few environments many times: remember their key ids
+    const ids = new Map<string, string>()
+    const idOf = (environment: string): string => {
+      let id = ids.get(environment)
+      if (id === undefined) {
+        id = keyOf(stripVersion(environment))
+        ids.set(environment, id)
+      }
+      return id
+    }
     return {
       encrypt: async (plaintext, environment) => {
-        const keyId = keyOf(stripVersion(environment))
+        const keyId = idOf(environment)
         const header = Buffer.alloc(HEADER_BYTES)
         header[0] = PAYLOAD_VERSION
         Buffer.from(keyId, 'hex').copy(header, 1)
-        return Buffer.concat([header, seal(await this.dataKey(keyId), plaintext, header)])
+        return Buffer.concat([header, seal(await this.#dataKeyObject(keyId), plaintext, header)])
       },
       decrypt: async (ciphertext, environment) => {
         const buf = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength)
         if (buf.length <= HEADER_BYTES || buf[0] !== PAYLOAD_VERSION) throw new Error('unknown ciphertext format')
         const keyId = buf.subarray(1, HEADER_BYTES).toString('hex')
-        if (keyId !== keyOf(stripVersion(environment))) throw new Error(`ciphertext was not made with the key of ${stripVersion(environment)}`)
+        if (keyId !== idOf(environment)) throw new Error(`ciphertext was not made with the key of ${stripVersion(environment)}`)
         try {
-          return open(await this.dataKey(keyId), buf.subarray(HEADER_BYTES), buf.subarray(0, HEADER_BYTES))
+          return open(await this.#dataKeyObject(keyId), buf.subarray(HEADER_BYTES), buf.subarray(0, HEADER_BYTES))
         } catch (err) {
           if (err instanceof OpenFailedError) throw new Error('ciphertext does not authenticate (corrupted or made with another key)', { cause: err })
           throw err
         }
       },
     }
+  }
+
+  async #dataKeyObject(id: string): Promise<KeyObject> {
+    let k = this.#dataKeyObjects.get(id)
+    if (!k) {
+      k = keyObject(await this.dataKey(id))
+      this.#dataKeyObjects.set(id, k)
+    }
+    return k
   }
 
   /**

@@ -83,14 +83,19 @@ function keyFilePath(config: KeyConfig): string | undefined {
 
 function keychainError(action: string, err: unknown): UserError {
   const why = err instanceof Error ? err.message : String(err)
-  return new UserError('keychain_unavailable', `cannot ${action} in the OS keychain (${keychainDescription()}): ${why}`, {
+  return new UserError('keychain_unavailable', `cannot ${action}: the OS keychain (${keychainDescription()}) is unavailable (${why})`, {
     hint: ALTERNATIVES_HINT,
     cause: err,
   })
 }
 
+/**
+ * On Linux the entry is pinned to the Secret Service: left alone, @napi-rs/keyring silently falls back to
+ * the kernel keyutils keyring, which is in-memory only and forgets the key at reboot (= every secret lost).
+ * The pinned constructor throws when the Secret Service is unreachable; callers turn that into a clear error.
+ */
 function entry(config: KeyConfig, account: string): Entry {
-  return new Entry(config.service ?? DEFAULT_SERVICE, account)
+  return new Entry(config.service ?? DEFAULT_SERVICE, account, { linux: { store: 'secret-service' } })
 }
 
 /** Keychain account name of a KEK: the store id keeps two data folders on one machine apart. */
@@ -103,7 +108,7 @@ export function probeKeychain(config: KeyConfig = {}): void {
   try {
     entry(config, 'probe').getPassword()
   } catch (err) {
-    throw keychainError('read', err)
+    throw keychainError('reach the store key', err)
   }
 }
 

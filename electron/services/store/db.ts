@@ -134,8 +134,21 @@ export function openDatabase(dataDir: string, file: string, opts: { busyTimeoutM
   return { db, storeId: row.value }
 }
 
-/** Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back on any throw. */
-export function immediate<T>(db: DatabaseSync, fn: () => T): T {
+/**
+ * Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back on any throw.
+ * `durable: false` commits with synchronous=NORMAL (no fsync): used only for audit records of reads
+ * (read/open/decrypt/run/export). They survive a process crash like everything else (the WAL is written
+ * before COMMIT returns); a power cut may drop the last few of them, never a saved revision, a tag or a key.
+ */
+export function immediate<T>(db: DatabaseSync, fn: () => T, opts: { durable?: boolean } = {}): T {
+  if (opts.durable === false) {
+    db.exec('PRAGMA synchronous = NORMAL')
+    try {
+      return immediate(db, fn)
+    } finally {
+      db.exec('PRAGMA synchronous = FULL')
+    }
+  }
   db.exec('BEGIN IMMEDIATE')
   let result: T
   try {

@@ -84,6 +84,8 @@ interface EnvRow {
   data_key: string
 }
 
+type RevMeta = Omit<RevRow, 'yaml'>
+
 interface RevRow {
   number: number
   yaml: string
@@ -105,6 +107,17 @@ type AuditInput = {
 }
 
 const now = () => new Date().toISOString()
+
+/** Errors that mean "the store key cannot be used", as opposed to a bad ciphertext in one document. */
+const KEY_ERRORS = new Set(['keychain_unavailable', 'unauthorized', 'io'])
+
+interface StoreCipher extends SecretCipher {
+  keyError?: UserError
+}
+
+function rethrowKeyError(c: StoreCipher): void {
+  if (c.keyError) throw c.keyError
+}
 
 function osUser(): string {
   try {
@@ -163,12 +176,15 @@ export class EnvironmentStore implements EnvironmentService {
     return row
   }
 
-  #rev(env: EnvRow, n: number): RevRow | undefined {
-    return this.#db.prepare('SELECT * FROM revisions WHERE env_id = ? AND number = ?').get(env.id, n) as RevRow | undefined
+  /** Revision metadata (the YAML is fetched separately, through the cache: see #yamlOf). */
+  #rev(env: EnvRow, n: number): RevMeta | undefined {
+    return this.#db
+      .prepare('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number = ?')
+      .get(env.id, n) as RevMeta | undefined
   }
 
   /** Resolves a version (number, tag, `latest`) to a readable revision of `env`. */
-  #resolve(ref: EnvRef, env: EnvRow, version: string | number | undefined): RevRow {
+  #resolve(ref: EnvRef, env: EnvRow, version: string | number | undefined): RevMeta {
     const v = parseVersion(version)
     let n: number
     if (v.kind === 'latest') n = env.latest
@@ -195,7 +211,7 @@ export class EnvironmentStore implements EnvironmentService {
     return m
   }
 
-  #info(ref: EnvRef, env: EnvRow, r: RevRow, tags?: Map<number, string[]>): RevisionInfo {
+  #info(ref: EnvRef, env: EnvRow, r: RevMeta, tags?: Map<number, string[]>): RevisionInfo {
     const t = (tags ?? this.#tagsOf(env.id)).get(r.number) ?? []
     const all = r.number === env.latest ? ['latest', ...t] : t
     return {
@@ -219,7 +235,7 @@ export class EnvironmentStore implements EnvironmentService {
 
   /** Records an audit event in its own transaction (the CLI logs `run` / `export` with this). Never pass secret values in `detail`. */
   async recordAudit(e: AuditInput): Promise<void> {
-    immediate(this.#db, () => this.#insertAudit(e))
+    immediate(this.#db, () => this.#insertAudit(e), { durable: false })
   }
 
   /** Records a failure without masking the original error. */
@@ -227,7 +243,7 @@ export class EnvironmentStore implements EnvironmentService {
     const result: AuditEvent['result'] = err instanceof UserError && (err.code === 'forbidden' || err.code === 'unauthorized' || err.code === 'conflict') ? 'denied' : 'error'
     const code = err instanceof UserError ? err.code : 'internal'
     try {
-      immediate(this.#db, () => this.#insertAudit({ action, target, result, detail: { ...detail, error: code } }))
+      immediate(this.#db, () => this.#insertAudit({ action, target, result, detail: { ...detail, error: code } }), { durable: false })
     } catch {
       // auditing a failure must not hide it
     }
@@ -242,9 +258,22 @@ export class EnvironmentStore implements EnvironmentService {
     return env.data_key
   }
 
-  /** A cipher for the core; `extra` maps environments not yet in the store to their (prepared) data key. */
-  #cipher(extra?: { id: string; keyId: string }): SecretCipher {
-    return this.#keys.cipher((environment) => (extra && parseRef(environment).id === extra.id ? extra.keyId : this.#keyIdOf(environment)))
+  /**
+   * A cipher for the core; `extra` maps an environment not yet in the store to its (prepared) data key.
+   * The core turns decryption failures into diagnostics; a missing or wrong KEK is not a document problem,
+   * so such errors are also kept on the cipher and rethrown by `rethrowKeyError` after the core returns.
+   */
+  #cipher(extra?: { id: string; keyId: string }): StoreCipher {
+    const inner = this.#keys.cipher((environment) => (extra && parseRef(environment).id === extra.id ? extra.keyId : this.#keyIdOf(environment)))
+    const c: StoreCipher = {
+      encrypt: (p, e) => inner.encrypt(p, e).catch((err: unknown) => trap(err)),
+      decrypt: (p, e) => inner.decrypt(p, e).catch((err: unknown) => trap(err)),
+    }
+    const trap = (err: unknown): never => {
+      if (err instanceof UserError && KEY_ERRORS.has(err.code)) c.keyError ??= err
+      throw err
+    }
+    return c
   }
 
   #loader(): EnvironmentLoader {
@@ -259,16 +288,17 @@ export class EnvironmentStore implements EnvironmentService {
         const env = this.#env(ref)
         if (!env) return undefined
         const rev = this.#resolve(ref, env, ref.version)
-        return { name: ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`, source: this.#source(env, rev) }
+        return { name: ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`, source: this.#yamlOf(env, rev) }
       },
     }
   }
 
-  #source(env: EnvRow, rev: RevRow): string {
+  /** The stored YAML of a revision; revisions are immutable, so it is cached by environment row + revision. */
+  #yamlOf(env: EnvRow, rev: RevMeta): string {
     const key = `${env.id}:${env.created}:${rev.number}`
     let s = this.#sources.get(key)
     if (s === undefined) {
-      s = rev.yaml
+      s = (this.#db.prepare('SELECT yaml FROM revisions WHERE env_id = ? AND number = ?').get(env.id, rev.number) as { yaml: string }).yaml
       if (this.#sources.size > 2000) this.#sources.clear()
       this.#sources.set(key, s)
     }
@@ -276,10 +306,11 @@ export class EnvironmentStore implements EnvironmentService {
   }
 
   /** Encrypts plaintext secrets and validates the definition; throws DefinitionError on errors. */
-  async #prepareYaml(ref: EnvRef, yaml: string, cipher: SecretCipher): Promise<{ yaml: string; diagnostics: Diagnostic[] }> {
+  async #prepareYaml(ref: EnvRef, yaml: string, cipher: StoreCipher): Promise<{ yaml: string; diagnostics: Diagnostic[] }> {
     if (typeof yaml !== 'string') throw new UserError('invalid_input', 'the definition must be YAML text')
     const core = await loadCore()
-    const enc = await core.encryptSecrets(yaml, cipher)
+    const enc = await core.encryptSecrets(yaml, cipher, ref.id)
+    rethrowKeyError(cipher)
     if (hasErrors(enc.diagnostics)) throw new DefinitionError(ref.id, enc.diagnostics)
     if (yaml.trim() === '') return { yaml: enc.text, diagnostics: enc.diagnostics }
     const checked = await this.#evaluate(ref.id, enc.text, 'check', cipher)
@@ -287,9 +318,9 @@ export class EnvironmentStore implements EnvironmentService {
     return { yaml: enc.text, diagnostics: [...enc.diagnostics, ...checked.diagnostics] }
   }
 
-  async #evaluate(name: string, source: string, mode: 'check' | 'eval', cipher: SecretCipher): Promise<EvalResult> {
+  async #evaluate(name: string, source: string, mode: 'check' | 'eval', cipher: StoreCipher): Promise<EvalResult> {
     const core = await loadCore()
-    return core.evaluate({
+    const res = await core.evaluate({
       name,
       source,
       mode,
@@ -298,6 +329,8 @@ export class EnvironmentStore implements EnvironmentService {
       context: this.#context,
       ...(this.#providers ? { providers: this.#providers } : {}),
     })
+    rethrowKeyError(cipher)
+    return res
   }
 
   // ---------------------------------------------------------------------------------------- service
@@ -363,9 +396,11 @@ export class EnvironmentStore implements EnvironmentService {
     try {
       const env = this.#mustEnv(ref)
       const rev = this.#resolve(ref, env, opts.version ?? ref.version)
-      let yaml = rev.yaml
+      let yaml = this.#yamlOf(env, rev)
       if (opts.decrypt && yaml !== '') {
-        const dec = await (await loadCore()).decryptSecrets(yaml, this.#cipher())
+        const cipher = this.#cipher()
+        const dec = await (await loadCore()).decryptSecrets(yaml, cipher, ref.id)
+        rethrowKeyError(cipher)
         if (hasErrors(dec.diagnostics)) throw new DefinitionError(ref.id, dec.diagnostics)
         yaml = dec.text
       }
@@ -440,9 +475,7 @@ export class EnvironmentStore implements EnvironmentService {
         const env = this.#mustEnv(src)
         if (this.#env(dst)) throw new UserError('already_exists', `environment ${dst.id} already exists`)
         const at = now()
-        const revs = opts.keepHistory
-          ? (this.#db.prepare('SELECT * FROM revisions WHERE env_id = ? ORDER BY number').all(env.id) as unknown as RevRow[])
-          : [this.#resolve(src, env, 'latest')]
+        const revs = opts.keepHistory ? (this.#db.prepare('SELECT * FROM revisions WHERE env_id = ? ORDER BY number').all(env.id) as unknown as RevRow[]) : []
         const latest = opts.keepHistory ? env.latest : 1
         const res = this.#db
           .prepare('INSERT INTO environments (project, name, created, modified, latest, data_key) VALUES (?, ?, ?, ?, ?, ?)')
@@ -454,7 +487,7 @@ export class EnvironmentStore implements EnvironmentService {
         if (opts.keepHistory) {
           for (const r of revs) ins.run(newId, r.number, r.yaml, r.author, r.created, r.message, r.retracted_by, r.retracted_at, r.retract_reason, r.replacement)
         } else {
-          ins.run(newId, 1, revs[0]!.yaml, this.user, at, `cloned from ${src.id}@${env.latest}`, null, null, null, null)
+          ins.run(newId, 1, this.#yamlOf(env, this.#resolve(src, env, 'latest')), this.user, at, `cloned from ${src.id}@${env.latest}`, null, null, null, null)
         }
         if (opts.keepHistory && opts.keepRevisionTags) {
           this.#db.prepare('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) SELECT ?, name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').run(newId, env.id)
@@ -479,8 +512,8 @@ export class EnvironmentStore implements EnvironmentService {
     const before = opts.before && opts.before > 0 ? opts.before : Number.MAX_SAFE_INTEGER
     const count = opts.count && opts.count > 0 ? opts.count : -1
     const rows = this.#db
-      .prepare('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement, \'\' AS yaml FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?')
-      .all(env.id, before, count) as unknown as RevRow[]
+      .prepare('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?')
+      .all(env.id, before, count) as unknown as RevMeta[]
     const tags = this.#tagsOf(env.id)
     return rows.map((r) => this.#info(ref, env, r, tags))
   }
@@ -588,7 +621,7 @@ export class EnvironmentStore implements EnvironmentService {
     try {
       const env = this.#mustEnv(ref)
       const rev = this.#resolve(ref, env, revision)
-      return this.#append(ref, rev.yaml, opts.message ?? `rollback to revision ${rev.number}`, opts.baseRevision, 'rollback', { from: rev.number })
+      return this.#append(ref, this.#yamlOf(env, rev), opts.message ?? `rollback to revision ${rev.number}`, opts.baseRevision, 'rollback', { from: rev.number })
     } catch (err) {
       this.#auditFailure('rollback', ref.id, err, { revision })
       throw err
@@ -644,7 +677,7 @@ export class EnvironmentStore implements EnvironmentService {
     try {
       const env = this.#mustEnv(ref)
       const rev = this.#resolve(ref, env, opts.version ?? ref.version)
-      const res = await this.#evaluate(ref.id, this.#source(env, rev), 'eval', this.#cipher())
+      const res = await this.#evaluate(ref.id, this.#yamlOf(env, rev), 'eval', this.#cipher())
       const failed = hasErrors(res.diagnostics)
       await this.recordAudit({ action: 'open', target: ref.id, result: failed ? 'error' : 'ok', detail: { revision: rev.number, imports: res.imports } })
       return { environment: ref.id, revision: rev.number, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
@@ -698,7 +731,7 @@ export class EnvironmentStore implements EnvironmentService {
   async rotateKey(to: KeyConfig = {}): Promise<{ rewrapped: number; keyId: string; retiredKeyId: string }> {
     try {
       const r = await this.#keys.rotate(to)
-      await this.recordAudit({ action: 'key.rotate', target: 'store', detail: { keyId: r.keyId, retiredKeyId: r.retiredKeyId, backend: r.backend, rewrapped: r.rewrapped } })
+      immediate(this.#db, () => this.#insertAudit({ action: 'key.rotate', target: 'store', detail: { keyId: r.keyId, retiredKeyId: r.retiredKeyId, backend: r.backend, rewrapped: r.rewrapped } }))
       return r
     } catch (err) {
       this.#auditFailure('key.rotate', 'store', err)
@@ -710,7 +743,7 @@ export class EnvironmentStore implements EnvironmentService {
   async exportKey(passphrase: string): Promise<string> {
     try {
       const out = await this.#keys.exportKey(passphrase)
-      await this.recordAudit({ action: 'key.export', target: 'store' })
+      immediate(this.#db, () => this.#insertAudit({ action: 'key.export', target: 'store' }))
       return out
     } catch (err) {
       this.#auditFailure('key.export', 'store', err)
@@ -722,7 +755,7 @@ export class EnvironmentStore implements EnvironmentService {
   async importKey(exported: string, passphrase: string): Promise<{ keyId: string }> {
     try {
       const r = await this.#keys.importKey(exported, passphrase)
-      await this.recordAudit({ action: 'key.import', target: 'store', detail: { keyId: r.keyId, backend: r.backend } })
+      immediate(this.#db, () => this.#insertAudit({ action: 'key.import', target: 'store', detail: { keyId: r.keyId, backend: r.backend } }))
       return r
     } catch (err) {
       this.#auditFailure('key.import', 'store', err)

@@ -15,6 +15,8 @@ import type { KeyConfig } from '../../../electron/services/keychain/kek.ts'
 import { UserError } from '../../../shared/errors.ts'
 
 const SERVICE = 'Envelope-test'
+// the Secret Service itself, never the in-memory keyutils fallback
+const PIN = { linux: { store: 'secret-service' as const } }
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
@@ -51,7 +53,7 @@ test('keychain KEK: per-environment data keys, ciphertext bound to its environme
   assert.equal(status.backend, 'keychain')
   assert.equal(status.available, true)
   // the KEK really is in the Secret Service under this store's account
-  const stored = new Entry(SERVICE, keychainAccount(storeId, status.keyId!)).getPassword()
+  const stored = new Entry(SERVICE, keychainAccount(storeId, status.keyId!), PIN).getPassword()
   assert.equal(Buffer.from(stored!, 'base64').length, 32)
 
   const cipher = keys.cipher(keyOfFrom(db))
@@ -90,7 +92,7 @@ test('KEK rotation re-wraps every data key, old secrets still open in a fresh pr
     assert.notDeepEqual(Buffer.from(after[i]!.wrapped), Buffer.from(before[i]!.wrapped))
   }
   // the old KEK is gone from the keychain
-  assert.equal(new Entry(SERVICE, keychainAccount(storeId, oldKek)).getPassword(), null)
+  assert.equal(new Entry(SERVICE, keychainAccount(storeId, oldKek), PIN).getPassword(), null)
   db.close()
 
   // a fresh process (new connection, empty caches) opens the old ciphertexts with the new KEK only
@@ -109,7 +111,7 @@ test('export / import the KEK for a second machine (passphrase-sealed)', async (
   const exported = await keys.exportKey('a long passphrase')
   assert.match(exported, /^envelope-key-v1\./)
   const kekId = (await keys.status()).keyId!
-  const rawKek = new Entry(SERVICE, keychainAccount(storeId, kekId)).getPassword()!
+  const rawKek = new Entry(SERVICE, keychainAccount(storeId, kekId), PIN).getPassword()!
   assert.equal(exported.includes(rawKek), false, 'the export does not contain the raw key')
   await assert.rejects(keys.exportKey('short'), /at least 8 characters/)
   db.close()
@@ -117,7 +119,7 @@ test('export / import the KEK for a second machine (passphrase-sealed)', async (
   // "second machine": a copy of the store whose keychain does not have the key
   const dir2 = mkdtempSync(join(tmpdir(), 'envelope-keys-2-'))
   copyFileSync(join(dir, 'envelope.db'), join(dir2, 'envelope.db'))
-  new Entry(SERVICE, keychainAccount(storeId, kekId)).deleteCredential()
+  new Entry(SERVICE, keychainAccount(storeId, kekId), PIN).deleteCredential()
   const m2 = openDatabase(dir2, join(dir2, 'envelope.db'))
   const keys2 = new KeyManager(m2.db, m2.storeId, { service: SERVICE, env: {} })
   const st = await keys2.status()
