@@ -16,7 +16,7 @@ import { advance, zeroRange } from './source.ts'
 import type { Accessor, BuiltinExpr, EnvironmentDoc, Expr, InterpExpr } from './syntax.ts'
 import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
 import type { V } from './value.ts'
-import { containsSecret, containsUnknown, fromJSON, merge, mk, plain, publicValue, unknownV } from './value.ts'
+import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, markFinal, merge, mergeAll, mk, plain, schemaOf, unknownV } from './value.ts'
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: string }
 
@@ -285,7 +285,7 @@ class Round {
     const value: { [k: string]: EvalValue } = {}
     const rv = env.result?.value
     if (rv && typeof rv === 'object' && !Array.isArray(rv)) {
-      for (const k of Object.keys(rv)) value[k] = publicValue((rv as Record<string, V>)[k])
+      for (const k of Object.keys(rv)) value[k] = (rv as Record<string, V>)[k]
     }
     const out: EvalResult = { value, diagnostics, imports: this.importOrder }
     if (this.ev.mode === 'rotate') out.patches = this.patches
@@ -307,14 +307,15 @@ class Round {
     const rootName = isRoot || this.rootName === '<yaml>' ? doc.name : this.rootName
     env.context = this.contextFor(doc.name, rootName)
     // imports
-    let base: V | undefined
     const importsObj: Record<string, V> = {}
+    const merged: V[] = []
     for (const imp of doc.imports) {
       const iv = this.importEnv(imp.name, imp)
       if (!iv) continue
       importsObj[imp.name] = iv
-      if (imp.merge) base = base ? merge(base, iv) : iv
+      if (imp.merge) merged.push(iv)
     }
+    const base = mergeAll(merged, zeroRange(doc.name))
     env.importsValue = mk(importsObj, zeroRange(doc.name))
     env.base = base
     const values = doc.values
@@ -366,7 +367,7 @@ class Round {
       this.error(n.x, `cyclic reference to ${n.x.key}`)
       return unknownV(n.x.range)
     }
-    if (n.base?.final) {
+    if (n.base && isFinal(n.base)) {
       this.error(n.x, 'cannot override final value')
       n.state = 2
       n.value = n.base
@@ -423,9 +424,7 @@ class Round {
     const parts = x.parts
     if (parts.length === 2 && parts[0].text === '' && parts[1].text === '' && parts[0].path) {
       const v = this.resolve(n, x, parts[0])
-      const out: V = { ...v, trace: { def: x.range } }
-      delete out.final
-      return out
+      return copyV(v, { trace: { def: x.range } })
     }
     let s = ''
     let secret = false
@@ -507,8 +506,8 @@ class Round {
       const accRange = () => rangeOf(acc.start, acc.end)
       if (cur && isENode(cur)) {
         const en = cur as ENode
-        if (!en.base?.final || en.state === 2) {
-          if (en.x.kind === 'object' && acc.key !== undefined && !en.base?.final) {
+        if (!isFinal(en.base) || en.state === 2) {
+          if (en.x.kind === 'object' && acc.key !== undefined && !isFinal(en.base)) {
             const c = child(en, acc.key)
             if (c) {
               cur = c
@@ -544,7 +543,8 @@ class Round {
 
   access(x: InterpExpr, v: V, acc: { key?: string; index?: number }, range: () => Range): V | undefined {
     if (v.unknown) {
-      const t = this.schemaType(v.schema)
+      const vs = schemaOf(v)
+      const t = this.schemaType(vs)
       if (t !== undefined) {
         if (t !== 'object' && t !== 'array') {
           this.error(x, 'receiver must be an array or an object', range())
@@ -559,7 +559,7 @@ class Round {
           return undefined
         }
       }
-      const sub = v.schema === undefined ? true : subSchema(this.validator(v.schema), v.schema, acc.key ?? (acc.index as number))
+      const sub = vs === undefined ? true : subSchema(this.validator(vs), vs, acc.key ?? (acc.index as number))
       return unknownV(x.range, sub, v.secret)
     }
     const val = v.value
@@ -623,7 +623,7 @@ class Round {
     switch (x.name) {
       case 'final': {
         const v = this.evaluate(argNode(n, x.arg))
-        return { ...v, trace: { def: r }, final: true }
+        return markFinal(copyV(v, { trace: { def: r } }))
       }
       case 'secret': {
         if (x.ciphertext !== undefined) return this.decrypt(n, x)
@@ -860,7 +860,7 @@ function stateValue(j: JsonValue, def: Range): V {
 
 function secretIf(v: V, secret: boolean | undefined): V {
   if (!secret || v.secret) return v
-  return { ...v, secret: true }
+  return copyV(v, { secret: true })
 }
 
 export function typeName(v: V): string {

@@ -5,6 +5,7 @@
 import type { JsonValue } from './host.ts'
 import type { Expr } from './syntax.ts'
 import type { V } from './value.ts'
+import { schemaOf } from './value.ts'
 
 export type Schema = boolean | { [key: string]: JsonValue }
 
@@ -59,7 +60,7 @@ export class Validator {
     const s = this.resolve(s0)
     if (s === undefined || s === true) return true
     if (s === false) return true
-    if (v.unknown) return this.schema(v.schema, s, loc)
+    if (v.unknown) return this.schema(schemaOf(v), s, loc)
     let ok = true
     if (Array.isArray(s.anyOf)) {
       const errs: Array<[Expr, string]> = []

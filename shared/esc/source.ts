@@ -11,6 +11,7 @@ export class SourceMap {
   private readonly lineStarts: number[]
   /** UTF-8 byte offset of each character offset, only when the text is not pure ASCII */
   private readonly bytes: Uint32Array | undefined
+  private cursor = 0
 
   constructor(environment: string, text: string) {
     this.environment = environment
@@ -46,6 +47,11 @@ export class SourceMap {
     if (offset < 0) offset = 0
     if (offset > this.text.length) offset = this.text.length
     const starts = this.lineStarts
+    // positions are mostly asked for in document order: try the last line first
+    const c = this.cursor
+    if (starts[c] <= offset && (c + 1 >= starts.length || starts[c + 1] > offset)) {
+      return { line: c + 1, column: offset - starts[c] + 1, byte: this.bytes ? this.bytes[offset] : offset }
+    }
     let lo = 0
     let hi = starts.length - 1
     while (lo < hi) {
@@ -53,6 +59,7 @@ export class SourceMap {
       if (starts[mid] <= offset) lo = mid
       else hi = mid - 1
     }
+    this.cursor = lo
     return { line: lo + 1, column: offset - starts[lo] + 1, byte: this.bytes ? this.bytes[offset] : offset }
   }
 

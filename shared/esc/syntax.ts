@@ -143,9 +143,20 @@ class Parser {
   }
 
   /** The reference's node range: strings end `len(value)` after their start; collections end at their last child. */
+  private readonly ranges = new Map<YNode, Range>()
+
   rangeOf(n: YNode | null | undefined): Range {
     if (!n) return this.src.range(0, 0)
-    n = this.deref(n) ?? n
+    let r = this.ranges.get(n)
+    if (!r) {
+      r = this.computeRange(n)
+      this.ranges.set(n, r)
+    }
+    return r
+  }
+
+  private computeRange(n: YNode): Range {
+    if (n instanceof Alias) n = this.derefQuiet(n) ?? n
     const start = this.startOf(n)
     if (isScalar(n)) {
       if (typeof n.value === 'string') {
@@ -171,6 +182,18 @@ class Parser {
       return items.length ? items[items.length - 1] : undefined
     }
     return undefined
+  }
+
+  /** alias target without counting an expansion (for ranges) */
+  derefQuiet(n: YNode): YNode | undefined {
+    let guard = 0
+    while (n instanceof Alias) {
+      if (++guard > 64) return undefined
+      const t = n.resolve(this.doc) as YNode | undefined
+      if (!t) return undefined
+      n = t
+    }
+    return n
   }
 
   deref(n: YNode | null | undefined): YNode | undefined {
@@ -610,4 +633,9 @@ function parseImports(p: Parser, n: YNode, out: EnvironmentDoc): void {
     }
     p.error('import must be a string or an object', path, range)
   }
+}
+
+/** Drops the parsed-document cache (benchmarks, memory pressure). */
+export function clearParseCache(): void {
+  cache.clear()
 }

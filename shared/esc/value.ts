@@ -6,10 +6,39 @@ import type { Schema } from './schema.ts'
 
 export interface V extends EvalValue {
   value: null | boolean | number | string | V[] | { [key: string]: V }
-  /** what is known about an unknown value (check mode) */
-  schema?: Schema
-  /** fn::final: importers may not override */
-  final?: boolean
+}
+
+/**
+ * What evaluation knows beyond the public tree is kept beside it, so the internal values are the public
+ * output as they are (no conversion pass): the schema of unknown values (check mode) and fn::final marks.
+ */
+const schemas = new WeakMap<V, Schema>()
+const finals = new WeakSet<V>()
+
+export function schemaOf(v: V): Schema | undefined {
+  return v.unknown ? schemas.get(v) : undefined
+}
+
+export function setSchema(v: V, s: Schema | undefined): V {
+  if (s !== undefined && s !== true) schemas.set(v, s)
+  return v
+}
+
+export function isFinal(v: V | undefined): boolean {
+  return v !== undefined && finals.has(v)
+}
+
+export function markFinal(v: V): V {
+  finals.add(v)
+  return v
+}
+
+/** A shallow copy (same children), keeping the schema of an unknown value. */
+export function copyV(v: V, patch: Partial<V>): V {
+  const c: V = { ...v, ...patch }
+  const s = schemas.get(v)
+  if (s !== undefined) schemas.set(c, s)
+  return c
 }
 
 export function mk(value: V['value'], def: Range | undefined, secret?: boolean): V {
@@ -20,7 +49,7 @@ export function mk(value: V['value'], def: Range | undefined, secret?: boolean):
 
 export function unknownV(def: Range | undefined, schema?: Schema, secret?: boolean): V {
   const v: V = { value: null, unknown: true, trace: def ? { def } : {} }
-  if (schema !== undefined && schema !== true) v.schema = schema
+  if (schema !== undefined && schema !== true) schemas.set(v, schema)
   if (secret) v.secret = true
   return v
 }
@@ -102,19 +131,24 @@ export function objectToJSON(values: { [key: string]: EvalValue } | undefined, o
   return o
 }
 
-/** Strips internal fields (schema, final), producing the public EvalValue tree. */
-export function publicValue(v: V): EvalValue {
+/**
+ * Strips internal fields (schema, final), producing the public EvalValue tree. Values are shared between
+ * an environment and its importers (and reachable again through trace.base): each is converted once.
+ */
+export function publicValue(v: V, memo: Map<V, EvalValue> = new Map()): EvalValue {
+  const hit = memo.get(v)
+  if (hit) return hit
+  const out: EvalValue = { value: null, trace: {} }
+  memo.set(v, out)
   const x = v.value
-  let value: EvalValue['value']
-  if (Array.isArray(x)) value = x.map(publicValue)
+  if (Array.isArray(x)) out.value = x.map((i) => publicValue(i, memo))
   else if (x !== null && typeof x === 'object') {
     const o: { [k: string]: EvalValue } = {}
-    for (const k of Object.keys(x)) o[k] = publicValue((x as Record<string, V>)[k])
-    value = o
-  } else value = x
-  const out: EvalValue = { value, trace: {} }
+    for (const k of Object.keys(x)) o[k] = publicValue((x as Record<string, V>)[k], memo)
+    out.value = o
+  } else out.value = x
   if (v.trace.def) out.trace.def = v.trace.def
-  if (v.trace.base) out.trace.base = publicValue(v.trace.base as V)
+  if (v.trace.base) out.trace.base = publicValue(v.trace.base as V, memo)
   if (v.secret) out.secret = true
   if (v.unknown) out.unknown = true
   return out
@@ -147,4 +181,21 @@ export function merge(base: V | undefined, top: V): V {
   const r: V = { value: o, trace: { def: top.trace.def, base } }
   if (top.secret) r.secret = true
   return r
+}
+
+/** Merges several values in order (later wins), in one pass: importing many environments stays linear. */
+export function mergeAll(vals: V[], def: Range | undefined): V | undefined {
+  if (vals.length === 0) return undefined
+  if (vals.length === 1) return vals[0]
+  const objects = vals.every((v) => !v.unknown && v.value !== null && typeof v.value === 'object' && !Array.isArray(v.value))
+  if (!objects) return vals.reduce((a, b) => merge(a, b))
+  const o: Record<string, V> = {}
+  for (const v of vals) {
+    const x = v.value as Record<string, V>
+    for (const k in x) {
+      const prev = o[k]
+      o[k] = prev === undefined ? x[k] : merge(prev, x[k])
+    }
+  }
+  return { value: o, trace: def ? { def } : {} }
 }

@@ -1,0 +1,127 @@
+/**
+ * Language core figures (pure evaluation, in process):
+ *   eval.root.cold      evaluate the root of 200 environments x 200 values (import chains of depth 10,
+ *                       interpolation everywhere), parse included           target: <= 3x yaml.parse
+ *   eval.root.warm      the same, documents already parsed (live preview: imports unchanged)
+ *   yaml.parse          bare `yaml` parseDocument of the same 201 documents
+ *   eval.ratio          eval.root.cold / yaml.parse                          target: <= 3
+ *   eval.typical        one typical environment (50 values, 3 imports), cold  target: < 2 ms
+ *   eval.typical.warm   the same, imports parsed (a keystroke in the editor)
+ */
+import { parseDocument } from 'yaml'
+import { evaluate } from '../shared/esc/index.ts'
+import type { EnvironmentLoader, EvalResult } from '../shared/esc/index.ts'
+import { clearParseCache } from '../shared/esc/syntax.ts'
+
+const ENVS = 200
+const VALUES = 200
+const CHAIN = 10
+
+function envName(i: number): string {
+  return `proj/env${i}`
+}
+
+/** Environment i imports the previous one of its chain (chains of CHAIN environments). */
+function genEnv(i: number, values: number): string {
+  const lines: string[] = []
+  if (i % CHAIN !== 0) lines.push('imports:', `  - ${envName(i - 1)}`)
+  lines.push('values:')
+  lines.push(`  e${i}:`)
+  lines.push(`    name: env-${i}`)
+  lines.push(`    port: ${1000 + i}`)
+  lines.push(`    token: {fn::secret: tok-${i}}`)
+  const prev = i % CHAIN !== 0 ? i - 1 : i
+  for (let j = 0; j < values; j++) {
+    switch (j % 5) {
+      case 0:
+        lines.push(`  v${i}_${j}: https://\${e${i}.name}:\${e${i}.port}/p${j}`)
+        break
+      case 1:
+        lines.push(`  v${i}_${j}: \${e${prev}.name}-\${v${i}_${j - 1}}`)
+        break
+      case 2:
+        lines.push(`  v${i}_${j}:`, `    host: h${j}.example.com`, `    url: http://\${v${i}_${j}.host}/x`, `    tok: \${e${i}.token}`)
+        break
+      case 3:
+        lines.push(`  v${i}_${j}: {fn::join: ["-", ["\${e${i}.name}", "\${v${i}_${j - 3}}", "lit"]]}`)
+        break
+      default:
+        lines.push(`  v${i}_${j}: ["\${v${i}_${j - 1}}", "\${e${prev}.port}", ${j}]`)
+    }
+  }
+  return lines.join('\n') + '\n'
+}
+
+function genWorkload(): { sources: Map<string, string>; root: string } {
+  const sources = new Map<string, string>()
+  for (let i = 0; i < ENVS; i++) sources.set(envName(i), genEnv(i, VALUES))
+  const tips: string[] = []
+  for (let i = CHAIN - 1; i < ENVS; i += CHAIN) tips.push(envName(i))
+  const root = ['imports:', ...tips.map((t) => `  - ${t}`), 'values:', '  root:', `    first: \${e0.name}`, `    last: \${e${ENVS - 1}.port}`].join('\n') + '\n'
+  return { sources, root }
+}
+
+function loaderOf(sources: Map<string, string>): EnvironmentLoader {
+  return { async load(name) { const s = sources.get(name); return s === undefined ? undefined : { name, source: s } } }
+}
+
+async function time(f: () => Promise<unknown> | unknown, runs: number): Promise<number> {
+  const ts: number[] = []
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now()
+    await f()
+    ts.push(performance.now() - t0)
+  }
+  ts.sort((a, b) => a - b)
+  return ts[Math.floor(ts.length / 2)]
+}
+
+function check(res: EvalResult, what: string): void {
+  const errs = res.diagnostics.filter((d) => d.severity === 'error')
+  if (errs.length) throw new Error(`${what}: unexpected diagnostics: ${errs.slice(0, 3).map((d) => d.summary).join('; ')}`)
+}
+
+const { sources, root } = genWorkload()
+const loader = loaderOf(sources)
+const cipher = { encrypt: async (b: Uint8Array) => b, decrypt: async (b: Uint8Array) => b }
+
+// warm up the JIT
+for (let i = 0; i < 3; i++) {
+  clearParseCache()
+  check(await evaluate({ name: 'proj/root', source: root, mode: 'eval', loader, cipher }), 'root')
+}
+const res = await evaluate({ name: 'proj/root', source: root, mode: 'eval', loader, cipher })
+check(res, 'root')
+const nvalues = Object.keys(res.value ?? {}).length
+
+const docs = [root, ...sources.values()]
+const yamlMs = await time(() => { for (const d of docs) parseDocument(d) }, 7)
+const coldMs = await time(async () => {
+  clearParseCache()
+  await evaluate({ name: 'proj/root', source: root, mode: 'eval', loader, cipher })
+}, 7)
+const warmMs = await time(() => evaluate({ name: 'proj/root', source: root, mode: 'eval', loader, cipher }), 7)
+
+// a typical environment: 50 values, 3 imports
+const typicalSources = new Map<string, string>()
+for (let i = 0; i < 3; i++) typicalSources.set(`t/base${i}`, genEnv(i, 20).replace(/imports:\n {2}- proj\/env\d+\n/, ''))
+const typical = ['imports:', '  - t/base0', '  - t/base1', '  - t/base2', 'values:'].join('\n') + '\n' + genEnv(3, 50).split('\n').slice(3).join('\n').replace(/e2\./g, 'e3.')
+const tloader = loaderOf(typicalSources)
+check(await evaluate({ name: 't/app', source: typical, mode: 'eval', loader: tloader, cipher }), 'typical')
+for (let i = 0; i < 20; i++) {
+  clearParseCache()
+  await evaluate({ name: 't/app', source: typical, mode: 'eval', loader: tloader, cipher })
+}
+const typicalCold = await time(async () => {
+  clearParseCache()
+  await evaluate({ name: 't/app', source: typical, mode: 'eval', loader: tloader, cipher })
+}, 21)
+const typicalWarm = await time(() => evaluate({ name: 't/app', source: typical + `# edit ${Math.random()}\n`, mode: 'eval', loader: tloader, cipher }), 21)
+
+console.log(`eval.workload: ${ENVS} envs x ${VALUES} values, chains of ${CHAIN}, ${nvalues} top-level values`)
+console.log(`eval.root.cold: ${coldMs.toFixed(1)} ms`)
+console.log(`eval.root.warm: ${warmMs.toFixed(1)} ms`)
+console.log(`yaml.parse: ${yamlMs.toFixed(1)} ms`)
+console.log(`eval.ratio: ${(coldMs / yamlMs).toFixed(2)} x`)
+console.log(`eval.typical: ${typicalCold.toFixed(2)} ms`)
+console.log(`eval.typical.warm: ${typicalWarm.toFixed(2)} ms`)
