@@ -12,6 +12,7 @@
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import pg from 'pg'
 import { evaluate } from '../shared/esc/index.ts'
 import { cleanupExpiredLogins, createProviderRegistry } from '../electron/providers/index.ts'
 
@@ -20,6 +21,16 @@ const pluginDir = mkdtempSync(join(tmpdir(), 'envelope-bench-plugins-'))
 symlinkSync(resolve(here, '../examples/provider-example/envelope-provider-example'), join(pluginDir, 'envelope-provider-example'))
 const providers = createProviderRegistry({ pluginsPath: [pluginDir], allowCommand: true })
 const pgUrl = process.env.ENVELOPE_TEST_PG_URL?.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('postgres')).pop()
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    await c.query(sql)
+  } finally {
+    await c.end()
+  }
+}
 
 function doc(n: number, call: (i: number) => string): string {
   let y = 'values:\n'
@@ -58,7 +69,9 @@ try {
   await run('plugin', (i) => `    fn::open::example: {prefix: "p${i}_", delayMs: 20}\n`)
   await run('command', (i) => `    fn::open::command: {argv: [sh, -c, "sleep 0.02; echo ${i}"]}\n`)
   if (pgUrl) {
-    await run('postgres-login', (i) => `    fn::open::postgres-login: {connection: "${pgUrl}", grant: {privileges: readonly}, ttl: 1m, prefix: envbench_${i}_}\n`)
+    // grants go to a schema of the bench's own, so no other table's ACL is touched
+    await adminQuery(pgUrl, 'CREATE SCHEMA IF NOT EXISTS envbench; CREATE TABLE IF NOT EXISTS envbench.t (n int)')
+    await run('postgres-login', (i) => `    fn::open::postgres-login: {connection: "${pgUrl}", grant: {privileges: readonly, schemas: [envbench]}, ttl: 1m, prefix: envbench_${i}_}\n`)
   } else {
     console.log('providers.postgres-login: skipped (ENVELOPE_TEST_PG_URL not set)')
   }
@@ -66,5 +79,6 @@ try {
   rmSync(pluginDir, { recursive: true, force: true })
   if (pgUrl) {
     for (let i = 0; i < 10; i++) await cleanupExpiredLogins(pgUrl, { prefix: `envbench_${i}_`, now: new Date(Date.now() + 3_600_000) })
+    await adminQuery(pgUrl, 'DROP SCHEMA IF EXISTS envbench CASCADE')
   }
 }

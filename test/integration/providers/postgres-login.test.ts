@@ -21,17 +21,18 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
   let provider: Provider
   before(async () => {
     provider = createProviderRegistry({ pluginsPath: [] }).provider('postgres-login') as Provider
-    await query(PG_URL as string, `DROP TABLE IF EXISTS envtest_login_data; CREATE TABLE envtest_login_data (n int); INSERT INTO envtest_login_data VALUES (42)`)
+    // a schema of its own: `privileges` grants on ALL tables of the schemas, which must not touch other tests' tables
+    await query(PG_URL as string, `DROP SCHEMA IF EXISTS envtest_login CASCADE; CREATE SCHEMA envtest_login; CREATE TABLE envtest_login.data (n int); INSERT INTO envtest_login.data VALUES (42)`)
     await query(PG_URL as string, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'envtest_login_reader') THEN CREATE ROLE envtest_login_reader NOLOGIN; END IF; END $$`)
-    await query(PG_URL as string, `GRANT SELECT ON envtest_login_data TO envtest_login_reader`)
+    await query(PG_URL as string, `GRANT USAGE ON SCHEMA envtest_login TO envtest_login_reader; GRANT SELECT ON envtest_login.data TO envtest_login_reader`)
   })
   after(async () => {
     await cleanupExpiredLogins(PG_URL as string, { prefix: PREFIX, now: new Date(Date.now() + 48 * 3_600_000) })
-    await query(PG_URL as string, `DROP TABLE IF EXISTS envtest_login_data; DROP ROLE IF EXISTS envtest_login_reader`)
+    await query(PG_URL as string, `DROP SCHEMA IF EXISTS envtest_login CASCADE; DROP ROLE IF EXISTS envtest_login_reader`)
   })
 
   it('creates a login that works before its TTL and is refused after it', async () => {
-    const out = await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '2s', prefix: PREFIX }, ctx)
+    const out = await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '2s', prefix: PREFIX }, ctx)
     const { json, secrets } = unwrap(out)
     const c = json as { [k: string]: JsonValue }
     assert.deepEqual(secrets.sort(), ['password', 'url'])
@@ -43,10 +44,10 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
     assert.ok(expiresAt > Date.now() && expiresAt <= Date.now() + 2000)
 
     // the URL and the separate fields both log in, and the grant lets it read
-    assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login_data'), [{ n: 42 }])
+    assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login.data'), [{ n: 42 }])
     assert.deepEqual(await query(`postgres://${c.username as string}:${c.password as string}@127.0.0.1:5432/envelope_test`, 'SELECT current_user AS u'), [{ u: c.username }])
     // readonly: no writes
-    await assert.rejects(query(c.url as string, 'INSERT INTO envtest_login_data VALUES (1)'), { code: '42501' })
+    await assert.rejects(query(c.url as string, 'INSERT INTO envtest_login.data VALUES (1)'), { code: '42501' })
 
     await sleep(expiresAt - Date.now() + 1000)
     await assert.rejects(query(c.url as string, 'SELECT 1'), (err: Error & { code?: string }) => {
@@ -58,24 +59,24 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
   it('grants membership of an existing role', async () => {
     const out = await provider.open({ connection: PG_URL as string, grant: { role: 'envtest_login_reader' }, ttl: '1m', prefix: PREFIX }, ctx)
     const c = unwrap(out).json as { [k: string]: string }
-    assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login_data'), [{ n: 42 }])
+    assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login.data'), [{ n: 42 }])
   })
 
   it('serves concurrent opens (ten at once) with distinct working logins', async () => {
     const outs = await Promise.all(
-      Array.from({ length: 10 }, () => provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '1m', prefix: PREFIX }, ctx)),
+      Array.from({ length: 10 }, () => provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '1m', prefix: PREFIX }, ctx)),
     )
     const creds = outs.map((o) => unwrap(o).json as { [k: string]: string })
     assert.equal(new Set(creds.map((c) => c.username)).size, 10)
-    for (const c of creds) assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login_data'), [{ n: 42 }])
+    for (const c of creds) assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login.data'), [{ n: 42 }])
   })
 
   it('drops the expired logins it created on a later open, and leaves live ones alone', async () => {
-    const first = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '1s', prefix: PREFIX }, ctx)).json as { [k: string]: string }
-    const live = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '10m', prefix: PREFIX }, ctx)).json as { [k: string]: string }
+    const first = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '1s', prefix: PREFIX }, ctx)).json as { [k: string]: string }
+    const live = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '10m', prefix: PREFIX }, ctx)).json as { [k: string]: string }
     assert.ok((await rolesWithPrefix()).includes(first.username as string))
     await sleep(1500)
-    const later = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly' }, ttl: '10m', prefix: PREFIX }, ctx)).json as { [k: string]: string }
+    const later = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '10m', prefix: PREFIX }, ctx)).json as { [k: string]: string }
     const roles = await rolesWithPrefix()
     assert.ok(!roles.includes(first.username as string), 'the expired login was dropped')
     assert.ok(roles.includes(live.username as string) && roles.includes(later.username as string))
@@ -89,16 +90,16 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
   })
 
   it('cleans up a login that owns objects', async () => {
-    const c = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'all' }, ttl: '1s', prefix: PREFIX }, ctx)).json as { [k: string]: string }
-    await query(PG_URL as string, `GRANT CREATE ON SCHEMA public TO ${c.username as string}`)
-    await query(c.url as string, 'CREATE TABLE envtest_login_owned (x int)')
+    const c = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'all', schemas: ['envtest_login'] }, ttl: '1s', prefix: PREFIX }, ctx)).json as { [k: string]: string }
+    await query(PG_URL as string, `GRANT CREATE ON SCHEMA envtest_login TO ${c.username as string}`)
+    await query(c.url as string, 'CREATE TABLE envtest_login.owned (x int)')
     await sleep(1500)
     const { dropped, failed } = await cleanupExpiredLogins(PG_URL as string, { prefix: PREFIX })
     assert.deepEqual(failed, [])
     assert.ok(dropped.includes(c.username as string))
-    const owner = await query(PG_URL as string, `SELECT tableowner FROM pg_tables WHERE tablename = 'envtest_login_owned'`)
+    const owner = await query(PG_URL as string, `SELECT tableowner FROM pg_tables WHERE schemaname = 'envtest_login' AND tablename = 'owned'`)
     assert.deepEqual(owner, [{ tableowner: 'envelope' }])
-    await query(PG_URL as string, 'DROP TABLE envtest_login_owned')
+    await query(PG_URL as string, 'DROP TABLE envtest_login.owned')
   })
 
   it('fails clearly without echoing the admin password', async () => {
