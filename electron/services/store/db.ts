@@ -12,7 +12,7 @@
  * - Schema migrations are numbered and run inside one IMMEDIATE transaction guarded by `user_version`.
  */
 import { DatabaseSync } from 'node:sqlite'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { UserError } from '../../../shared/errors.ts'
 
@@ -104,8 +104,11 @@ export function openDatabase(dataDir: string, file: string, opts: { busyTimeoutM
     })
   }
   let db: DatabaseSync
+  const fresh = !existsSync(file)
   try {
     db = new DatabaseSync(file, { timeout: opts.busyTimeoutMs ?? 15_000, enableForeignKeyConstraints: true })
+    // owner-only: SQLite gives the -wal/-shm files the database file's permissions
+    if (fresh && process.platform !== 'win32') chmodSync(file, 0o600)
     db.exec('PRAGMA journal_mode = WAL')
     db.exec('PRAGMA synchronous = FULL')
   } catch (err) {

@@ -20,10 +20,12 @@ import type {
   KeyStatus,
   OpenResult,
   RevisionInfo,
+  RotationResult,
 } from '../../../shared/models.ts'
 import type {
   Diagnostic,
   EnvironmentLoader,
+  EvalMode,
   EvalResult,
   ExecutionContext,
   JsonValue,
@@ -36,6 +38,7 @@ import type { KeyConfig } from '../keychain/kek.ts'
 import { immediate, openDatabase } from './db.ts'
 import { loadCore } from './core.ts'
 import { checkTagName, parseRef, parseVersion } from './names.ts'
+import { rotateStoredEnvironment } from '../../providers/rotation.ts'
 import type { EnvRef } from './names.ts'
 
 export interface EnvironmentStoreOptions {
@@ -318,12 +321,13 @@ export class EnvironmentStore implements EnvironmentService {
     return { yaml: enc.text, diagnostics: [...enc.diagnostics, ...checked.diagnostics] }
   }
 
-  async #evaluate(name: string, source: string, mode: 'check' | 'eval', cipher: StoreCipher): Promise<EvalResult> {
+  async #evaluate(name: string, source: string, mode: EvalMode, cipher: StoreCipher, rotatePaths?: string[]): Promise<EvalResult> {
     const core = await loadCore()
     const res = await core.evaluate({
       name,
       source,
       mode,
+      ...(rotatePaths ? { rotatePaths } : {}),
       loader: this.#loader(),
       cipher,
       context: this.#context,
@@ -698,6 +702,47 @@ export class EnvironmentStore implements EnvironmentService {
     const res = await this.#evaluate(ref.id, yaml, mode, this.#cipher())
     if (mode === 'eval') await this.recordAudit({ action: 'open', target: ref.id, result: hasErrors(res.diagnostics) ? 'error' : 'ok', detail: { unsaved: true, imports: res.imports } })
     return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
+  }
+
+  /**
+   * Rotates the `fn::rotate` secrets of the latest revision (all, or those under `paths`, e.g. `db.creds`)
+   * and saves their new state as a new revision (re-applied on a concurrent save, never dropped).
+   * Audited as `rotate` with each rotation's path and status (never the credentials).
+   */
+  async rotate(id: string, opts: { paths?: string[] } = {}): Promise<RotationResult> {
+    const ref = this.#plainRef(id)
+    try {
+      const result = await rotateStoredEnvironment(ref.id, opts.paths, {
+        read: async () => {
+          const env = this.#mustEnv(ref)
+          const rev = this.#resolve(ref, env, 'latest')
+          const cipher = this.#cipher()
+          const dec = await (await loadCore()).decryptSecrets(this.#yamlOf(env, rev), cipher, ref.id)
+          rethrowKeyError(cipher)
+          if (hasErrors(dec.diagnostics)) throw new DefinitionError(ref.id, dec.diagnostics)
+          return { yaml: dec.text, revision: rev.number }
+        },
+        evaluate: (yaml, rotatePaths) => this.#evaluate(ref.id, yaml, 'rotate', this.#cipher(), rotatePaths),
+        save: async (yaml, baseRevision, message) => {
+          const prepared = await this.#prepareYaml(ref, yaml, this.#cipher())
+          return this.#append(ref, prepared.yaml, message, baseRevision, 'update', { rotation: true })
+        },
+      })
+      await this.recordAudit({
+        action: 'rotate',
+        target: ref.id,
+        result: result.status === 'failed' ? 'error' : 'ok',
+        detail: {
+          preRotationRevision: result.preRotationRevision,
+          ...(result.postRotationRevision !== undefined ? { postRotationRevision: result.postRotationRevision } : {}),
+          rotations: result.rotations.map((r) => ({ path: r.path, status: r.status })),
+        },
+      })
+      return result
+    } catch (err) {
+      this.#auditFailure('rotate', ref.id, err)
+      throw err
+    }
   }
 
   /** Audit events, newest first; `target` filters by environment (or any target string). */

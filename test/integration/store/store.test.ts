@@ -185,6 +185,7 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   // scan while open (WAL and SHM present), then after close (checkpointed)
   const open = assertNoPlaintext(dataDir, Object.values(S))
   assert.ok(open.some((f) => f.endsWith('-wal')), 'the -wal file was scanned')
+  for (const f of open) assert.equal(statSync(f).mode & 0o077, 0, `${f} is readable by its owner only`)
   services.close()
 
   const again = createServices({ dataDir, keys, user: 'bob' })

@@ -1,0 +1,109 @@
+/**
+ * Runs a command with an environment's variables and files (`envelope run`):
+ * - `files` are written to a private temp folder (0700, files 0600) and the variable holds the path;
+ *   the folder is removed when the child exits (also after a signal);
+ * - stdout/stderr pass through a secret masker unless `mask` is false;
+ * - SIGINT/SIGTERM/SIGHUP are forwarded to the child; the child's exit code is returned
+ *   (128 + signal number when it was killed by a signal, as shells do).
+ * No shell is involved: `command` is executed directly.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { constants } from 'node:os'
+import { UserError } from '../../../shared/errors.ts'
+import { maskingStream } from './mask.ts'
+
+export interface LaunchOptions {
+  command: string
+  args: string[]
+  /** variables added to (and overriding) the base environment */
+  variables: Record<string, string>
+  /** variable name -> file content; the variable receives the temp file path */
+  files?: Record<string, string>
+  /** texts to replace with `[secret]` in the child's output */
+  secrets?: string[]
+  /** default true */
+  mask?: boolean
+  /** default process.env */
+  baseEnv?: NodeJS.ProcessEnv
+  stdout?: NodeJS.WritableStream
+  stderr?: NodeJS.WritableStream
+}
+
+export interface TempFiles {
+  dir: string | undefined
+  paths: Record<string, string>
+  cleanup(): void
+}
+
+/** Writes `files` into a fresh private temp folder. */
+export function writeTempFiles(files: Record<string, string>, prefix = 'envelope-'): TempFiles {
+  const names = Object.keys(files)
+  if (names.length === 0) return { dir: undefined, paths: {}, cleanup() {} }
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const paths: Record<string, string> = {}
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true })
+  try {
+    names.forEach((name, i) => {
+      const p = join(dir, `${i}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`)
+      writeFileSync(p, files[name]!, { mode: 0o600, flag: 'wx' })
+      paths[name] = p
+    })
+  } catch (e) {
+    cleanup()
+    throw e
+  }
+  return { dir, paths, cleanup }
+}
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+export async function launch(opts: LaunchOptions): Promise<number> {
+  const mask = opts.mask !== false && (opts.secrets?.length ?? 0) > 0
+  const temp = writeTempFiles(opts.files ?? {})
+  const env = { ...(opts.baseEnv ?? process.env), ...opts.variables, ...temp.paths }
+  const out = opts.stdout ?? process.stdout
+  const err = opts.stderr ?? process.stderr
+  try {
+    const child = spawn(opts.command, opts.args, { env, stdio: ['inherit', mask ? 'pipe' : 'inherit', mask ? 'pipe' : 'inherit'] })
+    const drained: Promise<void>[] = []
+    if (mask) {
+      for (const [from, to] of [[child.stdout!, out], [child.stderr!, err]] as const) {
+        const m = maskingStream(opts.secrets!)
+        from.pipe(m).pipe(to, { end: false })
+        drained.push(new Promise((resolve) => m.once('end', resolve).once('error', () => resolve())))
+      }
+    }
+    const forward = (sig: NodeJS.Signals): void => {
+      child.kill(sig)
+    }
+    for (const s of FORWARDED) process.on(s, forward)
+    try {
+      const code = await new Promise<number>((resolve, reject) => {
+        child.once('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') reject(new UserError('not_found', `command not found: ${opts.command}`, { hint: 'check the spelling and your PATH; commands run without a shell, use `sh -c "..."` for shell syntax' }))
+          else if (e.code === 'EACCES') reject(new UserError('forbidden', `permission denied running ${opts.command}`))
+          else reject(e)
+        })
+        // 'close' (not 'exit'): all masked output has been flushed through the pipes
+        child.once('close', (code, signal) => {
+          if (code !== null) resolve(code)
+          else resolve(128 + (signal ? (constants.signals[signal] ?? 0) : 0))
+        })
+      })
+      await Promise.all(drained)
+      return code
+    } finally {
+      for (const s of FORWARDED) process.off(s, forward)
+    }
+  } finally {
+    temp.cleanup()
+  }
+}
+
+/** Replaces `${path}` placeholders in arguments with values (esc run does this); `$${` escapes. */
+export function substituteArgs(args: string[], resolve: (path: string) => string): string[] {
+  return args.map((a) => a.replace(/\$\$\{|\$\{([^}]*)\}/g, (m, path: string | undefined) => (m === '$${' ? '${' : resolve(path!))))
+}
