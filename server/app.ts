@@ -17,6 +17,8 @@ import type { DataKeys } from './keys.ts'
 import { Evaluator, HttpError } from './evaluator.ts'
 import { escRoutes } from './routes/esc.ts'
 import { adminRoutes } from './routes/admin.ts'
+import { GroupWriter } from './batcher.ts'
+import type { AuditRecord } from './db/repository.ts'
 
 export interface ServerOptions {
   repo: Repository
@@ -124,6 +126,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     opts: { pageSize: o.pageSize ?? 100, sdkCompat: o.sdkCompat ?? '0.12' },
   }
 
+  const auditWriter = new GroupWriter<Omit<AuditRecord, 'id'>>((list) => o.repo.appendAudits(list))
   app.decorateRequest('identity', undefined)
   app.decorateRequest('denied', undefined)
   app.decorateRequest('audit', undefined)
@@ -158,7 +161,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     const status = reply.statusCode
     const result = status < 400 ? 'ok' : status === 401 || status === 403 || status === 429 ? 'denied' : 'error'
     try {
-      await o.repo.appendAudit({
+      await auditWriter.add({
         time: new Date().toISOString(),
         user: (req.identity ?? req.denied)?.user.login ?? null,
         tokenId: (req.identity ?? req.denied)?.token.id ?? null,

@@ -275,7 +275,8 @@ export class Evaluator {
     authz: OrgAuthz
     env: EnvRecord
     revision: number
-    source: string
+    /** the revision's stored YAML, read only when the cache cannot answer */
+    source: () => Promise<string>
     context: Record<string, JsonValue>
     contextKey: string
   }): Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean }> {
@@ -287,7 +288,7 @@ export class Evaluator {
       authz: opts.authz,
       root: opts.env,
       name: `${opts.env.project}/${opts.env.name}`,
-      source: opts.source,
+      source: await opts.source(),
       mode: 'eval',
       importRole: 'opener',
       context: opts.context,

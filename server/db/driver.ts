@@ -74,6 +74,7 @@ export class SqliteDriver implements Driver {
     let s = this.cache.get(sql)
     if (!s) {
       s = this.db.prepare(sql)
+      if (this.cache.size > 500) this.cache.clear()
       this.cache.set(sql, s)
     }
     return s

@@ -166,6 +166,7 @@ export interface Repository {
   }): Promise<EnvRecord | undefined>
   // sessions
   createSession(s: SessionRecord): Promise<void>
+  createSessions(list: SessionRecord[]): Promise<void>
   getSession(id: string): Promise<SessionRecord | undefined>
   deleteExpiredSessions(now: string): Promise<number>
   // data keys (KEK rotation)
@@ -173,6 +174,7 @@ export interface Repository {
   replaceDataKey(envId: string, oldWrapped: string, newWrapped: string, kekId: string): Promise<boolean>
   // audit
   appendAudit(a: Omit<AuditRecord, 'id'>): Promise<void>
+  appendAudits(list: Omit<AuditRecord, 'id'>[]): Promise<void>
   queryAudit(opts: { org?: string; target?: string; user?: string; afterId?: number; limit: number }): Promise<AuditRecord[]>
 }
 
@@ -685,15 +687,15 @@ export class SqlRepository implements Repository {
 
   // ---- sessions
   async createSession(s: SessionRecord) {
-    await this.db.run('INSERT INTO open_sessions (id, env_id, user_id, revision, sealed, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      s.id,
-      s.envId,
-      s.userId,
-      s.revision,
-      s.sealed,
-      now(),
-      s.expires,
-    ])
+    await this.createSessions([s])
+  }
+  async createSessions(list: SessionRecord[]) {
+    if (list.length === 0) return
+    const t = now()
+    await this.db.run(
+      `INSERT INTO open_sessions (id, env_id, user_id, revision, sealed, created, expires) VALUES ${list.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      list.flatMap((s) => [s.id, s.envId, s.userId, s.revision, s.sealed, t, s.expires]),
+    )
   }
   async getSession(id: string) {
     const r = await this.db.get('SELECT * FROM open_sessions WHERE id = ?', [id])
@@ -719,9 +721,15 @@ export class SqlRepository implements Repository {
 
   // ---- audit
   async appendAudit(a: Omit<AuditRecord, 'id'>) {
+    await this.appendAudits([a])
+  }
+  async appendAudits(list: Omit<AuditRecord, 'id'>[]) {
+    if (list.length === 0) return
     await this.db.run(
-      'INSERT INTO audit (time, user_login, token_id, ip, method, action, org, target, status, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [a.time, a.user, a.tokenId, a.ip, a.method, a.action, a.org, a.target, a.status, a.result, a.detail ? JSON.stringify(a.detail) : null],
+      `INSERT INTO audit (time, user_login, token_id, ip, method, action, org, target, status, result, detail) VALUES ${list
+        .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      list.flatMap((a) => [a.time, a.user, a.tokenId, a.ip, a.method, a.action, a.org, a.target, a.status, a.result, a.detail ? JSON.stringify(a.detail) : null]),
     )
   }
   async queryAudit(opts: { org?: string; target?: string; user?: string; afterId?: number; limit: number }) {

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { stringify as toYaml } from 'yaml'
 import type { EvalValue, JsonValue } from '../../shared/esc/host.ts'
-import type { EnvRecord, RevisionRecord, Role, User } from '../db/repository.ts'
+import type { EnvRecord, RevisionRecord, Role, SessionRecord, User } from '../db/repository.ts'
+import { GroupWriter } from '../batcher.ts'
 import { roleRank } from '../db/repository.ts'
 import type { OrgAuthz } from '../auth.ts'
 import { inOrg, roleIn } from '../auth.ts'
@@ -76,6 +77,8 @@ const MAX_SESSION_MS = 7 * 24 * 3_600_000
 
 interface MemSession {
   envId: string
+  /** org/project/env */
+  path: string
   userId: string
   expires: number
   env: Record<string, unknown>
@@ -325,6 +328,7 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
       throw new HttpError(409, `environment ${env.org}/${env.project}/${env.name} is protected from deletion; turn deletion protection off first`)
     }
     await repo.deleteEnvironment(env.id)
+    for (const [k, m] of sessions) if (m.envId === env.id) sessions.delete(k)
     auth.invalidate()
     return ctx.opts.sdkCompat === '0.14' ? reply.code(204).send() : reply.code(200).send({})
   })
@@ -399,59 +403,76 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
   })
 
   // ---------------------------------------------------------------- open sessions
+  const sessionWriter = new GroupWriter<SessionRecord>((list) => repo.createSessions(list))
+
   async function open(req: FastifyRequest, version: string | undefined) {
     const { env, authz, user } = await envFor(req, 'opener', 'env.open', version ? { version } : {})
     const d = q(req, 'duration')
     const ms = d === undefined ? 3_600_000 : parseGoDuration(d)
     if (ms <= 0 || ms > MAX_SESSION_MS) throw new HttpError(400, `duration must be between 1ms and ${MAX_SESSION_MS / 3_600_000}h`)
-    const rev = await revisionFor(env, version)
+    // `latest` needs no lookup (the environment row has it); other versions resolve and must be live.
+    const revision = version === undefined ? env.latest : (await revisionFor(env, version)).number
     const r = await evaluator.open({
       org: env.org,
       authz,
       env,
-      revision: rev.number,
-      source: rev.yaml,
+      revision,
+      source: async () => (await revisionFor(env, String(revision))).yaml,
       context: contextFor(env, user),
       contextKey: user.login,
     })
-    req.audit!.detail = { revision: rev.number, cached: r.cached }
+    req.audit!.detail = { revision, cached: r.cached }
     if (hasErrors(r.diagnostics)) throw new HttpError(400, 'the environment has errors', { diagnostics: wireDiagnostics(r.diagnostics) })
     const envJson = environmentJson(r.value, { reveal: true })
     const id = randomUUID()
     const expires = Date.now() + ms
     const body = JSON.stringify(envJson)
-    await repo.createSession({ id, envId: env.id, userId: user.id, revision: rev.number, sealed: await keys.seal(env, body), expires: new Date(expires).toISOString() })
+    await sessionWriter.add({ id, envId: env.id, userId: user.id, revision, sealed: await keys.seal(env, body), expires: new Date(expires).toISOString() })
     if (sessions.size > 20_000) {
       const now = Date.now()
       for (const [k, s] of sessions) if (s.expires < now) sessions.delete(k)
       if (sessions.size > 20_000) sessions.clear()
     }
-    sessions.set(id, { envId: env.id, userId: user.id, expires, env: envJson, body })
+    sessions.set(id, { envId: env.id, path: `${env.org}/${env.project}/${env.name}`, userId: user.id, expires, env: envJson, body })
     return { id }
   }
   app.post('/api/esc/environments/:org/:project/:env/open', (req) => open(req, undefined))
   app.post('/api/esc/environments/:org/:project/:env/versions/:version/open', (req) => open(req, (req.params as { version: string }).version))
 
   app.get('/api/esc/environments/:org/:project/:env/open/:sessionId', async (req, reply) => {
-    const { sessionId } = req.params as { sessionId: string }
+    const p = req.params as { org: string; project: string; env: string; sessionId: string }
+    const sessionId = p.sessionId
     const property = q(req, 'property')
-    const { env, user } = await envFor(req, 'opener', 'env.read-open')
-    req.audit!.detail = { session: sessionId, ...(property ? { property } : {}) }
+    const path = `${p.org}/${p.project}/${p.env}`
     let s = sessions.get(sessionId)
-    if (!s) {
+    let user: User
+    if (s && s.path === path) {
+      // Fast path: a session opened on this process; the role is still checked (cached authz), no database read.
+      setAudit(req, { action: 'env.read-open', org: p.org, target: path })
+      user = who(req).user
+      const role = roleIn(await auth.orgAuthz(p.org, user), p.project, p.env)
+      if (roleRank(role) < roleRank('opener')) {
+        throw new HttpError(403, `forbidden: ${ACTION_TEXT.opener} ${path} requires the opener role; ${user.login} has ${role === 'none' ? 'no role' : 'the ' + role + ' role'} there`)
+      }
+    } else {
+      const found = await envFor(req, 'opener', 'env.read-open')
+      const env = found.env
+      user = found.user
+      s = undefined
       const rec = await repo.getSession(sessionId)
       if (rec && rec.envId === env.id) {
         const body = await keys.unseal(env, rec.sealed)
-        s = { envId: rec.envId, userId: rec.userId, expires: Date.parse(rec.expires), env: JSON.parse(body) as Record<string, unknown>, body }
+        s = { envId: rec.envId, path, userId: rec.userId, expires: Date.parse(rec.expires), env: JSON.parse(body) as Record<string, unknown>, body }
         sessions.set(sessionId, s)
       }
     }
-    if (!s || s.envId !== env.id || s.userId !== user.id || s.expires <= Date.now()) {
-      throw new HttpError(404, `open session ${sessionId} of ${env.org}/${env.project}/${env.name} not found or expired`)
+    req.audit!.detail = { session: sessionId, ...(property ? { property } : {}) }
+    if (!s || s.userId !== user.id || s.expires <= Date.now()) {
+      throw new HttpError(404, `open session ${sessionId} of ${path} not found or expired`)
     }
     if (property === undefined) return reply.type('application/json').send(s.body)
     const v = valueAtPath(s.env.properties as Record<string, EvalValue> | undefined, parsePropertyPath(property))
-    if (!v) throw new HttpError(404, `property ${property} not found in ${env.org}/${env.project}/${env.name}`)
+    if (!v) throw new HttpError(404, `property ${property} not found in ${path}`)
     return v
   })
 
