@@ -2,7 +2,8 @@
  * Local store figures (in process, real SQLite file, real AES-GCM; the KEK comes from a key file so the
  * bench runs without a keychain):
  *   store.open.1000x10   open() of an environment with 1,000 values (100 secrets, 100 interpolations)
- *                         importing 10 environments of 50 values each; median of 30 (target < 20 ms)
+ *                         importing 10 environments of 50 values each; median of 30 (target < 20 ms),
+ *                         and the fastest of those 30 (store.open.1000x10.min)
  *   store.check.1000x10  check() of the same definition as an unsaved buffer (live preview); median of 30
  *   store.save           update() of that definition (encrypt + check + fsync'd commit); median of 10
  */
@@ -31,6 +32,8 @@ for (let k = 0; k < 1000; k++) {
 }
 await env.create('bench/main', { yaml: main })
 
+let lastMin = 0
+/** Median of n timed runs after a warm-up; the fastest run is kept in `lastMin` (shared machines are noisy). */
 async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 3; i++) await fn() // warm-up (JIT, key unwrap, caches)
   const times: number[] = []
@@ -40,6 +43,7 @@ async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
     times.push(performance.now() - t)
   }
   times.sort((a, b) => a - b)
+  lastMin = times[0]!
   return times[Math.floor(times.length / 2)]!
 }
 
@@ -48,12 +52,14 @@ if (opened.diagnostics.length > 0 || Object.keys(opened.value ?? {}).length < 10
   throw new Error(`bench environment did not evaluate cleanly: ${JSON.stringify(opened.diagnostics.slice(0, 3))}`)
 }
 const openMs = await median(30, () => env.open('bench/main'))
+const openMin = lastMin
 const checkMs = await median(30, () => env.check('bench/main', main))
 let rev = (await env.getDefinition('bench/main')).revision
 const saveMs = await median(10, async () => {
   rev = (await env.update('bench/main', main, { baseRevision: rev })).number
 })
 console.log(`store.open.1000x10: ${openMs.toFixed(1)} ms`)
+console.log(`store.open.1000x10.min: ${openMin.toFixed(1)} ms`)
 console.log(`store.check.1000x10: ${checkMs.toFixed(1)} ms`)
 console.log(`store.save: ${saveMs.toFixed(1)} ms`)
 services.close()
