@@ -17,6 +17,7 @@ import type { Diagnostic, EnvironmentLoader, EvalResult, EvaluateOptions, Execut
 import { ConflictError, UserError } from '../../shared/errors.ts'
 import type { EnvironmentService, RevisionInfo, RotationResult } from '../../shared/models.ts'
 import { formatPath, parsePath } from '../../shared/format/path.ts'
+import { commandAllowedByTags, createProviderRegistry } from './index.ts'
 
 export interface RotateDeps {
   /** latest definition, secrets decrypted (plaintext `fn::secret: value`) */
@@ -122,4 +123,53 @@ export function serviceRotateDeps(
       opts.evaluate({ name: environment, source: yaml, mode: 'rotate', providers, loader, ...(opts.context ? { context: opts.context } : {}), ...(rotatePaths ? { rotatePaths } : {}) }),
     save: (yaml, baseRevision, message) => service.update(environment, yaml, { baseRevision, message }),
   }
+}
+
+/**
+ * What `envelope env rotate` runs: the service's own `rotate` when it has one, else the same flow over its
+ * public methods with `providers` (default: the built-in registry with the service's plugins folder and the
+ * `envelope.allow-command` tag rule). Versioned references are refused, as `esc env rotate` does.
+ */
+export async function rotateEnvironment(
+  service: EnvironmentService & { dataDir?: string },
+  ref: string,
+  paths: string[],
+  opts: { providers?: ProviderRegistry; evaluate?: (o: EvaluateOptions) => Promise<EvalResult> } = {},
+): Promise<RotationResult> {
+  if (ref.includes('@')) {
+    throw new UserError('invalid_input', `rotate refuses versioned references (${ref}): rotation always starts from the latest revision`, {
+      hint: `run \`envelope env rotate ${ref.replace(/@.*$/, '')}\``,
+    })
+  }
+  if (typeof service.rotate === 'function') return service.rotate(ref, paths.length ? { paths } : {})
+  const providers =
+    opts.providers ??
+    createProviderRegistry({
+      ...(service.dataDir ? { dataDir: service.dataDir } : {}),
+      allowCommand: async (environment) => {
+        try {
+          return commandAllowedByTags(await service.getTags(environment.replace(/@.*$/, '')))
+        } catch {
+          return false
+        }
+      },
+    })
+  const evaluate = opts.evaluate ?? (await import('../../shared/esc/index.ts')).evaluate
+  return rotateStoredEnvironment(ref, paths.length ? paths : undefined, serviceRotateDeps(service, ref, providers, { evaluate }))
+}
+
+/** Human output of a rotation: one line per rotated value, the revision written, other errors. */
+export function formatRotation(r: RotationResult): string {
+  const lines: string[] = []
+  if (r.rotations.length === 0) lines.push(`${r.environment} has no fn::rotate values: nothing rotated`)
+  const width = Math.max(0, ...r.rotations.map((x) => x.path.length))
+  for (const x of r.rotations) lines.push(`  ${x.path.padEnd(width)}  ${x.status}${x.errorMessage ? `: ${x.errorMessage}` : ''}`)
+  if (r.postRotationRevision !== undefined) lines.push(`${r.environment}: revision ${r.preRotationRevision} -> ${r.postRotationRevision}`)
+  else if (r.rotations.length) lines.push(`${r.environment}: nothing saved (revision ${r.preRotationRevision} unchanged)`)
+  for (const d of r.diagnostics) {
+    if (d.severity !== 'error' || d.summary.startsWith('rotate: ')) continue
+    const at = d.range ? `${d.range.environment}:${d.range.begin.line}:${d.range.begin.column}: ` : d.path ? `${d.path}: ` : ''
+    lines.push(`error: ${at}${d.summary}`)
+  }
+  return lines.join('\n') + '\n'
 }
