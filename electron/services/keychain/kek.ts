@@ -83,7 +83,7 @@ function keyFilePath(config: KeyConfig): string | undefined {
 
 function keychainError(action: string, err: unknown): UserError {
   const why = err instanceof Error ? err.message : String(err)
-  return new UserError('keychain_unavailable', `cannot ${action}: the OS keychain (${keychainDescription()}) is unavailable (${why})`, {
+  return new UserError('keychain_unavailable', `the OS keychain (${keychainDescription()}) is unavailable: cannot ${action} (${why})`, {
     hint: ALTERNATIVES_HINT,
     cause: err,
   })
@@ -103,12 +103,17 @@ export function keychainAccount(storeId: string, kekId: string): string {
   return `kek:${storeId}:${kekId}`
 }
 
-/** Throws a clear `keychain_unavailable` UserError when the keychain cannot be used right now. */
+/**
+ * Throws a clear `keychain_unavailable` UserError when the keychain cannot be used right now. Reading is
+ * not enough (a locked or missing collection answers "nothing there"), so this writes and deletes a probe.
+ */
 export function probeKeychain(config: KeyConfig = {}): void {
   try {
-    entry(config, 'probe').getPassword()
+    const probe = entry(config, 'probe')
+    probe.setPassword('probe')
+    probe.deleteCredential()
   } catch (err) {
-    throw keychainError('reach the store key', err)
+    throw keychainError('write a test entry', err)
   }
 }
 

@@ -27,6 +27,18 @@ function run(dataDir: string, secret: string, extra: Record<string, string>) {
   }
 }
 
+/** Runs the child inside its own D-Bus session with gnome-keyring started but NOT unlocked (no login collection). */
+function runLocked(dataDir: string, secret: string) {
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_DATA_HOME: mkdtempSync(join(tmpdir(), 'envelope-locked-xdg-')) }
+  delete env.ENVELOPE_PASSPHRASE
+  delete env.ENVELOPE_KEY_FILE
+  delete env.DBUS_SESSION_BUS_ADDRESS
+  const script = 'gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1; exec "$0" "$@"'
+  const r = spawnSync('dbus-run-session', ['--', 'bash', '-c', script, process.execPath, CHILD, dataDir, secret], { env, encoding: 'utf8', timeout: 60_000 })
+  assert.equal(r.status, 0, r.stderr)
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ReturnType<typeof run>
+}
+
 function diskHas(dir: string, s: string): boolean {
   return readdirSync(dir).some((f) => readFileSync(join(dir, f)).includes(Buffer.from(s)))
 }
@@ -39,7 +51,7 @@ test('no D-Bus: a clear refusal naming what failed, why, and the explicit altern
   assert.equal(out.status.available, false)
   assert.match(out.status.message!, /OS keychain/)
   assert.equal(out.error?.code, 'keychain_unavailable')
-  assert.match(out.error!.message, /cannot .* OS keychain \(Secret Service/)
+  assert.match(out.error!.message, /^the OS keychain \(Secret Service.*\) is unavailable: cannot .*D-?Bus/)
   assert.match(out.error!.hint!, /ENVELOPE_PASSPHRASE/)
   assert.match(out.error!.hint!, /ENVELOPE_KEY_FILE/)
   assert.equal(out.token, undefined)
@@ -73,4 +85,15 @@ test('no D-Bus but ENVELOPE_KEY_FILE: works with the key file', () => {
   const out = run(dataDir, secret, { ...NO_DBUS, ENVELOPE_KEY_FILE: keyFile })
   assert.equal(out.token, secret, JSON.stringify(out.error))
   assert.equal(out.status.backend, 'keyfile')
+})
+
+test('a keyring that is running but locked: refused clearly too, and keyStatus says so up front', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'envelope-locked-'))
+  const secret = `LOCKED-${randomBytes(6).toString('hex')}`
+  const out = runLocked(dataDir, secret)
+  assert.equal(out.status.available, false, 'a read-only probe would wrongly report the keychain as usable')
+  assert.equal(out.error?.code, 'keychain_unavailable')
+  assert.match(out.error!.message, /^the OS keychain \(Secret Service.*\) is unavailable: cannot/)
+  assert.match(out.error!.hint!, /ENVELOPE_PASSPHRASE/)
+  assert.equal(diskHas(dataDir, secret), false)
 })
