@@ -10,6 +10,8 @@ import { createServices } from '../../../electron/services/index.ts'
 import type { Services } from '../../../electron/services/index.ts'
 import { createProviderRegistry } from '../../../electron/providers/index.ts'
 import { runRotate } from '../../../electron/cli/commands/rotate.ts'
+import { main } from '../../../electron/cli/main.ts'
+import type { Cli } from '../../../electron/cli/context.ts'
 import type { EvalValue } from '../../../shared/esc/host.ts'
 import { tempDir, writePlugin } from './helpers.ts'
 
@@ -92,12 +94,38 @@ esac
     assert.ok(!stored.yaml.includes(str(v, 'apiKey', 'current') as string))
   })
 
+  it('runs as `envelope env rotate` in the CLI program (exit codes, usage errors)', async () => {
+    let out = ''
+    let err = ''
+    const cli: Cli = {
+      out: (t) => void (out += t),
+      err: (t) => void (err += t),
+      store: () => Promise.resolve(services.environments),
+      exitCode: 0,
+      interactive: false,
+      color: false,
+      prompt: () => Promise.resolve(undefined),
+      close: () => {},
+    }
+    const code = await main(['env', 'rotate', 'demo/tokens', 'apiKey', 'webhook.secret'], cli)
+    assert.equal(code, 0, err)
+    assert.match(out, /^ {2}values\.apiKey +succeeded\n {2}values\.webhook\.secret +succeeded\ndemo\/tokens: revision \d+ -> \d+\n$/)
+    out = ''
+    cli.exitCode = 0
+    assert.equal(await main(['env', 'rotate', 'demo/tokens', 'broken'], cli), 1)
+    assert.match(out, /values\.broken +failed: plugin "vault" .*: rotate failed: vault is sealed\ndemo\/tokens: nothing saved \(revision \d+ unchanged\)\n$/)
+    err = ''
+    cli.exitCode = 0
+    assert.equal(await main(['env', 'rotate', 'demo/tokens@1'], cli), 1)
+    assert.match(err, /^error: rotate refuses versioned references \(demo\/tokens@1\): rotation always starts from the latest revision\nhint: run `envelope env rotate demo\/tokens`\n$/)
+  })
+
   it('prints JSON with --output json, and refuses versioned references and unknown paths', async () => {
     const r = await run('demo/tokens', ['webhook'], 'json')
     const j = JSON.parse(r.text) as { environment: string; status: string; preRotationRevision: number; postRotationRevision: number; rotations: unknown[] }
     assert.deepEqual(
       { environment: j.environment, status: j.status, pre: j.preRotationRevision, post: j.postRotationRevision, rotations: j.rotations },
-      { environment: 'demo/tokens', status: 'succeeded', pre: 3, post: 4, rotations: [{ path: 'values.webhook.secret', status: 'succeeded' }] },
+      { environment: 'demo/tokens', status: 'succeeded', pre: 4, post: 5, rotations: [{ path: 'values.webhook.secret', status: 'succeeded' }] },
     )
     await assert.rejects(run('demo/tokens@2', []), /rotate refuses versioned references \(demo\/tokens@2\)/)
     await assert.rejects(run('demo/tokens', ['nope']), /no fn::rotate found at values\.nope in demo\/tokens/)
