@@ -1,0 +1,190 @@
+/** `env init|ls|get|set|rm|clone` and `import`. */
+import { UserError } from '../../../shared/errors.ts'
+import {
+  formatEnvFile,
+  formatJson,
+  formatValue,
+  lookup,
+  parseFormat,
+  parsePath,
+  projectEnvironment,
+  rootValue,
+} from '../../../shared/format/index.ts'
+import type { Cli } from '../context.ts'
+import { printStoreDiagnostics, readInput, ReportedError } from '../util.ts'
+import { deleteValue, loadDefinition, setValue } from './yamledit.ts'
+
+function plainRef(ref: string, what: string): string {
+  if (ref.includes('@')) throw new UserError('invalid_input', `${what} does not take a version (${ref})`, { hint: `use ${ref.replace(/@.*$/, '')}` })
+  return ref
+}
+
+/** Renders a DefinitionError's diagnostics with the text that was submitted, then rethrows it marked as shown. */
+export async function saveOrReport<T>(cli: Cli, env: string, text: string, save: () => Promise<T>): Promise<T> {
+  try {
+    return await save()
+  } catch (e) {
+    const diags = (e as { diagnostics?: unknown }).diagnostics
+    if (e instanceof UserError && Array.isArray(diags)) {
+      const n = await printStoreDiagnostics(cli, diags, env, { [env]: text })
+      throw new ReportedError(`${env}: the definition has ${n} error${n === 1 ? '' : 's'}; nothing was saved`, e.hint)
+    }
+    throw e
+  }
+}
+
+export async function initCommand(cli: Cli, ref: string, opts: { file?: string; message?: string }): Promise<void> {
+  const store = await cli.store()
+  const env = plainRef(ref, 'init')
+  const yaml = opts.file ? readInput(opts.file) : undefined
+  const rev = await saveOrReport(cli, env, yaml ?? '', () => store.create(env, { ...(yaml !== undefined ? { yaml } : {}), ...(opts.message ? { message: opts.message } : {}) }))
+  cli.out(`Environment ${rev.environment} created (revision ${rev.number}).\n`)
+}
+
+export async function lsCommand(cli: Cli, opts: { project?: string; output: 'text' | 'json' }): Promise<void> {
+  const store = await cli.store()
+  const list = (await store.list()).filter((e) => !opts.project || e.project === opts.project)
+  if (opts.output === 'json') cli.out(formatJson({ environments: list.map((e) => ({ project: e.project, name: e.name, latestRevision: e.latestRevision, created: e.created, modified: e.modified, tags: e.tags })) }))
+  else cli.out(list.map((e) => `${e.id}\n`).join(''))
+}
+
+export async function getCommand(cli: Cli, ref: string, path: string | undefined, opts: { value?: string; definition: boolean; showSecrets: boolean }): Promise<void> {
+  const store = await cli.store()
+  const def = await store.getDefinition(ref, { decrypt: opts.showSecrets })
+  if (opts.definition) {
+    cli.out(def.yaml.endsWith('\n') || def.yaml === '' ? def.yaml : def.yaml + '\n')
+    return
+  }
+  const res = await store.check(def.environment, def.yaml)
+  await printStoreDiagnostics(cli, res.diagnostics, ref, { [def.environment]: def.yaml })
+  const root = rootValue(res.value)
+  const v = path ? lookup(root, parsePath(path)) : root
+  const reveal = opts.showSecrets
+  if (opts.value) {
+    const format = parseFormat(opts.value)
+    if (format === 'dotenv' || format === 'shell') {
+      if (path) throw new UserError('invalid_input', `--value ${format} cannot be combined with a property path`)
+      const p = projectEnvironment(res.value, { reveal })
+      cli.out(formatEnvFile(format, { ...p.variables, ...p.files }))
+    } else cli.out(formatValue(format, v, { reveal }))
+    return
+  }
+  let out = `# Value\n\`\`\`json\n${formatValue('json', v, { reveal })}\`\`\`\n`
+  if (path && v.trace.def) {
+    out += `\n# Defined at\n- ${v.trace.def.environment}:${v.trace.def.begin.line}:${v.trace.def.begin.column}\n`
+  }
+  out += `\n# Definition\n\`\`\`yaml\n${def.yaml}${def.yaml.endsWith('\n') || def.yaml === '' ? '' : '\n'}\`\`\`\n`
+  cli.out(out)
+}
+
+export async function setCommand(
+  cli: Cli,
+  ref: string,
+  pathText: string,
+  valueText: string | undefined,
+  opts: { secret: boolean; plaintext: boolean; string: boolean; file?: string; message?: string },
+): Promise<void> {
+  const env = plainRef(ref, 'set')
+  if (opts.secret && opts.plaintext) throw new UserError('invalid_input', '--secret and --plaintext cannot be used together')
+  if (valueText !== undefined && opts.file) throw new UserError('invalid_input', 'give the value either as an argument or with --file, not both')
+  let raw = opts.file ? readInput(opts.file) : valueText
+  if (raw === undefined) throw new UserError('invalid_input', 'missing value', { hint: `envelope env set ${env} ${pathText} <value>` })
+  if (opts.file && raw.endsWith('\n') && !opts.string) raw = raw.replace(/\n$/, '')
+  const path = parsePath(pathText)
+  const { parse } = await import('yaml')
+  let value: unknown = raw
+  if (!opts.string) {
+    try {
+      value = parse(raw)
+    } catch (e) {
+      throw new UserError('invalid_input', `the value is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { hint: 'use --string to store it as text' })
+    }
+    if (value === null && raw.trim() === '') value = ''
+  }
+  if (opts.secret) {
+    if (typeof value !== 'string') {
+      if (typeof value === 'number' || typeof value === 'boolean') value = String(value)
+      else throw new UserError('invalid_input', 'a secret must be a string', { hint: 'use --string, or quote the value' })
+    }
+    value = { 'fn::secret': value }
+  } else if (!opts.plaintext && typeof value === 'string') {
+    const { guessSecret } = await import('../../services/dotenv/detect.ts')
+    const last = path[path.length - 1]
+    if (guessSecret(typeof last === 'string' ? last : '', value).secret) {
+      throw new UserError('invalid_input', `${pathText} looks like a secret; refusing to store it in plaintext`, {
+        hint: `add --secret to encrypt it, or --plaintext if it is not a secret`,
+      })
+    }
+  }
+  const store = await cli.store()
+  const def = await store.getDefinition(env)
+  const doc = loadDefinition(def.yaml, env)
+  setValue(doc, path, value)
+  const text = doc.toString({ lineWidth: 0 })
+  const rev = await saveOrReport(cli, env, text, () => store.update(env, text, { baseRevision: def.revision, message: opts.message ?? `set ${pathText}` }))
+  cli.out(`Updated ${env} (revision ${rev.number}).\n`)
+}
+
+export async function rmCommand(cli: Cli, ref: string, pathText: string | undefined, opts: { yes: boolean; message?: string }): Promise<void> {
+  const env = plainRef(ref, 'rm')
+  const store = await cli.store()
+  if (pathText !== undefined) {
+    const path = parsePath(pathText)
+    const def = await store.getDefinition(env)
+    const doc = loadDefinition(def.yaml, env)
+    deleteValue(doc, path)
+    const text = doc.toString({ lineWidth: 0 })
+    const rev = await saveOrReport(cli, env, text, () => store.update(env, text, { baseRevision: def.revision, message: opts.message ?? `rm ${pathText}` }))
+    cli.out(`Removed ${pathText} from ${env} (revision ${rev.number}).\n`)
+    return
+  }
+  const skip = opts.yes || /^(1|true|yes)$/i.test(process.env.ENVELOPE_SKIP_CONFIRMATIONS ?? process.env.PULUMI_SKIP_CONFIRMATIONS ?? '')
+  if (!skip) {
+    // make sure it exists before asking
+    await store.getDefinition(env)
+    const full = env.includes('/') ? env : `default/${env}`
+    if (!cli.interactive) {
+      throw new UserError('invalid_input', `refusing to delete ${full} without confirmation`, { hint: 'pass --yes to delete without asking' })
+    }
+    const answer = await cli.prompt(`This deletes ${full} and its whole history; it cannot be undone.\nType the name of the environment to confirm: `)
+    if (answer?.trim() !== full && answer?.trim() !== env) throw new UserError('cancelled', 'confirmation did not match; nothing was deleted')
+  }
+  await store.delete(env)
+  cli.out(`Environment ${env} deleted.\n`)
+}
+
+export async function cloneCommand(cli: Cli, from: string, to: string, opts: { preserveHistory: boolean; preserveRevTags: boolean; preserveEnvTags: boolean }): Promise<void> {
+  const src = plainRef(from, 'clone')
+  const dst = plainRef(to.includes('/') ? to : `${src.includes('/') ? src.split('/')[0] : 'default'}/${to}`, 'clone')
+  const store = await cli.store()
+  const rev = await store.clone(src, dst, { keepHistory: opts.preserveHistory, keepRevisionTags: opts.preserveRevTags, keepEnvTags: opts.preserveEnvTags })
+  cli.out(`Cloned ${src} to ${rev.environment} (revision ${rev.number}).\n`)
+}
+
+export async function importCommand(cli: Cli, ref: string, file: string, opts: { secret?: string[]; plaintext?: string[]; allSecret: boolean; detect: boolean; message?: string }): Promise<void> {
+  const env = plainRef(ref, 'import')
+  const text = readInput(file)
+  const { importDotenv } = await import('../../services/dotenv/index.ts')
+  const store = await cli.store()
+  let existing: { yaml: string; revision: number } | undefined
+  try {
+    const d = await store.getDefinition(env)
+    existing = { yaml: d.yaml, revision: d.revision }
+  } catch (e) {
+    if (!(e instanceof UserError && e.code === 'not_found')) throw e
+  }
+  const result = importDotenv(text, existing?.yaml ?? '', {
+    ...(opts.secret ? { secret: opts.secret } : {}),
+    ...(opts.plaintext ? { plaintext: opts.plaintext } : {}),
+    allSecret: opts.allSecret,
+    detect: opts.detect,
+  })
+  const message = opts.message ?? `import ${file === '-' ? 'stdin' : file}`
+  const rev = await saveOrReport(cli, env, result.yaml, () =>
+    existing ? store.update(env, result.yaml, { baseRevision: existing.revision, message }) : store.create(env, { yaml: result.yaml, message }),
+  )
+  const secrets = result.variables.filter((v) => v.secret)
+  cli.out(`Imported ${result.variables.length} variable${result.variables.length === 1 ? '' : 's'} into ${env} (revision ${rev.number}); ${secrets.length} stored as secret${secrets.length === 1 ? '' : 's'}.\n`)
+  for (const v of result.variables) cli.out(`  ${v.secret ? 'secret   ' : 'plaintext'}  ${v.name}${v.reason && v.reason !== 'flag' ? `  (detected: ${v.reason})` : ''}\n`)
+  if (secrets.length === 0 && opts.detect) cli.err('note: no variable looked like a secret; use --secret NAME to encrypt one\n')
+}

@@ -1,0 +1,64 @@
+/** Small helpers shared by command implementations (input files, diagnostics, atomic private writes). */
+import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs'
+import { dirname, basename, join } from 'node:path'
+import { UserError } from '../../shared/errors.ts'
+import type { Diagnostic } from '../../shared/esc/host.ts'
+import { renderDiagnostics, countErrors, type DiagnosticSource } from '../../shared/format/diagnostics.ts'
+import type { Cli } from './context.ts'
+
+/** Reads a file argument (`-` = stdin) with a clear error. */
+export function readInput(path: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message
+    throw new UserError('io', `cannot read ${path}: ${why}`)
+  }
+}
+
+/** Writes a file readable only by the user, atomically (temp file + rename): no partial writes. */
+export function writePrivateFile(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 })
+    renameSync(tmp, path)
+  } catch (e) {
+    rmSync(tmp, { force: true })
+    throw new UserError('io', `cannot write ${path}: ${(e as Error).message}`)
+  }
+}
+
+/** Prints diagnostics compiler-style to stderr; returns the number of errors. */
+export function printDiagnostics(cli: Cli, diags: readonly Diagnostic[], source: (env: string) => DiagnosticSource | undefined, fallback?: string): number {
+  if (diags.length > 0) cli.err(renderDiagnostics(diags, { source, color: cli.color, ...(fallback ? { fallback } : {}) }))
+  return countErrors(diags)
+}
+
+/** Diagnostics for stored environments: excerpts come from the stored definitions (ciphertext, never plaintext). */
+export async function printStoreDiagnostics(cli: Cli, diags: readonly Diagnostic[], fallback: string, extra: Record<string, string> = {}): Promise<number> {
+  const store = await cli.store()
+  const texts = new Map<string, string | undefined>(Object.entries(extra))
+  for (const d of diags) {
+    const env = d.range?.environment
+    if (env && !texts.has(env)) {
+      try {
+        texts.set(env, (await store.getDefinition(env)).yaml)
+      } catch {
+        texts.set(env, undefined)
+      }
+    }
+  }
+  return printDiagnostics(cli, diags, (env) => {
+    const text = texts.get(env)
+    return { display: env, ...(text !== undefined ? { text } : {}) }
+  }, fallback)
+}
+
+/** An error already shown to the user (diagnostics printed); main only sets the exit code. */
+export class ReportedError extends UserError {
+  readonly rendered = true
+  constructor(message: string, hint?: string) {
+    super('invalid_input', message, hint ? { hint } : undefined)
+  }
+}
