@@ -2,7 +2,16 @@ import { test, expect, createEnv, typeInEditor, shot } from './fixtures.ts'
 
 test('create an environment, see an interpolation error marker at its line, fix it, preview updates', async ({ app: page }) => {
   await createEnv(page, 'acme/dev')
-  await typeInEditor(page, ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:${prot}', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'))
+  await typeInEditor(page, ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'))
+  // type the reference key by key at the end of line 4 (with a typo)
+  await page.evaluate(() => {
+    const ed = (window as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void } }).__envelopeEditor
+    ed.setPosition({ lineNumber: 4, column: 100 })
+    ed.focus()
+  })
+  await page.keyboard.type('${prot}')
+  await page.keyboard.press('Escape')
+  await expect(page.locator('.monaco-editor .view-line').nth(3)).toContainText('url: https://${host}:${prot}')
   // the unknown property `prot` is reported at line 4 as an error marker
   const marker = page.locator('.monaco-editor .squiggly-error')
   await expect(marker.first()).toBeVisible()

@@ -78,25 +78,24 @@ export { expect }
 
 export const shot = (page: Page, name: string) => page.screenshot({ path: join(root, 'test/e2e/screenshots', `${name}.png`) })
 
-/** Replaces the whole editor buffer by typing it (real keystrokes into Monaco). */
+/**
+ * Replaces the whole editor buffer through Monaco's own input paths: select all (keyboard), then a real
+ * paste event carrying the text (typed newlines would be auto-indented by the editor), and waits until
+ * the buffer holds exactly that text.
+ */
 export async function typeInEditor(page: Page, text: string): Promise<void> {
   const editor = page.locator('.monaco-editor textarea').first()
   await editor.focus()
   await page.keyboard.press('ControlOrMeta+A')
-  await page.keyboard.press('Delete')
-  // Monaco auto-indents after newlines: type line by line from column 1
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    if (i > 0) {
-      // close any suggestion widget so Enter inserts a newline
-      await page.keyboard.press('Escape')
-      await page.keyboard.press('Enter')
-      await page.keyboard.press('Shift+Home')
-      await page.keyboard.press('Delete')
-    }
-    if (lines[i]) await page.keyboard.insertText(lines[i] as string)
-  }
+  await editor.evaluate((el, t) => {
+    const dt = new DataTransfer()
+    dt.setData('text/plain', t)
+    el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
+  }, text)
   await page.keyboard.press('Escape')
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { __envelopeEditor: { getValue(): string } }).__envelopeEditor.getValue()))
+    .toBe(text)
 }
 
 /** Creates an environment through the UI and waits for its editor. */

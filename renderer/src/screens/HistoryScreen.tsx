@@ -196,6 +196,8 @@ export function HistoryScreen() {
               theme={theme === 'dark' ? 'vs-dark' : 'vs'}
               originalModelPath={`envelope://diff/${id}/left.yaml`}
               modifiedModelPath={`envelope://diff/${id}/right.yaml`}
+              keepCurrentOriginalModel
+              keepCurrentModifiedModel
               options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
             />
           )}
