@@ -109,7 +109,8 @@ export function keychainAccount(storeId: string, kekId: string): string {
  */
 export function probeKeychain(config: KeyConfig = {}): void {
   try {
-    const probe = entry(config, 'probe')
+    // a unique account: concurrent probes (app + CLI) never touch the same item
+    const probe = entry(config, `probe:${process.pid}:${randomBytes(4).toString('hex')}`)
     probe.setPassword('probe')
     probe.deleteCredential()
   } catch (err) {
