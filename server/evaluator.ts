@@ -170,7 +170,7 @@ interface LoadedImport {
   name: string
 }
 
-interface CachedOpen {
+export interface CachedOpen {
   value: Record<string, EvalValue> | undefined
   diagnostics: Diagnostic[]
   imports: LoadedImport[]
@@ -183,6 +183,7 @@ export class Evaluator {
   private readonly repo: Repository
   private readonly keys: DataKeys
   private readonly cache = new Map<string, CachedOpen>()
+  private readonly inflight = new Map<string, Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean; entry?: CachedOpen }>>()
   private readonly maxCache: number
   constructor(repo: Repository, keys: DataKeys, opts: { cacheEntries?: number } = {}) {
     this.repo = repo
@@ -279,10 +280,29 @@ export class Evaluator {
     source: () => Promise<string>
     context: Record<string, JsonValue>
     contextKey: string
-  }): Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean }> {
+  }): Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean; entry?: CachedOpen }> {
     const key = `${opts.env.id}@${opts.revision}#${opts.contextKey}`
     const hit = this.cache.get(key)
-    if (hit && (await this.stillValid(hit, opts.authz))) return { value: hit.value, diagnostics: hit.diagnostics, cached: true }
+    if (hit && (await this.stillValid(hit, opts.authz))) return { value: hit.value, diagnostics: hit.diagnostics, cached: true, entry: hit }
+    // Single flight: concurrent opens of the same revision share one evaluation.
+    const running = this.inflight.get(key)
+    if (running) {
+      const r = await running
+      if (r.entry) return { ...r, cached: true }
+    }
+    const p = this.evaluateOpen(key, opts)
+    if (!running) this.inflight.set(key, p)
+    try {
+      return await p
+    } finally {
+      if (this.inflight.get(key) === p) this.inflight.delete(key)
+    }
+  }
+
+  private async evaluateOpen(
+    key: string,
+    opts: Parameters<Evaluator['open']>[0],
+  ): Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean; entry?: CachedOpen }> {
     const { result, imports, dynamic } = await this.run({
       org: opts.org,
       authz: opts.authz,
@@ -295,7 +315,9 @@ export class Evaluator {
     })
     if (!dynamic && !hasErrors(result.diagnostics)) {
       if (this.cache.size >= this.maxCache) this.cache.delete(this.cache.keys().next().value!)
-      this.cache.set(key, { value: result.value, diagnostics: result.diagnostics, imports })
+      const entry: CachedOpen = { value: result.value, diagnostics: result.diagnostics, imports }
+      this.cache.set(key, entry)
+      return { value: result.value, diagnostics: result.diagnostics, cached: false, entry }
     }
     return { value: result.value, diagnostics: result.diagnostics, cached: false }
   }

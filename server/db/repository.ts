@@ -70,7 +70,7 @@ export interface SessionRecord {
   envId: string
   userId: string
   revision: number
-  sealed: string
+  resultKey: string
   expires: string
 }
 
@@ -167,7 +167,9 @@ export interface Repository {
   // sessions
   createSession(s: SessionRecord): Promise<void>
   createSessions(list: SessionRecord[]): Promise<void>
-  getSession(id: string): Promise<SessionRecord | undefined>
+  createResult(r: { key: string; envId: string; sealed: string }): Promise<void>
+  /** the session with its sealed result */
+  getSession(id: string): Promise<(SessionRecord & { sealed: string }) | undefined>
   deleteExpiredSessions(now: string): Promise<number>
   // data keys (KEK rotation)
   listDataKeys(): Promise<{ id: string; dataKey: string; kekId: string }[]>
@@ -462,7 +464,7 @@ export class SqlRepository implements Repository {
     return this.db.transaction(async (tx) => {
       const env = await tx.get('SELECT org, project, name FROM environments WHERE id = ?', [id])
       if (!env) return false
-      for (const table of ['open_sessions', 'env_tags', 'revision_tags', 'revisions']) await tx.run(`DELETE FROM ${table} WHERE env_id = ?`, [id])
+      for (const table of ['open_sessions', 'open_results', 'env_tags', 'revision_tags', 'revisions']) await tx.run(`DELETE FROM ${table} WHERE env_id = ?`, [id])
       await tx.run('DELETE FROM grants WHERE org = ? AND project = ? AND env = ?', [env.org, env.project, env.name])
       return (await tx.run('DELETE FROM environments WHERE id = ?', [id])) > 0
     })
@@ -692,19 +694,41 @@ export class SqlRepository implements Repository {
   async createSessions(list: SessionRecord[]) {
     if (list.length === 0) return
     const t = now()
-    await this.db.run(
-      `INSERT INTO open_sessions (id, env_id, user_id, revision, sealed, created, expires) VALUES ${list.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      list.flatMap((s) => [s.id, s.envId, s.userId, s.revision, s.sealed, t, s.expires]),
-    )
+    const sql = `INSERT INTO open_sessions (id, env_id, user_id, revision, result_key, created, expires) VALUES ${list.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`
+    const params = list.flatMap((s) => [s.id, s.envId, s.userId, s.revision, s.resultKey, t, s.expires])
+    if (this.db.dialect === 'postgres') {
+      // Sessions are ephemeral (a client re-opens): no need to wait for the WAL flush.
+      await this.db.transaction(async (tx) => {
+        await tx.run('SET LOCAL synchronous_commit = off')
+        await tx.run(sql, params)
+      })
+    } else {
+      await this.db.run(sql, params)
+    }
+  }
+  async createResult(r: { key: string; envId: string; sealed: string }) {
+    await this.db.run('INSERT INTO open_results (key, env_id, sealed, created) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', [r.key, r.envId, r.sealed, now()])
   }
   async getSession(id: string) {
-    const r = await this.db.get('SELECT * FROM open_sessions WHERE id = ?', [id])
+    const r = await this.db.get('SELECT s.*, r.sealed FROM open_sessions s JOIN open_results r ON r.key = s.result_key WHERE s.id = ?', [id])
     return (
-      r && { id: str(r.id), envId: str(r.env_id), userId: str(r.user_id), revision: Number(r.revision), sealed: str(r.sealed), expires: str(r.expires) }
+      r && {
+        id: str(r.id),
+        envId: str(r.env_id),
+        userId: str(r.user_id),
+        revision: Number(r.revision),
+        resultKey: str(r.result_key),
+        sealed: str(r.sealed),
+        expires: str(r.expires),
+      }
     )
   }
   async deleteExpiredSessions(t: string) {
-    return this.db.run('DELETE FROM open_sessions WHERE expires < ?', [t])
+    const n = await this.db.run('DELETE FROM open_sessions WHERE expires < ?', [t])
+    // Results live on while a process may still hand them out (it re-stores them every 30 minutes).
+    const old = new Date(Date.parse(t) - 3_600_000).toISOString()
+    await this.db.run('DELETE FROM open_results WHERE created < ? AND key NOT IN (SELECT result_key FROM open_sessions)', [old])
+    return n
   }
 
   // ---- data keys

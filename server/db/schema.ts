@@ -103,13 +103,20 @@ CREATE TABLE IF NOT EXISTS env_tags (
   editor_name TEXT NOT NULL,
   PRIMARY KEY (env_id, name)
 );
--- Open sessions are shared by all server processes. The evaluated value is sealed with the environment's data key.
+-- Open sessions are shared by all server processes. The evaluated value (an open result, shared by the sessions
+-- that opened the same revision while it was cached) is sealed with the environment's data key.
+CREATE TABLE IF NOT EXISTS open_results (
+  key TEXT PRIMARY KEY,
+  env_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+  sealed TEXT NOT NULL,
+  created TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS open_sessions (
   id TEXT PRIMARY KEY,
   env_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
   user_id TEXT NOT NULL,
   revision INTEGER NOT NULL,
-  sealed TEXT NOT NULL,
+  result_key TEXT NOT NULL,
   created TEXT NOT NULL,
   expires TEXT NOT NULL
 );

@@ -17,6 +17,7 @@ import type { Ctx } from '../app.ts'
 import { objectBody, setAudit, who } from '../app.ts'
 import {
   HttpError,
+  type CachedOpen,
   environmentJson,
   hasErrors,
   loadCore,
@@ -423,18 +424,45 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
     })
     req.audit!.detail = { revision, cached: r.cached }
     if (hasErrors(r.diagnostics)) throw new HttpError(400, 'the environment has errors', { diagnostics: wireDiagnostics(r.diagnostics) })
-    const envJson = environmentJson(r.value, { reveal: true })
+    const result = await storedResult(env, r)
     const id = randomUUID()
     const expires = Date.now() + ms
-    const body = JSON.stringify(envJson)
-    await sessionWriter.add({ id, envId: env.id, userId: user.id, revision, sealed: await keys.seal(env, body), expires: new Date(expires).toISOString() })
+    await sessionWriter.add({ id, envId: env.id, userId: user.id, revision, resultKey: result.key, expires: new Date(expires).toISOString() })
     if (sessions.size > 20_000) {
       const now = Date.now()
       for (const [k, s] of sessions) if (s.expires < now) sessions.delete(k)
       if (sessions.size > 20_000) sessions.clear()
     }
-    sessions.set(id, { envId: env.id, path: `${env.org}/${env.project}/${env.name}`, userId: user.id, expires, env: envJson, body })
+    sessions.set(id, { envId: env.id, path: `${env.org}/${env.project}/${env.name}`, userId: user.id, expires, env: result.envJson, body: result.body })
     return { id }
+  }
+
+  /** The sealed open result in the database, stored once per cached evaluation (and again every 30 minutes). */
+  interface StoredResult {
+    key: string
+    body: string
+    envJson: Record<string, unknown>
+    stored: Promise<void>
+    at: number
+  }
+  const results = new WeakMap<CachedOpen, StoredResult>()
+  async function storedResult(env: EnvRecord, r: { value: Record<string, EvalValue> | undefined; entry?: CachedOpen }): Promise<StoredResult> {
+    let info = r.entry ? results.get(r.entry) : undefined
+    if (!info || info.at < Date.now() - 30 * 60_000) {
+      const envJson = environmentJson(r.value, { reveal: true })
+      const body = JSON.stringify(envJson)
+      const key = randomUUID()
+      const stored = keys.seal(env, body).then((sealed) => repo.createResult({ key, envId: env.id, sealed }))
+      const fresh: StoredResult = { key, body, envJson, stored, at: Date.now() }
+      info = fresh
+      if (r.entry) {
+        const entry = r.entry
+        results.set(entry, fresh)
+        stored.catch(() => results.get(entry) === fresh && results.delete(entry))
+      }
+    }
+    await info.stored
+    return info
   }
   app.post('/api/esc/environments/:org/:project/:env/open', (req) => open(req, undefined))
   app.post('/api/esc/environments/:org/:project/:env/versions/:version/open', (req) => open(req, (req.params as { version: string }).version))
