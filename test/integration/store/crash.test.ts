@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createServices } from '../../../electron/services/index.ts'
 
 const WRITER = join(import.meta.dirname, 'writer.ts')
+const ROTATOR = join(import.meta.dirname, 'rotator.ts')
 
 interface Ack {
   revision: number
@@ -122,5 +123,46 @@ test('two writer processes at once: conflicts are refused and retried, no update
   const denied = (await env.audit({ target: id, limit: 10_000 })).filter((e) => e.action === 'update' && e.result === 'denied').length
   assert.equal(denied, a.conflicts() + b.conflicts(), 'each refused (stale) save is in the audit log')
   console.log(`# conflicts refused and retried: ${a.conflicts() + b.conflicts()}`)
+  services.close()
+})
+
+test('kill -9 during KEK rotations: the store key is always one that opens every secret', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'envelope-crash-rotate-'))
+  const keys = { service: 'Envelope-test' }
+  const setup = createServices({ dataDir, keys })
+  await setup.environments.create('app/a', { yaml: 'values:\n  s:\n    fn::secret: rotate-crash-a\n' })
+  await setup.environments.create('app/b', { yaml: 'values:\n  s:\n    fn::secret: rotate-crash-b\n' })
+  setup.close()
+  const acked: string[] = []
+  for (let round = 1; round <= 4; round++) {
+    const child = spawn(process.execPath, [ROTATOR, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, sig) => resolve(sig)))
+    await until(() => /^ack /m.test(out), 'a first rotation', child, () => err)
+    await sleep(Math.floor(Math.random() * 300))
+    child.kill('SIGKILL')
+    assert.equal(await exited, 'SIGKILL', err)
+    for (const m of out.matchAll(/^ack (\w+)$/gm)) acked.push(m[1]!)
+  }
+  const services = createServices({ dataDir, keys })
+  const env = services.environments
+  const status = await env.keyStatus()
+  assert.equal(status.available, true, status.message)
+  // the active key is the last acknowledged one, or one committed just before the kill
+  const db = new DatabaseSync(join(dataDir, 'envelope.db'))
+  const activeCreated = (db.prepare('SELECT created FROM keks WHERE id = ?').get(status.keyId!) as { created: string }).created
+  const lastAckCreated = (db.prepare('SELECT created FROM keks WHERE id = ?').get(acked.at(-1)!) as { created: string }).created
+  assert.ok(activeCreated >= lastAckCreated, 'no acknowledged rotation was undone')
+  assert.equal((db.prepare('SELECT count(*) AS n FROM keks WHERE retired IS NULL').get() as { n: number }).n, 1, 'exactly one active key')
+  assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok')
+  db.close()
+  for (const [id, s] of [['app/a', 'rotate-crash-a'], ['app/b', 'rotate-crash-b']] as const) {
+    const def = await env.getDefinition(id, { decrypt: true })
+    assert.match(def.yaml, new RegExp(`fn::secret: ${s}`))
+  }
+  console.log(`# rotations acknowledged before the kills: ${acked.length}`)
   services.close()
 })
