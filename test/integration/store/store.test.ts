@@ -213,3 +213,22 @@ test('errors say what and where', async () => {
   await assert.rejects(env.retract('app/x', 1), /latest revision/)
   services.close()
 })
+
+test('open runs providers from the default registry; check does not; fn::open::command needs the opt-in tag', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'envelope-store-prov-'))
+  const services = createServices({ dataDir, keys })
+  const env = services.environments
+  await env.create('app/tool', { yaml: 'values:\n  fromTool:\n    fn::open::command:\n      argv: [printf, "tool-output-%s", "42"]\n  derived: x-${fromTool}\n' })
+  const refused = await env.open('app/tool')
+  assert.match(refused.diagnostics.map((d) => d.summary).join('\n'), /running local commands is not enabled for environment app\/tool/)
+
+  await env.setTag('app/tool', 'envelope.allow-command', 'true')
+  const opened = await env.open('app/tool')
+  assert.deepEqual(opened.diagnostics, [])
+  assert.deepEqual(values(opened), { fromTool: 'tool-output-42', derived: 'x-tool-output-42' })
+  assert.equal(values(opened, false).fromTool, '[secret]', 'command output is secret')
+
+  const checked = await env.check('app/tool', (await env.getDefinition('app/tool')).yaml)
+  assert.equal(values(checked).fromTool, '[unknown]', 'check mode does not run providers')
+  services.close()
+})
