@@ -65,15 +65,27 @@ function loaderOf(sources: Map<string, string>): EnvironmentLoader {
   return { async load(name) { const s = sources.get(name); return s === undefined ? undefined : { name, source: s } } }
 }
 
-async function time(f: () => Promise<unknown> | unknown, runs: number): Promise<number> {
-  const ts: number[] = []
+/** CPU time of this process in ms (the machine may be shared: wall time is reported too). */
+function cpuMs(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+interface Timing { wall: number; cpu: number }
+
+async function time(f: () => Promise<unknown> | unknown, runs: number): Promise<Timing> {
+  const walls: number[] = []
+  const cpus: number[] = []
   for (let r = 0; r < runs; r++) {
+    const c0 = cpuMs()
     const t0 = performance.now()
     await f()
-    ts.push(performance.now() - t0)
+    walls.push(performance.now() - t0)
+    cpus.push(cpuMs() - c0)
   }
-  ts.sort((a, b) => a - b)
-  return ts[Math.floor(ts.length / 2)]
+  walls.sort((a, b) => a - b)
+  cpus.sort((a, b) => a - b)
+  return { wall: walls[Math.floor(runs / 2)], cpu: cpus[Math.floor(runs / 2)] }
 }
 
 function check(res: EvalResult, what: string): void {
@@ -104,8 +116,9 @@ const warmMs = await time(() => evaluate({ name: 'proj/root', source: root, mode
 
 // a typical environment: 50 values, 3 imports
 const typicalSources = new Map<string, string>()
-for (let i = 0; i < 3; i++) typicalSources.set(`t/base${i}`, genEnv(i, 20).replace(/imports:\n {2}- proj\/env\d+\n/, ''))
-const typical = ['imports:', '  - t/base0', '  - t/base1', '  - t/base2', 'values:'].join('\n') + '\n' + genEnv(3, 50).split('\n').slice(3).join('\n').replace(/e2\./g, 'e3.')
+for (let k = 0; k < 3; k++) typicalSources.set(`t/base${k}`, genEnv(k * CHAIN, 20))
+const typical = ['imports:', '  - t/base0', '  - t/base1', '  - t/base2'].join('\n') + '\n' +
+  genEnv(3 * CHAIN, 47) + ['  link0: ${e0.name}', '  link1: ${e10.port}', '  link2: ${e20.token}'].join('\n') + '\n'
 const tloader = loaderOf(typicalSources)
 check(await evaluate({ name: 't/app', source: typical, mode: 'eval', loader: tloader, cipher }), 'typical')
 for (let i = 0; i < 20; i++) {
@@ -118,10 +131,16 @@ const typicalCold = await time(async () => {
 }, 21)
 const typicalWarm = await time(() => evaluate({ name: 't/app', source: typical + `# edit ${Math.random()}\n`, mode: 'eval', loader: tloader, cipher }), 21)
 
+const fmt = (t: Timing, d = 1) => `${t.wall.toFixed(d)} ms`
 console.log(`eval.workload: ${ENVS} envs x ${VALUES} values, chains of ${CHAIN}, ${nvalues} top-level values`)
-console.log(`eval.root.cold: ${coldMs.toFixed(1)} ms`)
-console.log(`eval.root.warm: ${warmMs.toFixed(1)} ms`)
-console.log(`yaml.parse: ${yamlMs.toFixed(1)} ms`)
-console.log(`eval.ratio: ${(coldMs / yamlMs).toFixed(2)} x`)
-console.log(`eval.typical: ${typicalCold.toFixed(2)} ms`)
-console.log(`eval.typical.warm: ${typicalWarm.toFixed(2)} ms`)
+console.log(`eval.root.cold: ${fmt(coldMs)}`)
+console.log(`eval.root.cold.cpu: ${coldMs.cpu.toFixed(1)} ms`)
+console.log(`eval.root.warm: ${fmt(warmMs)}`)
+console.log(`yaml.parse: ${fmt(yamlMs)}`)
+console.log(`yaml.parse.cpu: ${yamlMs.cpu.toFixed(1)} ms`)
+console.log(`eval.ratio: ${(coldMs.wall / yamlMs.wall).toFixed(2)} x`)
+console.log(`eval.ratio.cpu: ${(coldMs.cpu / yamlMs.cpu).toFixed(2)} x`)
+console.log(`eval.typical: ${fmt(typicalCold, 2)}`)
+console.log(`eval.typical.cpu: ${typicalCold.cpu.toFixed(2)} ms`)
+console.log(`eval.typical.warm: ${fmt(typicalWarm, 2)}`)
+console.log(`eval.typical.warm.cpu: ${typicalWarm.cpu.toFixed(2)} ms`)

@@ -22,6 +22,9 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: string }
 
 interface LoadedEnv { doc?: EnvironmentDoc; error?: string }
 
+/** nested evaluations (references of references...) before giving up: keeps well below the JS stack limit */
+const MAX_EVAL_DEPTH = 500
+
 const STRING: Schema = { type: 'string' }
 const ARRAY_OF_STRINGS: Schema = { type: 'array', items: { type: 'string' } }
 const ARRAY_OF_ARRAYS: Schema = { type: 'array', items: { type: 'array' } }
@@ -234,6 +237,8 @@ class Round {
   readonly importOrder: string[] = []
   readonly patches: RotationPatch[] = []
   rootName = ''
+  depth = 0
+  depthReported = false
   validatorCache = new Map<unknown, Validator>()
 
   constructor(ev: Evaluation) {
@@ -373,8 +378,31 @@ class Round {
       n.value = n.base
       return n.base
     }
+    if (this.depth >= MAX_EVAL_DEPTH) {
+      if (!this.depthReported) {
+        this.depthReported = true
+        this.error(n.x, `reference chain exceeds the maximum depth of ${MAX_EVAL_DEPTH}`)
+      }
+      return unknownV(n.x.range)
+    }
     n.state = 1
-    let v = this.evalExpr(n)
+    this.depth++
+    let v: V
+    try {
+      v = this.evalExpr(n)
+    } catch (e) {
+      // a chain of references deeper than the JS stack: report it instead of failing the evaluation
+      if (!(e instanceof RangeError)) throw e
+      n.state = 2
+      n.value = unknownV(n.x.range)
+      this.depth--
+      if (!this.depthReported) {
+        this.depthReported = true
+        this.error(n.x, `reference chain exceeds the maximum depth of ${MAX_EVAL_DEPTH}`)
+      }
+      return n.value
+    }
+    this.depth--
     if (n.x.kind !== 'object' && n.base) v = merge(n.base, v)
     n.state = 2
     n.value = v
