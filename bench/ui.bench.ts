@@ -76,24 +76,24 @@ try {
 
   // put the cursor at the end of line 2 (`  v0: value-0`) and type characters there
   await page.evaluate(() => {
-    const ed = (window as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void; getModel(): { getLineMaxColumn(l: number): number } } }).__envelopeEditor
+    const ed = (globalThis as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void; getModel(): { getLineMaxColumn(l: number): number } } }).__envelopeEditor
     ed.setPosition({ lineNumber: 2, column: ed.getModel().getLineMaxColumn(2) })
     ed.focus()
   })
-  await page.evaluate(() => ((window as unknown as { __envelopeMetrics: { preview: number[] } }).__envelopeMetrics.preview.length = 0))
+  await page.evaluate(() => ((globalThis as unknown as { __envelopeMetrics: { preview: number[] } }).__envelopeMetrics.preview.length = 0))
   for (let i = 0; i < edits; i++) {
     const before = Number(await page.getByTestId('preview').getAttribute('data-version'))
     await page.keyboard.type(String(i % 10))
     await page.waitForFunction(
       (v) => {
-        const el = document.querySelector('[data-testid=preview]')
+        const el = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector('[data-testid=preview]')
         return !!el && Number(el.getAttribute('data-version')) > v && el.getAttribute('data-stale') === 'false'
       },
       before,
       { polling: 'raf' },
     )
   }
-  const lat = await page.evaluate(() => (window as unknown as { __envelopeMetrics: { preview: number[] } }).__envelopeMetrics.preview.slice())
+  const lat = await page.evaluate(() => (globalThis as unknown as { __envelopeMetrics: { preview: number[] } }).__envelopeMetrics.preview.slice())
   const rpc = await page.evaluate(
     (n) =>
       performance

@@ -1,10 +1,13 @@
 /**
- * Builds the handler context over the real services: the one store (createServices), the provider
- * registry, and the process launcher for `run`. Shared by the Electron main process and `envelope ui`.
+ * Builds the handler context over the real services: the one store (createServices, which also wires the
+ * provider registry) and the process launcher for `run`. Shared by the Electron main process and
+ * `envelope ui` / web mode.
  */
+import { basename } from 'node:path'
 import { createServices, resolveDataDir } from '../services/index.ts'
 import type { Services } from '../services/index.ts'
-import { createProviderRegistry } from '../providers/index.ts'
+import { launch, substituteArgs } from '../services/launcher/index.ts'
+import { collectSecrets, lookup, parsePath, projectEnvironment, rootValue, scalarText } from '../../shared/format/index.ts'
 import { UserError } from '../../shared/errors.ts'
 import type { HandlerContext } from './handlers.ts'
 
@@ -17,15 +20,39 @@ export interface ContextOptions {
 
 export function createContext(opts: ContextOptions): { ctx: HandlerContext; services: Services } {
   const dataDir = resolveDataDir({ dataDir: opts.dataDir })
-  const services = createServices({ dataDir, providers: createProviderRegistry({ dataDir }) })
+  const services = createServices({ dataDir })
+  const store = services.environments
   const ctx: HandlerContext = {
-    env: services.environments,
+    env: store,
     dataDir: services.dataDir,
     mode: opts.mode,
     version: opts.version,
     ...(opts.saveFile ? { saveFile: opts.saveFile } : {}),
-    startProcess: async () => {
-      throw new UserError('internal', 'running commands is not wired yet (the process launcher is missing)')
+    prepareRun: async (id, argv) => {
+      const [command, ...args] = argv
+      if (!command) throw new UserError('invalid_input', 'no command given', { hint: 'type a command, e.g. printenv' })
+      const res = await store.open(id)
+      const errors = res.diagnostics.filter((d) => d.severity === 'error')
+      if (errors.length > 0 || !res.value) {
+        const first = errors[0]
+        throw new UserError('invalid_input', `${id} has ${errors.length || 1} error(s) and cannot be opened${first ? `: ${first.summary}` : ''}`, {
+          hint: 'fix the errors shown in the editor and save',
+        })
+      }
+      const p = projectEnvironment(res.value, { reveal: true })
+      const secrets = collectSecrets(res.value)
+      const root = rootValue(res.value)
+      const finalArgs = substituteArgs(args, (path) => scalarText(lookup(root, parsePath(path)), { reveal: true }))
+      await store.recordAudit({
+        action: 'run',
+        target: res.environment,
+        detail: { revision: res.revision, command: basename(command), variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: true, via: opts.mode },
+      })
+      return {
+        variables: [...Object.keys(p.variables), ...Object.keys(p.files)].sort(),
+        exec: (io) =>
+          launch({ command, args: finalArgs, variables: p.variables, files: p.files, secrets, mask: true, stdin: 'ignore', stdout: io.stdout, stderr: io.stderr, signal: io.signal }),
+      }
     },
   }
   return { ctx, services }

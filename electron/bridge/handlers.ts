@@ -14,7 +14,7 @@ import { parseRequest } from './schemas.ts'
 import { buildGraph } from './graph.ts'
 import { environmentVariables, renderExport } from './export.ts'
 import { RunManager } from './runs.ts'
-import type { StartedProcess } from './runs.ts'
+import type { RunIo } from './runs.ts'
 import { SettingsStore } from './settings.ts'
 import { defaultTerminalCommand, launchTerminal } from './terminal.ts'
 
@@ -23,8 +23,11 @@ export interface HandlerContext {
   dataDir: string
   mode: 'electron' | 'web'
   version: string
-  /** starts `argv` with the environment injected (the launcher); variables = injected names */
-  startProcess(id: string, argv: string[]): Promise<StartedProcess & { variables: string[] }>
+  /**
+   * Prepares `argv` with environment `id` injected: opens the environment (errors throw here, before
+   * anything runs) and returns the injected variable names and the launch itself.
+   */
+  prepareRun(id: string, argv: string[]): Promise<{ variables: string[]; exec(io: RunIo): Promise<number> }>
   /** Electron only: native save dialog + write; returns the path, or undefined when cancelled */
   saveFile?: (suggestedName: string, content: string) => Promise<string | undefined>
 }
@@ -75,8 +78,8 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
       return path ? { path, cancelled: false } : { cancelled: true }
     },
     'run.start': async (r) => {
-      const started = await ctx.startProcess(r.id, r.argv)
-      return { runId: runs.track(started), variables: started.variables }
+      const prepared = await ctx.prepareRun(r.id, r.argv)
+      return { runId: runs.start(prepared.exec), variables: prepared.variables }
     },
     'run.poll': async (r) => runs.poll(r.runId, r.since),
     'run.kill': async (r) => runs.kill(r.runId),

@@ -1,19 +1,19 @@
 /**
- * Commands started from the UI: output is buffered per run and read by polling (`run.poll`), which
- * works the same over Electron IPC and the HTTP bridge. Secret values (3+ characters) are replaced by
- * `[secret]` in the output, like `esc run` does. Finished runs are forgotten after a while.
+ * Commands started from the UI, run by the process launcher (electron/services/launcher) with the
+ * environment injected and secrets masked in the output. Output is buffered per run and read by polling
+ * (`run.poll`), which works the same over Electron IPC and the HTTP bridge. Finished runs are
+ * forgotten after 10 minutes.
  */
 import { randomUUID } from 'node:crypto'
-import type { ChildProcess } from 'node:child_process'
+import { Writable } from 'node:stream'
 import type { RunChunk, RunPoll } from '../../shared/ipc.ts'
 import { UserError } from '../../shared/errors.ts'
 
-export interface StartedProcess {
-  child: ChildProcess
-  /** values to mask in the output */
-  secrets: string[]
-  /** called once the process has exited (temp files etc.) */
-  cleanup?: () => Promise<void> | void
+/** What a run needs from the launcher: streams to write to, an abort signal, and a spawn callback. */
+export interface RunIo {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  signal: AbortSignal
 }
 
 interface Run {
@@ -21,52 +21,50 @@ interface Run {
   done: boolean
   exitCode?: number | null
   signal?: string | null
-  child: ChildProcess
+  abort: AbortController
   timer?: NodeJS.Timeout
 }
 
 const maxChunks = 20000
 const keepFinishedMs = 10 * 60 * 1000
 
-export function maskSecrets(text: string, secrets: string[]): string {
-  let out = text
-  for (const s of secrets) if (s.length >= 3) out = out.split(s).join('[secret]')
-  return out
-}
-
 export class RunManager {
   private runs = new Map<string, Run>()
 
-  track(p: StartedProcess): string {
+  /** Starts `exec` (which resolves to the exit code) and returns the run id at once. */
+  start(exec: (io: RunIo) => Promise<number>): string {
     const runId = randomUUID()
-    const run: Run = { chunks: [], done: false, child: p.child }
+    const abort = new AbortController()
+    const run: Run = { chunks: [], done: false, abort }
     this.runs.set(runId, run)
-    const secrets = [...p.secrets].sort((a, b) => b.length - a.length)
     const push = (stream: RunChunk['stream'], text: string): void => {
-      if (run.chunks.length >= maxChunks) {
-        if (run.chunks.length === maxChunks) run.chunks.push({ stream: 'system', text: '\n[output truncated]\n' })
-        return
-      }
-      run.chunks.push({ stream, text: maskSecrets(text, secrets) })
+      if (run.chunks.length > maxChunks) return
+      if (run.chunks.length === maxChunks) run.chunks.push({ stream: 'system', text: '\n[output truncated]\n' })
+      else run.chunks.push({ stream, text })
     }
-    p.child.stdout?.setEncoding('utf8')
-    p.child.stderr?.setEncoding('utf8')
-    p.child.stdout?.on('data', (d: string) => push('stdout', d))
-    p.child.stderr?.on('data', (d: string) => push('stderr', d))
-    p.child.once('error', (err) => {
-      push('system', `could not start the command: ${err.message}\n`)
-      finish(null, null)
-    })
+    const sink = (stream: 'stdout' | 'stderr') =>
+      new Writable({
+        decodeStrings: false,
+        write(chunk: Buffer | string, _enc, cb) {
+          push(stream, typeof chunk === 'string' ? chunk : chunk.toString('utf8'))
+          cb()
+        },
+      })
     const finish = (code: number | null, signal: string | null): void => {
-      if (run.done) return
       run.done = true
       run.exitCode = code
       run.signal = signal
-      void Promise.resolve(p.cleanup?.()).catch(() => undefined)
       run.timer = setTimeout(() => this.runs.delete(runId), keepFinishedMs)
       run.timer.unref()
     }
-    p.child.once('close', (code, signal) => finish(code, signal))
+    exec({ stdout: sink('stdout'), stderr: sink('stderr'), signal: abort.signal }).then(
+      (code) => finish(abort.signal.aborted ? null : code, abort.signal.aborted ? 'SIGTERM' : null),
+      (err: unknown) => {
+        push('system', `${err instanceof Error ? err.message : String(err)}\n`)
+        if (err instanceof UserError && err.hint) push('system', `What to do: ${err.hint}\n`)
+        finish(null, null)
+      },
+    )
     return runId
   }
 
@@ -78,11 +76,11 @@ export class RunManager {
 
   kill(runId: string): void {
     const run = this.get(runId)
-    if (!run.done) run.child.kill('SIGTERM')
+    if (!run.done) run.abort.abort()
   }
 
   killAll(): void {
-    for (const run of this.runs.values()) if (!run.done) run.child.kill('SIGTERM')
+    for (const run of this.runs.values()) if (!run.done) run.abort.abort()
   }
 
   private get(runId: string): Run {

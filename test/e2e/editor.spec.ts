@@ -5,7 +5,7 @@ test('create an environment, see an interpolation error marker at its line, fix 
   await typeInEditor(page, ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'))
   // type the reference key by key at the end of line 4 (with a typo)
   await page.evaluate(() => {
-    const ed = (window as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void } }).__envelopeEditor
+    const ed = (globalThis as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void } }).__envelopeEditor
     ed.setPosition({ lineNumber: 4, column: 100 })
     ed.focus()
   })
@@ -19,7 +19,7 @@ test('create an environment, see an interpolation error marker at its line, fix 
   await expect(page.getByTestId('problems')).toContainText('acme/dev:4:')
   await expect(page.getByTestId('problems')).toContainText('unknown property "prot"')
   const markers = await page.evaluate(() =>
-    (window as unknown as { __envelopeMarkers: () => { startLineNumber: number; startColumn: number; message: string }[] }).__envelopeMarkers(),
+    (globalThis as unknown as { __envelopeMarkers: () => { startLineNumber: number; startColumn: number; message: string }[] }).__envelopeMarkers(),
   )
   expect(markers.map((m) => m.startLineNumber)).toEqual([4])
   expect(markers[0]?.message).toContain('prot')

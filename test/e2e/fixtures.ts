@@ -50,6 +50,7 @@ async function startBridge(dataDir: string): Promise<{ child: ChildProcess; url:
 }
 
 export const test = base.extend<{ envelope: Envelope; app: Page }>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright fixtures destructure their dependencies; this one has none
   envelope: async ({}, use) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'envelope-e2e-'))
     const { child, url, logs } = await startBridge(dataDir)
@@ -88,13 +89,18 @@ export async function typeInEditor(page: Page, text: string): Promise<void> {
   await editor.focus()
   await page.keyboard.press('ControlOrMeta+A')
   await editor.evaluate((el, t) => {
-    const dt = new DataTransfer()
+    // in the page: a DataTransfer carrying the text, delivered as a paste event
+    const g = globalThis as unknown as {
+      DataTransfer: new () => { setData(type: string, data: string): void }
+      ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown
+    }
+    const dt = new g.DataTransfer()
     dt.setData('text/plain', t)
-    el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
+    ;(el as unknown as { dispatchEvent(e: unknown): boolean }).dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
   }, text)
   await page.keyboard.press('Escape')
   await expect
-    .poll(() => page.evaluate(() => (window as unknown as { __envelopeEditor: { getValue(): string } }).__envelopeEditor.getValue()))
+    .poll(() => page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { getValue(): string } }).__envelopeEditor.getValue()))
     .toBe(text)
 }
 

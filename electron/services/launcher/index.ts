@@ -30,6 +30,12 @@ export interface LaunchOptions {
   baseEnv?: NodeJS.ProcessEnv
   stdout?: NodeJS.WritableStream
   stderr?: NodeJS.WritableStream
+  /** child's stdin (default 'inherit'; the UI uses 'ignore') */
+  stdin?: 'inherit' | 'ignore'
+  /** aborting kills the child (SIGTERM), e.g. the UI's Stop button */
+  signal?: AbortSignal
+  /** called once the child has spawned (the UI shows "running") */
+  onSpawn?: () => void
 }
 
 export interface TempFiles {
@@ -67,8 +73,21 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const out = opts.stdout ?? process.stdout
   const err = opts.stderr ?? process.stderr
   try {
-    const child = spawn(opts.command, opts.args, { env, stdio: ['inherit', mask ? 'pipe' : 'inherit', mask ? 'pipe' : 'inherit'] })
+    // pipe when masking, or when the caller gave its own streams (the UI collects output); else inherit
+    const pipe = mask || opts.stdout !== undefined || opts.stderr !== undefined
+    const child = spawn(opts.command, opts.args, {
+      env,
+      stdio: [opts.stdin ?? 'inherit', pipe ? 'pipe' : 'inherit', pipe ? 'pipe' : 'inherit'],
+      ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}),
+    })
+    if (opts.onSpawn) child.once('spawn', opts.onSpawn)
     const drained: Promise<void>[] = []
+    if (pipe && !mask) {
+      for (const [from, to] of [[child.stdout!, out], [child.stderr!, err]] as const) {
+        from.pipe(to, { end: false })
+        drained.push(new Promise((resolve) => from.once('end', resolve).once('error', () => resolve())))
+      }
+    }
     if (mask) {
       for (const [from, to] of [[child.stdout!, out], [child.stderr!, err]] as const) {
         const m = maskingStream(opts.secrets!)
@@ -85,6 +104,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
         child.once('error', (e: NodeJS.ErrnoException) => {
           if (e.code === 'ENOENT') reject(new UserError('not_found', `command not found: ${opts.command}`, { hint: 'check the spelling and your PATH; commands run without a shell, use `sh -c "..."` for shell syntax' }))
           else if (e.code === 'EACCES') reject(new UserError('forbidden', `permission denied running ${opts.command}`))
+          else if (e.name === 'AbortError') return // killed through opts.signal: 'close' reports the signal
           else reject(e)
         })
         // 'close' (not 'exit'): all masked output has been flushed through the pipes
