@@ -12,7 +12,9 @@
  * Failed rotations do not stop the others; each one is reported (ESC's secretRotationEvent `rotations`).
  * Pure orchestration over three callbacks, so the store keeps its internals (loader, key, providers).
  */
-import { parseDocument } from 'yaml'
+import { isDeepStrictEqual } from 'node:util'
+import { isMap, isScalar, parseDocument, stringify } from 'yaml'
+import type { Document } from 'yaml'
 import type { Diagnostic, EnvironmentLoader, EvalResult, EvaluateOptions, ExecutionContext, ProviderRegistry, RotationPatch } from '../../shared/esc/host.ts'
 import { ConflictError, UserError } from '../../shared/errors.ts'
 import type { EnvironmentService, RevisionInfo, RotationResult } from '../../shared/models.ts'
@@ -35,17 +37,80 @@ export function rotationPathOf(patchPath: string): string {
   return formatPath(i > 0 ? segs.slice(0, i) : segs)
 }
 
-/** Writes each patch's state into the YAML document at its path, keeping everything else as written. */
+/**
+ * Writes each patch's state into the YAML document at its path. Only the text of each `state` value is
+ * replaced (or a `state:` entry added); everything else stays byte for byte. When a document is shaped so
+ * that a splice is not safe, it falls back to re-serializing the document (comments kept, spacing may change).
+ */
 export function applyRotationPatches(source: string, patches: readonly RotationPatch[]): string {
-  const doc = parseDocument(source, { keepSourceTokens: true })
+  const doc = parseDocument(source)
   if (doc.errors.length > 0) throw new UserError('invalid_input', `the definition is not valid YAML: ${doc.errors[0]?.message ?? ''}`)
+  const expected = parseDocument(source)
+  for (const p of patches) expected.setIn(parsePath(p.path), expected.createNode(p.state))
+  const want = expected.toJS() as unknown
+  const spliced = spliceStates(source, doc, patches)
+  if (spliced !== undefined) {
+    const check = parseDocument(spliced)
+    if (check.errors.length === 0 && isDeepStrictEqual(check.toJS(), want)) return spliced
+  }
+  return expected.toString()
+}
+
+type Edit = { at: number; end: number; text: string }
+
+function spliceStates(source: string, doc: Document, patches: readonly RotationPatch[]): string | undefined {
+  const edits: Edit[] = []
+  const columnOf = (offset: number): number => offset - (source.lastIndexOf('\n', offset - 1) + 1)
   for (const p of patches) {
     const path = parsePath(p.path)
-    // a `fn::rotate` call written in flow style ({inputs: ..., state: ...}) stays in flow style
-    const node = doc.createNode(p.state)
-    doc.setIn(path, node)
+    if (path[path.length - 1] !== 'state') return undefined
+    const parent = doc.getIn(path.slice(0, -1), true)
+    if (!isMap(parent) || !parent.range) return undefined
+    const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === 'state')
+    const flowText = JSON.stringify(p.state)
+    const isBlockValue = p.state !== null && typeof p.state === 'object' && Object.keys(p.state).length > 0
+    if (parent.flow) {
+      if (pair) {
+        const v = pair.value as { range?: [number, number, number] } | null
+        if (!v?.range) return undefined
+        edits.push({ at: v.range[0], end: v.range[1], text: flowText })
+      } else {
+        const close = parent.range[1] - 1
+        if (source[close] !== '}') return undefined
+        edits.push({ at: close, end: close, text: `${parent.items.length ? ', ' : ''}state: ${flowText}` })
+      }
+      continue
+    }
+    const firstKey = parent.items[0]?.key as { range?: [number, number, number] } | undefined
+    if (!firstKey?.range) return undefined
+    const indent = ' '.repeat(columnOf(firstKey.range[0]))
+    const block = (): string =>
+      stringify(p.state, { lineWidth: 0 })
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((l) => `${indent}  ${l}`)
+        .join('\n')
+    if (pair) {
+      const k = pair.key as { range?: [number, number, number] }
+      const v = pair.value as { range?: [number, number, number] } | null
+      if (!k.range) return undefined
+      const end = v?.range ? v.range[1] : k.range[1]
+      const nl = source[end - 1] === '\n' ? '\n' : ''
+      edits.push({ at: k.range[1], end, text: isBlockValue ? `:\n${block()}${nl}` : `: ${flowText}${nl}` })
+    } else {
+      const end = parent.range[1]
+      const lead = source[end - 1] === '\n' ? '' : '\n'
+      edits.push({ at: end, end, text: `${lead}${indent}state:${isBlockValue ? `\n${block()}` : ` ${flowText}`}\n` })
+    }
   }
-  return doc.toString()
+  edits.sort((a, b) => b.at - a.at)
+  let out = source
+  for (let i = 0; i < edits.length; i++) {
+    const e = edits[i] as Edit
+    if (i > 0 && e.end > (edits[i - 1] as Edit).at) return undefined
+    out = out.slice(0, e.at) + e.text + out.slice(e.end)
+  }
+  return out
 }
 
 function normalizePaths(paths: string[] | undefined): string[] | undefined {
