@@ -45,9 +45,12 @@ export function importDotenv(envText: string, existingYaml: string, opts: Import
   for (const n of [...(opts.secret ?? []), ...(opts.plaintext ?? [])]) {
     if (!(n in vars)) throw new UserError('invalid_input', `${n} (named by --secret/--plaintext) is not in the .env file`)
   }
-  const doc: Document = parseDocument(existingYaml.trim() === '' ? '{}' : existingYaml)
+  const doc: Document = parseDocument(existingYaml)
+  if (doc.contents === null) doc.contents = doc.createNode({})
   if (doc.errors.length > 0) throw new UserError('invalid_input', `the current definition is not valid YAML: ${doc.errors[0]!.message}`)
   if (!isMap(doc.contents)) throw new UserError('invalid_input', 'the current definition is not a YAML mapping')
+  // an empty definition is stored as `{}`: grow it in block style
+  if (doc.contents.items.length === 0) doc.contents.flow = false
   const result: ImportedVariable[] = []
   for (const name of names) {
     const value = vars[name]!

@@ -745,14 +745,31 @@ export class EnvironmentStore implements EnvironmentService {
     }
   }
 
-  /** Audit events, newest first; `target` filters by environment (or any target string). */
-  async audit(opts: { target?: string; limit?: number } = {}): Promise<AuditEvent[]> {
+  /**
+   * Audit events, newest first. `target` filters by environment (or `store` for key events), `action` by
+   * action, `before` pages (events with a smaller id), `limit` caps the count (default 1000).
+   */
+  async audit(opts: { target?: string; limit?: number; action?: AuditEvent['action']; before?: number } = {}): Promise<AuditEvent[]> {
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 1000
-    const rows = (
-      opts.target === undefined
-        ? this.#db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?').all(limit)
-        : this.#db.prepare('SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?').all(opts.target, limit)
-    ) as unknown as { id: number; time: string; user: string; action: AuditEvent['action']; target: string; result: AuditEvent['result']; detail: string | null }[]
+    const where: string[] = []
+    const args: (string | number)[] = []
+    const add = (clause: string, arg: string | number) => {
+      where.push(clause)
+      args.push(arg)
+    }
+    if (opts.target !== undefined) add('target = ?', opts.target)
+    if (opts.action !== undefined) add('action = ?', opts.action)
+    if (opts.before !== undefined && opts.before > 0) add('id < ?', opts.before)
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
+    const rows = this.#db.prepare(sql).all(...args, limit) as unknown as {
+      id: number
+      time: string
+      user: string
+      action: AuditEvent['action']
+      target: string
+      result: AuditEvent['result']
+      detail: string | null
+    }[]
     return rows.map((r) => ({
       id: r.id,
       time: r.time,

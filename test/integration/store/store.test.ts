@@ -179,6 +179,9 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   assert.ok(audit.some((a) => a.action === 'update' && a.result === 'denied' && a.detail?.error === 'conflict'))
   await env.recordAudit({ action: 'run', target: 'app/dev-copy', detail: { command: 'printenv' } })
   assert.deepEqual((await env.audit({ target: 'app/dev-copy', limit: 1 }))[0]!.action, 'run')
+  const decrypts = await env.audit({ action: 'decrypt' })
+  assert.ok(decrypts.length >= 1 && decrypts.every((a) => a.action === 'decrypt'))
+  assert.ok((await env.audit({ before: decrypts[0]!.id, limit: 5 })).every((a) => a.id < decrypts[0]!.id))
   const auditText = JSON.stringify(await env.audit({ limit: 10_000 }))
   for (const s of Object.values(S)) assert.equal(auditText.includes(s), false)
 
