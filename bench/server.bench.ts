@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import autocannon from 'autocannon'
@@ -156,7 +156,11 @@ function print(name: string, r: Result, bareRps: number) {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'envelope-bench-'))
+  // Figures depend on what else the machine runs: say so next to them.
+  console.log(`server.machine.cores: ${cpus().length} cores`)
+  console.log(`server.machine.load_before: ${loadavg()[0]!.toFixed(2)} load`)
   try {
+    // The bare route is measured right before each server run, so both see the same machine load.
     const b = await bare()
     console.log(`server.bare_fastify.requests: ${b.rps.toFixed(0)} req/s`)
     console.log(`server.bare_fastify.p99: ${b.p99} ms`)
@@ -165,7 +169,9 @@ async function main() {
     if (pgUrl) {
       const schema = 'bench_' + randomBytes(4).toString('hex')
       try {
-        print('postgres', await serverRun('pg', pgUrl, ['--pg-schema', schema], dir), b.rps)
+        const b2 = await bare()
+        console.log(`server.bare_fastify_before_postgres.requests: ${b2.rps.toFixed(0)} req/s`)
+        print('postgres', await serverRun('pg', pgUrl, ['--pg-schema', schema], dir), b2.rps)
       } finally {
         const c = new pg.Client({ connectionString: pgUrl })
         await c.connect()
@@ -176,6 +182,7 @@ async function main() {
       console.log('server.postgres.open_read.opens: skipped (ENVELOPE_TEST_PG_URL not set) n/a')
     }
   } finally {
+    console.log(`server.machine.load_after: ${loadavg()[0]!.toFixed(2)} load`)
     rmSync(dir, { recursive: true, force: true })
   }
 }

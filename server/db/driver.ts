@@ -20,6 +20,8 @@ export interface Queryable {
 
 export interface Driver extends Queryable {
   readonly dialect: 'sqlite' | 'postgres'
+  /** A write that may be lost if the database crashes right after it (ephemeral rows such as open sessions): no wait for durability. */
+  runEphemeral(sql: string, params?: SqlValue[]): Promise<number>
   /** Runs `fn` in a transaction; rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
   exec(script: string): Promise<void>
@@ -109,6 +111,9 @@ export class SqliteDriver implements Driver {
   run(sql: string, params?: SqlValue[]) {
     return this.outside(() => this.direct.run(sql, params))
   }
+  runEphemeral(sql: string, params?: SqlValue[]) {
+    return this.run(sql, params)
+  }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const release = await this.mutex.lock()
@@ -157,6 +162,8 @@ function pgQueryable(q: { query: (text: string, values?: unknown[]) => Promise<p
 export class PostgresDriver implements Driver {
   readonly dialect = 'postgres' as const
   private readonly pool: pg.Pool
+  /** connections with synchronous_commit=off, for ephemeral rows */
+  private readonly fastPool: pg.Pool
   private readonly q: Queryable
   private readonly url: string
   private readonly schema: string | undefined
@@ -173,6 +180,12 @@ export class PostgresDriver implements Driver {
     this.schema = schema
     // search_path as a startup parameter: every pooled connection uses the schema from its first query on.
     this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) })
+    this.fastPool = new pg.Pool({
+      connectionString: url,
+      max: 4,
+      options: `${schema ? `-c search_path=${schema} ` : ''}-c synchronous_commit=off`,
+    })
+    this.fastPool.on('error', () => {})
     this.pool.on('error', () => {}) // idle-client errors surface on the next query instead of crashing
     this.q = pgQueryable(this.pool)
   }
@@ -185,6 +198,9 @@ export class PostgresDriver implements Driver {
   }
   run(sql: string, params?: SqlValue[]) {
     return this.q.run(sql, params)
+  }
+  async runEphemeral(sql: string, params: SqlValue[] = []) {
+    return (await this.fastPool.query(toPg(sql), params)).rowCount ?? 0
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -223,7 +239,7 @@ export class PostgresDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.pool.end()
+    await Promise.all([this.pool.end(), this.fastPool.end()])
   }
 }
 

@@ -696,15 +696,8 @@ export class SqlRepository implements Repository {
     const t = now()
     const sql = `INSERT INTO open_sessions (id, env_id, user_id, revision, result_key, created, expires) VALUES ${list.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`
     const params = list.flatMap((s) => [s.id, s.envId, s.userId, s.revision, s.resultKey, t, s.expires])
-    if (this.db.dialect === 'postgres') {
-      // Sessions are ephemeral (a client re-opens): no need to wait for the WAL flush.
-      await this.db.transaction(async (tx) => {
-        await tx.run('SET LOCAL synchronous_commit = off')
-        await tx.run(sql, params)
-      })
-    } else {
-      await this.db.run(sql, params)
-    }
+    // Sessions are ephemeral (after a database crash a client simply opens again): no wait for the WAL flush.
+    await this.db.runEphemeral(sql, params)
   }
   async createResult(r: { key: string; envId: string; sealed: string }) {
     await this.db.run('INSERT INTO open_results (key, env_id, sealed, created) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', [r.key, r.envId, r.sealed, now()])
