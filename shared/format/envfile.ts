@@ -55,6 +55,9 @@ function ansiC(v: string): string {
     else if (ch === '\r') out += '\\r'
     else if (ch === '\t') out += '\\t'
     else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`
+    // U+2028/U+2029 end a line for dotenv's pattern: spell their UTF-8 bytes so this line stays one line
+    else if (c === 0x2028) out += '\\xe2\\x80\\xa8'
+    else if (c === 0x2029) out += '\\xe2\\x80\\xa9'
     else out += ch
   }
   return out + "'"
@@ -76,7 +79,8 @@ const QUOTES = ["'", '`', '"'] as const
  * trimmed value that starts and ends with the same quote loses those quotes.
  */
 function dotenvOnly(v: string): string | undefined {
-  const singleLine = !v.includes('\n') && !v.includes('\r')
+  // dotenv's pattern runs in multiline mode, where U+2028/U+2029 end a line too
+  const singleLine = !/[\n\r\u2028\u2029]/.test(v)
   const firstIsQuote = v.length > 0 && (QUOTES as readonly string[]).includes(v[0]!)
   // unquoted: the only form for a value ending in `\` (a quoted one would read `\<quote>` as an escape)
   if (singleLine && v.length > 0 && !v.includes('#') && v === v.trim() && !firstIsQuote) return v
@@ -87,7 +91,7 @@ function dotenvOnly(v: string): string | undefined {
   const escaped = v.replaceAll('\n', '\\n').replaceAll('\r', '\\r')
   if (!v.includes('"') && !hasEscapeSeq) return `"${escaped}"`
   // single line without `#`: the whole rest of the line is the value, and the outer quotes are stripped
-  if (!v.includes('#')) {
+  if (!v.includes('#') && !/[\u2028\u2029]/.test(v)) {
     if (!hasEscapeSeq) return `"${escaped}"`
     if (singleLine) return `'${v}'`
   }

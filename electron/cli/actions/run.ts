@@ -47,7 +47,8 @@ export async function openCommand(cli: Cli, ref: string, path: string | undefine
 }
 
 export async function runCommand(cli: Cli, ref: string, argv: string[], opts: { mask: boolean }): Promise<void> {
-  const [command, ...args] = argv
+  // commander keeps the `--` separator among the operands when options pass through
+  const [command, ...args] = argv[0] === '--' ? argv.slice(1) : argv
   if (!command) throw new UserError('invalid_input', 'no command given', { hint: `envelope run ${ref} -- <command> [args...]` })
   const res = await openOrFail(cli, ref)
   const p = projectEnvironment(res.value, { reveal: true })

@@ -4,12 +4,15 @@ import { UserError } from '../../../shared/errors.ts'
 import { formatPath, type PathSegment } from '../../../shared/format/path.ts'
 
 export function loadDefinition(yaml: string, env: string): Document {
-  const doc = parseDocument(yaml.trim() === '' ? '{}' : yaml)
+  const doc = parseDocument(yaml)
+  if (doc.contents === null) doc.contents = doc.createNode({})
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
     throw new UserError('invalid_input', `${env}: the stored definition is not valid YAML (${e.message})`, { hint: `fix it with \`envelope env edit ${env}\`` })
   }
   if (!isMap(doc.contents)) throw new UserError('invalid_input', `${env}: the definition is not a YAML mapping`, { hint: `fix it with \`envelope env edit ${env}\`` })
+  // an empty definition is stored as `{}`: grow it in block style
+  if (doc.contents.items.length === 0) doc.contents.flow = false
   return doc
 }
 

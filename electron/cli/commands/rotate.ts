@@ -7,8 +7,8 @@
  * refused, as `esc env rotate` does. See docs/providers.md.
  */
 import type { ProviderRegistry } from '../../../shared/esc/host.ts'
-import type { EnvironmentService } from '../../../shared/models.ts'
 import { formatRotation, rotateEnvironment } from '../../providers/rotation.ts'
+import type { RotatableService } from '../../providers/rotation.ts'
 
 export { formatRotation, rotateEnvironment }
 
@@ -20,7 +20,7 @@ export interface RotateOptions {
 }
 
 /** Prints the result (text or JSON) and returns the exit status: 0 all succeeded, 1 a rotation failed. */
-export async function runRotate(service: EnvironmentService & { dataDir?: string }, ref: string, paths: string[], opts: RotateOptions = {}): Promise<number> {
+export async function runRotate(service: RotatableService, ref: string, paths: string[], opts: RotateOptions = {}): Promise<number> {
   const write = opts.write ?? ((t: string) => void process.stdout.write(t))
   const result = await rotateEnvironment(service, ref, paths, opts.providers ? { providers: opts.providers } : {})
   write(opts.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatRotation(result))
