@@ -235,3 +235,22 @@ test('open runs providers from the default registry; check does not; fn::open::c
   assert.equal(values(checked).fromTool, '[unknown]', 'check mode does not run providers')
   services.close()
 })
+
+test('a KEK rotated by another process meanwhile: new data keys are wrapped by the new KEK, nothing breaks', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'envelope-store-stale-'))
+  const a = createServices({ dataDir, keys })
+  const b = createServices({ dataDir, keys })
+  await a.environments.create('app/one', { yaml: 'values:\n  s:\n    fn::secret: stale-one\n' }) // a caches the KEK
+  const rot = await b.environments.rotateKey() // b retires it (and deletes it from the keychain)
+  await a.environments.create('app/two', { yaml: 'values:\n  s:\n    fn::secret: stale-two\n' }) // a must notice
+  a.close()
+  b.close()
+  const db = new DatabaseSync(join(dataDir, 'envelope.db'))
+  const kekIds = (db.prepare('SELECT DISTINCT kek_id FROM data_keys').all() as { kek_id: string }[]).map((r) => r.kek_id)
+  db.close()
+  assert.deepEqual(kekIds, [rot.keyId], 'every data key is wrapped by the active KEK')
+  const fresh = createServices({ dataDir, keys })
+  assert.equal(values(await fresh.environments.open('app/one')).s, 'stale-one')
+  assert.equal(values(await fresh.environments.open('app/two')).s, 'stale-two')
+  fresh.close()
+})
