@@ -16,7 +16,7 @@ import { advance, zeroRange } from './source.ts'
 import type { Accessor, BuiltinExpr, EnvironmentDoc, Expr, InterpExpr } from './syntax.ts'
 import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
 import type { V } from './value.ts'
-import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, markFinal, merge, mergeAll, mk, plain, schemaOf, unknownV } from './value.ts'
+import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, markFinal, MAX_PLAIN_NODES, merge, mergeAll, mk, plain, schemaOf, sizeOf, unknownV, ValueTooLarge } from './value.ts'
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: string }
 
@@ -392,10 +392,14 @@ class Round {
       v = this.evalExpr(n)
     } catch (e) {
       // a chain of references deeper than the JS stack: report it instead of failing the evaluation
-      if (!(e instanceof RangeError)) throw e
       n.state = 2
       n.value = unknownV(n.x.range)
       this.depth--
+      if (e instanceof ValueTooLarge) {
+        this.error(n.x, e.message)
+        return n.value
+      }
+      if (!(e instanceof RangeError)) throw e
       if (!this.depthReported) {
         this.depthReported = true
         this.error(n.x, `reference chain exceeds the maximum depth of ${MAX_EVAL_DEPTH}`)
@@ -404,6 +408,11 @@ class Round {
     }
     this.depth--
     if (n.x.kind !== 'object' && n.base) v = merge(n.base, v)
+    if ((n.x.kind === 'list' || (n.x.kind === 'object' && n.x.path !== 'values') || n.x.kind === 'interp') && sizeOf(v) > MAX_PLAIN_NODES) {
+      // e.g. references that double a value at each step: bounded here so every consumer is safe
+      this.error(n.x, new ValueTooLarge(MAX_PLAIN_NODES).message)
+      v = unknownV(n.x.range)
+    }
     n.state = 2
     n.value = v
     return v

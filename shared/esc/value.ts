@@ -54,26 +54,67 @@ export function unknownV(def: Range | undefined, schema?: Schema, secret?: boole
   return v
 }
 
-/** Is the value, or anything inside it, secret / unknown? */
-export function containsSecret(v: V): boolean {
-  if (v.secret) return true
+/**
+ * Is the value, or anything inside it, secret / unknown? Memoized: values are shared (references,
+ * aliases), so a tree can have exponentially many paths over few distinct values.
+ */
+const flagMemo = new WeakMap<V, number>()
+const SECRET = 1
+const UNKNOWN = 2
+
+function flags(v: V): number {
+  let f = flagMemo.get(v)
+  if (f !== undefined) return f
+  f = (v.secret ? SECRET : 0) | (v.unknown ? UNKNOWN : 0)
   const x = v.value
-  if (Array.isArray(x)) return x.some(containsSecret)
-  if (x !== null && typeof x === 'object') {
-    for (const k in x) if (containsSecret((x as Record<string, V>)[k])) return true
+  if (f !== (SECRET | UNKNOWN)) {
+    if (Array.isArray(x)) {
+      for (const i of x) f |= flags(i)
+    } else if (x !== null && typeof x === 'object') {
+      for (const k in x) f |= flags((x as Record<string, V>)[k])
+    }
   }
-  return false
+  flagMemo.set(v, f)
+  return f
+}
+
+export function containsSecret(v: V): boolean {
+  return (flags(v) & SECRET) !== 0
 }
 
 export function containsUnknown(v: V): boolean {
-  if (v.unknown) return true
-  const x = v.value
-  if (Array.isArray(x)) return x.some(containsUnknown)
-  if (x !== null && typeof x === 'object') {
-    for (const k in x) if (containsUnknown((x as Record<string, V>)[k])) return true
-  }
-  return false
+  return (flags(v) & UNKNOWN) !== 0
 }
+
+/** Thrown when a value expands past the size budget (e.g. toJSON of a reference bomb). */
+export class ValueTooLarge extends Error {
+  readonly limit: number
+  constructor(limit: number) {
+    super(`value exceeds the maximum size of ${limit} elements`)
+    this.limit = limit
+  }
+}
+
+const sizeMemo = new WeakMap<V, number>()
+
+/** Number of elements the value expands to (memoized; saturates just past MAX_PLAIN_NODES). */
+export function sizeOf(v: V): number {
+  let n = sizeMemo.get(v)
+  if (n !== undefined) return n
+  n = 1
+  const x = v.value
+  if (Array.isArray(x)) {
+    for (const i of x) if ((n += sizeOf(i)) > MAX_PLAIN_NODES) break
+  } else if (x !== null && typeof x === 'object') {
+    for (const k in x) if ((n += sizeOf((x as Record<string, V>)[k])) > MAX_PLAIN_NODES) break
+  }
+  if (n > MAX_PLAIN_NODES) n = MAX_PLAIN_NODES + 1
+  sizeMemo.set(v, n)
+  return n
+}
+
+/** Upper bound on the number of elements a value may expand to when made plain (JSON, provider inputs). */
+export const MAX_PLAIN_NODES = 1_000_000
 
 /** Converts a plain JSON value (e.g. provider output) into a value tree with the given definition range. */
 export function fromJSON(j: unknown, def: Range | undefined, secret?: boolean): V {
@@ -131,36 +172,14 @@ export function objectToJSON(values: { [key: string]: EvalValue } | undefined, o
   return o
 }
 
-/**
- * Strips internal fields (schema, final), producing the public EvalValue tree. Values are shared between
- * an environment and its importers (and reachable again through trace.base): each is converted once.
- */
-export function publicValue(v: V, memo: Map<V, EvalValue> = new Map()): EvalValue {
-  const hit = memo.get(v)
-  if (hit) return hit
-  const out: EvalValue = { value: null, trace: {} }
-  memo.set(v, out)
+/** Plain JSON of a value (secrets revealed), for providers and JSON. Throws ValueTooLarge past the budget. */
+export function plain(v: V, budget: { n: number } = { n: MAX_PLAIN_NODES }): JsonValue {
+  if (--budget.n < 0) throw new ValueTooLarge(MAX_PLAIN_NODES)
   const x = v.value
-  if (Array.isArray(x)) out.value = x.map((i) => publicValue(i, memo))
-  else if (x !== null && typeof x === 'object') {
-    const o: { [k: string]: EvalValue } = {}
-    for (const k of Object.keys(x)) o[k] = publicValue((x as Record<string, V>)[k], memo)
-    out.value = o
-  } else out.value = x
-  if (v.trace.def) out.trace.def = v.trace.def
-  if (v.trace.base) out.trace.base = publicValue(v.trace.base as V, memo)
-  if (v.secret) out.secret = true
-  if (v.unknown) out.unknown = true
-  return out
-}
-
-/** Plain value for providers (secrets revealed); unknown -> undefined marker handled by callers. */
-export function plain(v: V): JsonValue {
-  const x = v.value
-  if (Array.isArray(x)) return x.map(plain)
+  if (Array.isArray(x)) return x.map((i) => plain(i, budget))
   if (x !== null && typeof x === 'object') {
     const o: { [k: string]: JsonValue } = {}
-    for (const k of Object.keys(x)) o[k] = plain((x as Record<string, V>)[k])
+    for (const k of Object.keys(x)) o[k] = plain((x as Record<string, V>)[k], budget)
     return o
   }
   return x

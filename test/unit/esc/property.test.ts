@@ -180,3 +180,17 @@ test('deep nesting and long reference chains terminate with diagnostics, not cra
   assert.ok(r3.diagnostics.some((d) => /reference chain/.test(d.summary)), 'the reference depth limit is reported')
   assert.deepEqual(toJSON(r3.value?.v0, { reveal: true }), '[unknown]')
 })
+
+test('reference bombs (values doubling at each step) are bounded', { timeout: 60_000 }, async () => {
+  const lines = ['values:', '  a0: [x, y]']
+  for (let i = 1; i <= 40; i++) lines.push(`  a${i}: ["\${a${i - 1}}", "\${a${i - 1}}"]`)
+  lines.push('  j: {fn::toJSON: "${a40}"}', '  s: "${a40}"', '  o: {fn::open::test: {v: "${a40}"}}')
+  const source = lines.join('\n') + '\n'
+  for (const mode of MODES) {
+    const res = await evaluate({ name: 'bomb', source, mode, providers: testProviders() })
+    assert.ok(res.diagnostics.some((d) => /maximum size/.test(d.summary)), 'the size limit is reported')
+    assert.deepEqual(toJSON(res.value?.j, { reveal: true }), '[unknown]')
+    // small values of the same document are still evaluated
+    assert.deepEqual(toJSON(res.value?.a1, { reveal: true }), [['x', 'y'], ['x', 'y']])
+  }
+})
