@@ -61,7 +61,18 @@ export function serializeError(err: unknown): SerializedError {
   if (err instanceof ConflictError) {
     return { name: err.name, message: err.message, code: err.code, hint: err.hint, data: { expected: err.expected, actual: err.actual } }
   }
-  if (err instanceof UserError) return { name: err.name, message: err.message, code: err.code, ...(err.hint ? { hint: err.hint } : {}) }
+  if (err instanceof UserError) {
+    // errors carrying evaluator diagnostics (a save refused by the store: DefinitionError) keep them, so the
+    // editor can show markers; diagnostics never hold secret values
+    const diagnostics = (err as { diagnostics?: unknown }).diagnostics
+    return {
+      name: err.name,
+      message: err.message,
+      code: err.code,
+      ...(err.hint ? { hint: err.hint } : {}),
+      ...(Array.isArray(diagnostics) ? { data: { diagnostics } } : {}),
+    }
+  }
   if (err instanceof Error) return { name: err.name, message: err.message, code: 'internal' }
   return { name: 'Error', message: String(err), code: 'internal' }
 }
