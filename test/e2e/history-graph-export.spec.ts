@@ -59,9 +59,19 @@ test('import graph shows the import edges, a broken import in red, and opens an 
   await page.getByTestId('save').click()
   await expect(page.getByTestId('env-item-acme/prod')).toContainText('r2')
 
+  // a broken import: acme/legacy imports acme/gone, which is then deleted
+  await createEnv(page, 'acme/gone')
+  await createEnv(page, 'acme/legacy')
+  await typeInEditor(page, ['imports:', '  - acme/gone', 'values:', '  x: 1'].join('\n'))
+  await page.getByTestId('save').click()
+  await expect(page.getByTestId('env-item-acme/legacy')).toContainText('r2')
+  await page.getByTestId('env-delete-acme/gone').click({ force: true })
+  await page.getByTestId('dialog-delete').click()
+  await expect(page.getByTestId('env-item-acme/gone')).toHaveCount(0)
+
   await page.getByTestId('env-item-acme/base').click()
   await page.getByTestId('tab-graph').click()
-  await expect(page.getByTestId('graph-counts')).toHaveText('3 environments, 2 imports')
+  await expect(page.getByTestId('graph-counts')).toHaveText('5 environments, 3 imports')
   const graph = page.getByTestId('graph')
   for (const id of ['acme/base', 'acme/dev', 'acme/prod']) await expect(graph.locator(`.react-flow__node[data-id="${id}"]`)).toBeVisible()
   await expect(graph.locator('.react-flow__edge[data-id="acme/dev->acme/base"]')).toHaveCount(1)
@@ -69,6 +79,9 @@ test('import graph shows the import edges, a broken import in red, and opens an 
   // the selected env (base) has both others as descendants
   await expect(graph.locator('.react-flow__node[data-id="acme/base"]')).toHaveClass(/selected-env/)
   await expect(graph.locator('.react-flow__node[data-id="acme/dev"]')).toHaveClass(/descendant/)
+  await expect(graph.locator('.react-flow__node[data-id="acme/gone"]')).toHaveClass(/broken/)
+  await expect(graph.locator('.react-flow__edge[data-id="acme/legacy->acme/gone"]')).toHaveClass(/bad/)
+  await expect(page.getByTestId('graph-problems')).toContainText('acme/legacy imports acme/gone: no such environment')
   await shot(page, 'graph')
 
   await graph.locator('.react-flow__node[data-id="acme/prod"]').click()

@@ -120,7 +120,7 @@ export function GraphScreen() {
         </span>
       </div>
       {problems.length > 0 && (
-        <ul className="problems">
+        <ul className="problems" data-testid="graph-problems">
           {problems.map((e) => (
             <li key={`${e.from}->${e.to}`} className="error">
               {e.from} imports {e.raw}: {e.broken ? 'no such environment' : 'import cycle'}
@@ -134,6 +134,7 @@ export function GraphScreen() {
           edges={edges}
           colorMode={theme}
           fitView
+          fitViewOptions={{ maxZoom: 1.1, padding: 0.2 }}
           nodesConnectable={false}
           onNodeClick={(_, n) => {
             if (graph?.nodes.find((x) => x.id === n.id)?.exists) void openEnv(n.id).then(() => useApp.getState().setScreen('editor'))
