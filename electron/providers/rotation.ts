@@ -15,9 +15,9 @@
 import { isDeepStrictEqual } from 'node:util'
 import { isMap, isScalar, parseDocument, stringify } from 'yaml'
 import type { Document } from 'yaml'
-import type { Diagnostic, EnvironmentLoader, EvalResult, EvaluateOptions, ExecutionContext, ProviderRegistry, RotationPatch } from '../../shared/esc/host.ts'
+import type { Diagnostic, EnvironmentLoader, EvalResult, EvaluateOptions, ExecutionContext, JsonValue, ProviderRegistry, RotationPatch } from '../../shared/esc/host.ts'
 import { ConflictError, UserError } from '../../shared/errors.ts'
-import type { EnvironmentService, RevisionInfo, RotationResult } from '../../shared/models.ts'
+import type { AuditEvent, EnvironmentService, RevisionInfo, RotationResult } from '../../shared/models.ts'
 import { formatPath, parsePath } from '../../shared/format/path.ts'
 import { commandAllowedByTags, createProviderRegistry } from './index.ts'
 
@@ -195,8 +195,14 @@ export function serviceRotateDeps(
  * public methods with `providers` (default: the built-in registry with the service's plugins folder and the
  * `envelope.allow-command` tag rule). Versioned references are refused, as `esc env rotate` does.
  */
+/** The parts of the local store used beyond EnvironmentService (both optional). */
+export interface RotatableService extends EnvironmentService {
+  dataDir?: string
+  recordAudit?(e: { action: AuditEvent['action']; target: string; result?: AuditEvent['result']; detail?: Record<string, JsonValue> }): Promise<void>
+}
+
 export async function rotateEnvironment(
-  service: EnvironmentService & { dataDir?: string },
+  service: RotatableService,
   ref: string,
   paths: string[],
   opts: { providers?: ProviderRegistry; evaluate?: (o: EvaluateOptions) => Promise<EvalResult> } = {},
@@ -220,7 +226,26 @@ export async function rotateEnvironment(
       },
     })
   const evaluate = opts.evaluate ?? (await import('../../shared/esc/index.ts')).evaluate
-  return rotateStoredEnvironment(ref, paths.length ? paths : undefined, serviceRotateDeps(service, ref, providers, { evaluate }))
+  let result: RotationResult
+  try {
+    result = await rotateStoredEnvironment(ref, paths.length ? paths : undefined, serviceRotateDeps(service, ref, providers, { evaluate }))
+  } catch (err) {
+    await service.recordAudit?.({ action: 'rotate', target: ref, result: 'error', detail: { paths, error: err instanceof UserError ? err.code : 'internal' } }).catch(() => {})
+    throw err
+  }
+  // audited as `rotate` (paths and statuses only: never a value)
+  await service.recordAudit?.({
+    action: 'rotate',
+    target: ref,
+    result: result.status === 'failed' ? 'error' : 'ok',
+    detail: {
+      paths,
+      preRotationRevision: result.preRotationRevision,
+      ...(result.postRotationRevision !== undefined ? { postRotationRevision: result.postRotationRevision } : {}),
+      rotations: result.rotations.map((r) => ({ path: r.path, status: r.status })),
+    },
+  })
+  return result
 }
 
 /** Human output of a rotation: one line per rotated value, the revision written, other errors. */

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 import { createServices } from '../../../electron/services/index.ts'
 import type { Services } from '../../../electron/services/index.ts'
 import { createProviderRegistry } from '../../../electron/providers/index.ts'
-import { runRotate } from '../../../electron/cli/commands/rotate.ts'
+import { rotateEnvironment, runRotate } from '../../../electron/cli/commands/rotate.ts'
 import { main } from '../../../electron/cli/main.ts'
 import type { Cli } from '../../../electron/cli/context.ts'
 import type { EvalValue } from '../../../shared/esc/host.ts'
@@ -120,14 +120,38 @@ esac
     assert.match(err, /^error: rotate refuses versioned references \(demo\/tokens@1\): rotation always starts from the latest revision\nhint: run `envelope env rotate demo\/tokens`\n$/)
   })
 
+  it('also rotates through a service without its own rotate (public methods only), audited the same way', async () => {
+    const store = services.environments
+    // the same store seen as a plain EnvironmentService without `rotate`
+    const plain = new Proxy(store, {
+      get: (t, prop) => {
+        if (prop === 'rotate') return undefined
+        const v = Reflect.get(t, prop) as unknown
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v
+      },
+    })
+    const before = (await store.getDefinition('demo/tokens')).revision
+    const r = await rotateEnvironment(plain, 'demo/tokens', ['apiKey'], { providers })
+    assert.deepEqual([r.status, r.preRotationRevision, r.postRotationRevision, r.rotations], ['succeeded', before, before + 1, [{ path: 'values.apiKey', status: 'succeeded' }]])
+    const last = (await store.audit({ target: 'demo/tokens' })).find((e) => e.action === 'rotate')
+    assert.deepEqual((last?.detail as { rotations: unknown }).rotations, [{ path: 'values.apiKey', status: 'succeeded' }])
+  })
+
   it('prints JSON with --output json, and refuses versioned references and unknown paths', async () => {
     const r = await run('demo/tokens', ['webhook'], 'json')
     const j = JSON.parse(r.text) as { environment: string; status: string; preRotationRevision: number; postRotationRevision: number; rotations: unknown[] }
     assert.deepEqual(
       { environment: j.environment, status: j.status, pre: j.preRotationRevision, post: j.postRotationRevision, rotations: j.rotations },
-      { environment: 'demo/tokens', status: 'succeeded', pre: 4, post: 5, rotations: [{ path: 'values.webhook.secret', status: 'succeeded' }] },
+      { environment: 'demo/tokens', status: 'succeeded', pre: 5, post: 6, rotations: [{ path: 'values.webhook.secret', status: 'succeeded' }] },
     )
     await assert.rejects(run('demo/tokens@2', []), /rotate refuses versioned references \(demo\/tokens@2\)/)
+    // every rotation is in the audit log as `rotate`, with paths and statuses only
+    const audit = (await services.environments.audit({ target: 'demo/tokens' })).filter((e) => e.action === 'rotate')
+    assert.ok(audit.length >= 4)
+    const d = audit[0]?.detail as Record<string, unknown>
+    assert.deepEqual([d.preRotationRevision, d.postRotationRevision, d.rotations], [5, 6, [{ path: 'values.webhook.secret', status: 'succeeded' }]])
+    assert.ok(audit.some((e) => e.result === 'error'), 'the failed rotation is audited as an error')
+    assert.ok(!JSON.stringify(audit).includes('fn::secret'))
     await assert.rejects(run('demo/tokens', ['nope']), /no fn::rotate found at values\.nope in demo\/tokens/)
   })
 })
