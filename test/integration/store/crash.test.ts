@@ -92,6 +92,7 @@ test('kill -9 at random moments: every acknowledged save survives, the store sta
     assert.match(def.yaml, new RegExp(`writer: ${a.label}\\n  counter: ${a.counter}\\n`), `revision ${a.revision} holds what was acknowledged`)
     assert.match(def.yaml, new RegExp(`fn::secret: crash-secret-${a.label}-${a.counter}`))
   }
+  console.log(`# ${rounds} kills, ${all.length} acknowledged saves, all present; latest revision ${latest}`)
   // the store keeps working after the crashes
   const next = await env.update(id, 'values:\n  after: crash\n', { baseRevision: latest })
   assert.equal(next.number, latest + 1)
