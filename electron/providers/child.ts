@@ -30,6 +30,16 @@ export interface ChildOptions {
 
 const MAX_STDERR = 64 * 1024
 
+/** Envelope's own credentials (store passphrase, key file, sync tokens) never reach a child process. */
+const PRIVATE_ENV = /^ENVELOPE_.*(PASSPHRASE|PASSWORD|TOKEN|SECRET|KEY)/i
+
+/** This process's environment minus Envelope's own credentials: the base of every child's environment. */
+export function childBaseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!PRIVATE_ENV.test(k)) env[k] = v
+  return { ...env, ...extra }
+}
+
 export function runChild(o: ChildOptions): Promise<ChildResult> {
   return new Promise((resolve) => {
     const maxOut = o.maxOutputBytes ?? 16 * 1024 * 1024
@@ -43,7 +53,7 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
     const posix = process.platform !== 'win32'
     const child = spawn(o.file, o.args, {
       shell: false,
-      env: o.env ?? process.env,
+      env: o.env ?? childBaseEnv(),
       cwd: o.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       // own process group, so a timeout also kills what the child started (POSIX)

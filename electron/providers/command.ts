@@ -9,7 +9,7 @@
  * and CLI, the environment tag `envelope.allow-command=true` on the environment being opened.
  */
 import type { JsonValue, Provider, ProviderContext } from '../../shared/esc/host.ts'
-import { runChild } from './child.ts'
+import { childBaseEnv, runChild } from './child.ts'
 import { ProviderError, isObject, scrub, secretStrings, tail } from './util.ts'
 
 const NAME = 'command'
@@ -55,7 +55,7 @@ export function createCommandProvider(options: { allow?: AllowCommand; timeoutMs
       if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string') || argv[0] === '') {
         throw new ProviderError(NAME, 'argv must be a non-empty list of strings, e.g. [op, read, "op://vault/item/password"]')
       }
-      const childEnv: NodeJS.ProcessEnv = { ...process.env }
+      const childEnv: NodeJS.ProcessEnv = childBaseEnv()
       if (env !== undefined) {
         if (!isObject(env) || Object.values(env).some((v) => typeof v !== 'string')) throw new ProviderError(NAME, 'env must be an object of string values')
         Object.assign(childEnv, env)

@@ -76,7 +76,8 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
     let i = cache.get(key)
     if (i === undefined) {
       try {
-        i = describePluginSync(name, path, processTimeout)
+        // synchronous (registry lookups are): bounded tighter than opens so a hung plugin cannot freeze the app for long
+        i = describePluginSync(name, path, Math.min(processTimeout, 5000))
       } catch (err) {
         i = err instanceof ProviderError ? err : new ProviderError(`plugin ${JSON.stringify(name)} (${path})`, `schema failed: ${errorMessage(err)}`)
       }

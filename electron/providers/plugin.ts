@@ -12,7 +12,7 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { EvalValue, JsonValue, Provider, ProviderContext, Rotator } from '../../shared/esc/host.ts'
 import { resolveDataDir } from '../services/paths.ts'
-import { runChild } from './child.ts'
+import { childBaseEnv, runChild } from './child.ts'
 import type { ChildResult } from './child.ts'
 import { ProviderError, isObject, scrub, secretStrings, tail, toEvalValue } from './util.ts'
 
@@ -61,7 +61,7 @@ function label(name: string, path: string): string {
 }
 
 function childEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, ENVELOPE_PROVIDER_PROTOCOL: String(PROTOCOL_VERSION) }
+  return childBaseEnv({ ENVELOPE_PROVIDER_PROTOCOL: String(PROTOCOL_VERSION) })
 }
 
 /**

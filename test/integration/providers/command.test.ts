@@ -60,6 +60,18 @@ describe('command provider', () => {
     })
   })
 
+  it("never passes Envelope's own credentials to the program", async () => {
+    const saved = process.env.ENVELOPE_PASSPHRASE
+    process.env.ENVELOPE_PASSPHRASE = 'store-passphrase'
+    try {
+      const out = await allowed().open({ argv: ['sh', '-c', 'printf "%s|%s" "${ENVELOPE_PASSPHRASE-unset}" "$HOME"'] }, ctx)
+      assert.equal(out, `unset|${process.env.HOME ?? ''}`)
+    } finally {
+      if (saved === undefined) delete process.env.ENVELOPE_PASSPHRASE
+      else process.env.ENVELOPE_PASSPHRASE = saved
+    }
+  })
+
   it('reports failures: exit code with truncated stderr, missing program, timeout, bad inputs', async () => {
     const p = allowed()
     const long = 'x'.repeat(5000)

@@ -59,6 +59,20 @@ describe('external provider plugins', () => {
     assert.deepEqual(defaultPluginsPath({ env: { ENVELOPE_DATA_DIR: '/d2' } }), ['/d2/plugins'])
   })
 
+  it('gives plugins ENVELOPE_PROVIDER_PROTOCOL and never the store passphrase', async () => {
+    const dir = tempDir()
+    writePlugin(dir, 'envdump', `#!/bin/sh\ncat >/dev/null\nprintf '{"value": {"protocol": "%s", "passphrase": "%s"}}' "$ENVELOPE_PROVIDER_PROTOCOL" "\${ENVELOPE_PASSPHRASE-unset}"\n`)
+    const saved = process.env.ENVELOPE_PASSPHRASE
+    process.env.ENVELOPE_PASSPHRASE = 'store-passphrase'
+    try {
+      const p = createProviderRegistry({ pluginsPath: [dir] }).provider('envdump') as Provider
+      assert.deepEqual(unwrap(await p.open({}, ctx)).json, { protocol: '1', passphrase: 'unset' })
+    } finally {
+      if (saved === undefined) delete process.env.ENVELOPE_PASSPHRASE
+      else process.env.ENVELOPE_PASSPHRASE = saved
+    }
+  })
+
   it('a plugin never shadows a built-in', () => {
     const dir = tempDir()
     writePlugin(dir, 'command', '#!/bin/sh\necho \'{"rotator": true}\'\n')
