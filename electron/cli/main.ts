@@ -41,13 +41,8 @@ export function reportError(cli: Cli, err: unknown): number {
     return err.exitCode === 0 ? 0 : 2
   }
   if (err instanceof UserError) {
-    const diags = (err as { diagnostics?: unknown }).diagnostics
-    if (Array.isArray(diags) && diags.length > 0 && !(err as { rendered?: boolean }).rendered) {
-      // a definition with errors: the message already names the first one; show them all
-      cli.err(`error: ${err.message}\n`)
-    } else if (!(err as { rendered?: boolean }).rendered) {
-      cli.err(`error: ${err.message}\n`)
-    }
+    // diagnostics (if any) were printed where they arose; this is the one-line summary
+    cli.err(`error: ${err.message}\n`)
     if (err.hint) cli.err(`hint: ${err.hint}\n`)
     return 1
   }

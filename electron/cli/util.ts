@@ -55,9 +55,8 @@ export async function printStoreDiagnostics(cli: Cli, diags: readonly Diagnostic
   }, fallback)
 }
 
-/** An error already shown to the user (diagnostics printed); main only sets the exit code. */
+/** Failure after diagnostics were printed: main adds this one-line summary and exits 1. */
 export class ReportedError extends UserError {
-  readonly rendered = true
   constructor(message: string, hint?: string) {
     super('invalid_input', message, hint ? { hint } : undefined)
   }

@@ -14,13 +14,13 @@ import { splitCommandLine } from '../../../shared/cmdline.ts'
 import type { Diagnostic } from '../../../shared/esc/host.ts'
 import { renderDiagnostics } from '../../../shared/format/diagnostics.ts'
 import type { Cli } from '../context.ts'
-import { printDiagnostics, readInput, ReportedError } from '../util.ts'
+import { printDiagnostics, readInput } from '../util.ts'
 import { saveOrReport } from './env.ts'
 
 const MARK = '# envelope: '
 
 export function editorCommand(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
-  const text = flag ?? env.VISUAL ?? env.EDITOR ?? 'vi'
+  const text = flag || env.VISUAL || env.EDITOR || 'vi'
   const argv = splitCommandLine(text)
   if (argv.length === 0) throw new UserError('invalid_input', 'no available editor', { hint: 'use --editor or set VISUAL or EDITOR' })
   if (/(^|\/)code$/.test(argv[0]!) && !argv.includes('-w') && !argv.includes('--wait')) argv.push('-w')
@@ -108,7 +108,9 @@ export async function editCommand(cli: Cli, ref: string, opts: { editor?: string
         keep = true
         writeFileSync(file, edited, { mode: 0o600 })
         if (e instanceof ConflictError) {
-          throw new ReportedErrorWithMessage(cli, `${e.message}. Your edits are kept in ${file}`, `run \`envelope env edit ${def.environment}\` again and merge them (then delete the file: it may hold secrets)`)
+          throw new UserError('conflict', `${e.message}. Your edits are kept in ${file}`, {
+            hint: `run \`envelope env edit ${def.environment}\` again and merge them (then delete the file: it may hold secrets)`,
+          })
         }
         cli.err(`note: your edits are kept in ${file} (it may hold secrets: delete it when done)\n`)
         throw e
@@ -119,10 +121,3 @@ export async function editCommand(cli: Cli, ref: string, opts: { editor?: string
   }
 }
 
-/** Prints `error: …` now (so the kept-file path is in the message) and exits 1 through main. */
-class ReportedErrorWithMessage extends ReportedError {
-  constructor(cli: Cli, message: string, hint: string) {
-    cli.err(`error: ${message}\n`)
-    super(message, hint)
-  }
-}
