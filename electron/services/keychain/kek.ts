@@ -81,10 +81,16 @@ function keyFilePath(config: KeyConfig): string | undefined {
   return p ? resolve(p) : undefined
 }
 
-function keychainError(action: string, err: unknown): UserError {
+/** For a store whose key already lives in the keychain, the alternatives only help after a move. */
+const EXISTING_KEY_HINT =
+  'start or unlock your keyring (gnome-keyring/KWallet, macOS Keychain, Windows Credential Manager): this store\'s key lives there. ' +
+  'To stop depending on it, rotate the key to a passphrase or key-file backend while the keychain works, ' +
+  'or import a key exported from another machine (`envelope key import`).'
+
+function keychainError(action: string, err: unknown, existing = false): UserError {
   const why = err instanceof Error ? err.message : String(err)
   return new UserError('keychain_unavailable', `the OS keychain (${keychainDescription()}) is unavailable: cannot ${action} (${why})`, {
-    hint: ALTERNATIVES_HINT,
+    hint: existing ? EXISTING_KEY_HINT : ALTERNATIVES_HINT,
     cause: err,
   })
 }
@@ -194,7 +200,7 @@ export async function loadKek(backend: KeyBackend, params: KekParams, kekId: str
     try {
       text = entry(config, keychainAccount(storeId, kekId)).getPassword()
     } catch (err) {
-      throw keychainError('read the store key', err)
+      throw keychainError('read the store key', err, true)
     }
     if (text === null) {
       throw new UserError('keychain_unavailable', `the store key ${kekId} is not in the OS keychain (${keychainDescription()})`, {
