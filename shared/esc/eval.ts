@@ -407,7 +407,10 @@ class Round {
       return n.value
     }
     this.depth--
-    if (n.x.kind !== 'object' && n.base) v = merge(n.base, v)
+    if (n.x.kind !== 'object' && n.base) {
+      v = merge(n.base, v)
+      if (!v.trace.base) v = copyV(v, { trace: { def: v.trace.def, base: n.base } })
+    }
     if ((n.x.kind === 'list' || (n.x.kind === 'object' && n.x.path !== 'values') || n.x.kind === 'interp') && sizeOf(v) > MAX_PLAIN_NODES) {
       // e.g. references that double a value at each step: bounded here so every consumer is safe
       this.error(n.x, new ValueTooLarge(MAX_PLAIN_NODES).message)
@@ -438,7 +441,8 @@ class Round {
         const o: Record<string, V> = {}
         const b = n.base && !n.base.unknown && n.base.value !== null && typeof n.base.value === 'object' && !Array.isArray(n.base.value)
           ? (n.base.value as Record<string, V>) : undefined
-        if (b) for (const k of Object.keys(b)) o[k] = b[k]
+        // inherited values keep their definition and record what they came from (trace.base)
+        if (b) for (const k of Object.keys(b)) o[k] = inherit(b[k])
         const top = x.path === 'values'
         for (const k of x.keys) {
           if (top && (k === 'imports' || k === 'context')) {
@@ -664,7 +668,8 @@ class Round {
       }
       case 'secret': {
         if (x.ciphertext !== undefined) return this.decrypt(n, x)
-        return mk(x.plaintext ?? '', r, true)
+        if (x.invalid) return mk('', zeroRange(n.env.name), true)
+        return mk(x.plaintext ?? '', x.arg.range, true)
       }
       case 'join': {
         const [a, b] = x.args as [Expr, Expr]
@@ -764,16 +769,18 @@ class Round {
   decrypt(n: ENode, x: BuiltinExpr): V {
     const cipher = this.ev.opts.cipher
     const env = n.env.name
-    if (!cipher) {
-      this.error(x, 'decrypting: no key available for this environment')
-      return unknownV(x.range, STRING, true)
-    }
     const ct = x.ciphertext as string
     let payload: Uint8Array
     try {
       payload = decodeEnvelope(ct)
     } catch (e) {
       this.error(x, `invalid ciphertext: ${errorMessage(e)}`)
+      return unknownV(x.range, STRING, true)
+    }
+    // check mode validates the envelope but does not decrypt (no key needed)
+    if (this.ev.mode === 'check') return unknownV(x.range, STRING, true)
+    if (!cipher) {
+      this.error(x, 'decrypting: no key available for this environment')
       return unknownV(x.range, STRING, true)
     }
     const res = this.async(`decrypt:${env}:${ct}`, async () => new TextDecoder('utf-8', { fatal: false }).decode(await cipher.decrypt(payload, env)))
@@ -893,6 +900,13 @@ function stateValue(j: JsonValue, def: Range): V {
     return mk(o, def)
   }
   return fromJSON(j, def)
+}
+
+function inherit(b: V): V {
+  const v: V = { value: b.value, trace: { def: b.trace.def, base: b } }
+  if (b.secret) v.secret = true
+  if (b.unknown) return copyV(b, { trace: { def: b.trace.def, base: b } })
+  return v
 }
 
 function secretIf(v: V, secret: boolean | undefined): V {

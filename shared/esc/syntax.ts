@@ -167,7 +167,8 @@ class Parser {
     }
     const last = this.lastChild(n)
     if (last) return { environment: this.src.environment, begin: this.src.pos(start), end: this.rangeOf(last).end }
-    return this.src.range(start, n.range ? n.range[1] : start)
+    // an empty collection ends where it starts (as the reference)
+    return this.src.range(start, start)
   }
 
   lastChild(n: YNode): YNode | undefined {

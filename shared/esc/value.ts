@@ -195,7 +195,12 @@ export function merge(base: V | undefined, top: V): V {
   for (const k of Object.keys(b)) o[k] = (b as Record<string, V>)[k]
   for (const k of Object.keys(t)) {
     const tv = (t as Record<string, V>)[k]
-    o[k] = k in o ? merge(o[k], tv) : tv
+    if (!(k in o)) o[k] = tv
+    else {
+      const m = merge(o[k], tv)
+      // an overridden value records what it overrides
+      o[k] = m === tv && !tv.trace.base ? copyV(tv, { trace: { def: tv.trace.def, base: o[k] } }) : m
+    }
   }
   const r: V = { value: o, trace: { def: top.trace.def, base } }
   if (top.secret) r.secret = true

@@ -1,7 +1,10 @@
 /**
  * Runs the ESC conformance cases (layout and scoring: shared/esc-conformance/README.md).
  *
- *   node test/conformance/run.ts [casesDir] [--verbose] [--only name,name]
+ *   node test/conformance/run.ts [casesDir] [--verbose] [--only name,name] [--trees]
+ *
+ * --trees also compares the detailed check/eval value trees (definition ranges, flags, trace.base)
+ * and lists the differences (informational: the README scores only JSON values and diagnostics).
  *
  * Prints each failure, then a final line `N passed, M failed`; exits non-zero on failure.
  */
@@ -78,6 +81,29 @@ function refPlain(v: unknown): JsonValue {
   return x as JsonValue
 }
 
+/** Stretch: compares the detailed value trees (definition ranges, secret/unknown flags, trace.base). */
+function compareTree(ref: unknown, got: unknown, path: string, out: string[]): void {
+  if (!ref || typeof ref !== 'object') return
+  const r = ref as { value?: unknown; secret?: boolean; unknown?: boolean; trace?: { def?: Range0; base?: unknown } }
+  const g = got as typeof r | undefined
+  const f = (d?: Range0) => d ? `${d.environment}:${d.begin.line}:${d.begin.column}-${d.end.line}:${d.end.column}` : 'none'
+  if (f(r.trace?.def) !== f(g?.trace?.def)) out.push(`${path}: def ${f(r.trace?.def)} != ${f(g?.trace?.def)}`)
+  if (!!r.secret !== !!g?.secret) out.push(`${path}: secret ${!!r.secret} != ${!!g?.secret}`)
+  if (!!r.unknown !== !!g?.unknown) out.push(`${path}: unknown ${!!r.unknown} != ${!!g?.unknown}`)
+  const rv = r.value
+  const gv = g?.value as Record<string, unknown> | unknown[] | undefined
+  if (Array.isArray(rv)) rv.forEach((x, i) => compareTree(x, Array.isArray(gv) ? gv[i] : undefined, `${path}[${i}]`, out))
+  else if (rv && typeof rv === 'object') for (const k of Object.keys(rv)) compareTree((rv as Record<string, unknown>)[k], gv && !Array.isArray(gv) ? gv[k] : undefined, `${path}.${k}`, out)
+  if (r.trace?.base) {
+    if (!g?.trace?.base) out.push(`${path}: trace.base missing`)
+    else compareTree(r.trace.base, g.trace.base, `${path}<base>`, out)
+  }
+}
+
+interface Range0 { environment: string; begin: { line: number; column: number }; end: { line: number; column: number } }
+
+let treeNotes: string[] = []
+
 export async function runCase(dir: string): Promise<string[]> {
   const caseName = dir.split('/').filter(Boolean).pop() as string
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, unknown>
@@ -112,6 +138,12 @@ export async function runCase(dir: string): Promise<string[]> {
   for (const ph of phases) {
     if (!ph.present) continue
     const res = await run(ph.mode)
+    const detailed = (expected[ph.mode] as { properties?: Record<string, unknown> } | undefined)?.properties
+    if (detailed) {
+      const out: string[] = []
+      for (const k of Object.keys(detailed)) compareTree(detailed[k], res.value?.[k], k, out)
+      treeNotes.push(...out.map((o) => `${caseName} ${ph.mode}: ${o}`))
+    }
     const d = sameDiags(refTuples(expected[ph.diagKey] as RefDiag[] | undefined), withoutLoad(res))
     if (d) failures.push(`  ${ph.diagKey} differ\n${d}`)
     for (const [key, reveal] of ph.json) {
@@ -136,6 +168,7 @@ export async function runCase(dir: string): Promise<string[]> {
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const verbose = args.includes('--verbose')
+  const trees = args.includes('--trees')
   const onlyIdx = args.indexOf('--only')
   const only = onlyIdx >= 0 ? new Set(args[onlyIdx + 1].split(',')) : undefined
   const positional = args.filter((a, i) => !a.startsWith('--') && !(onlyIdx >= 0 && i === onlyIdx + 1))
@@ -160,6 +193,12 @@ async function main(): Promise<void> {
       if (verbose) console.log(`ok   ${n}`)
     }
   }
+  if (trees) {
+    // informational (the README's stretch goal): differences in the detailed trees, not scored
+    console.log(`detailed trees: ${treeNotes.length} differences`)
+    for (const t of treeNotes) console.log(`  ${t}`)
+  }
+  treeNotes = []
   console.log(`${passed} passed, ${failed} failed`)
   process.exitCode = failed ? 1 : 0
 }
