@@ -4,7 +4,7 @@ import { UserError } from '../../../shared/errors.ts'
 import { formatPath, type PathSegment } from '../../../shared/format/path.ts'
 
 export function loadDefinition(yaml: string, env: string): Document {
-  const doc = parseDocument(yaml)
+  const doc: Document = parseDocument(yaml)
   if (doc.contents === null) doc.contents = doc.createNode({})
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!

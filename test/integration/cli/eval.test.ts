@@ -94,7 +94,7 @@ test('diagnostics: file:line:col: error: message, the source line, a caret under
 test('a missing import points at the import entry', async () => {
   const r = await evalIn(['badimport.yaml'])
   assert.equal(r.code, 1)
-  assert.match(r.stderr, /^badimport\.yaml:2:5: error: .*nowhere.*\n    - nowhere\n      \^+\n/)
+  assert.match(r.stderr, /^badimport\.yaml:2:5: error: .*nowhere.*\n {4}- nowhere\n {6}\^+\n/)
 })
 
 test('usage errors exit 2, missing files exit 1 with a clear message', async () => {
