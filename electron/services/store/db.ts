@@ -152,7 +152,18 @@ export function immediate<T>(db: DatabaseSync, fn: () => T, opts: { durable?: bo
       db.exec('PRAGMA synchronous = FULL')
     }
   }
-  db.exec('BEGIN IMMEDIATE')
+  try {
+    db.exec('BEGIN IMMEDIATE')
+  } catch (err) {
+    const code = (err as { errcode?: number }).errcode
+    if (code === 5 || code === 6) {
+      throw new UserError('io', 'the store is busy: another Envelope process has held its write lock for too long', {
+        hint: 'retry in a moment; if it persists, look for a stuck `envelope` process',
+        cause: err,
+      })
+    }
+    throw err
+  }
   let result: T
   try {
     result = fn()

@@ -167,3 +167,20 @@ test('kill -9 during KEK rotations: the store key is always one that opens every
   console.log(`# rotations acknowledged before the kills: ${acked.length}`)
   services.close()
 })
+
+test('a writer blocked past the busy timeout gets a clear error, and nothing is half-written', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'envelope-busy-'))
+  const { EnvironmentStore } = await import('../../../electron/services/store/environment-store.ts')
+  const keys = { service: 'Envelope-test' }
+  const store = new EnvironmentStore({ dataDir, keys, busyTimeoutMs: 200 })
+  await store.create('app/busy')
+  const blocker = new DatabaseSync(join(dataDir, 'envelope.db'))
+  blocker.exec('BEGIN IMMEDIATE') // another process holding the write lock
+  await assert.rejects(store.setTag('app/busy', 'k', 'v'), (e: unknown) => e instanceof Error && /the store is busy/.test(e.message) && (e as { code?: string }).code === 'io')
+  blocker.exec('ROLLBACK')
+  blocker.close()
+  assert.deepEqual(await store.getTags('app/busy'), {})
+  await store.setTag('app/busy', 'k', 'v')
+  assert.deepEqual(await store.getTags('app/busy'), { k: 'v' })
+  store.close()
+})
