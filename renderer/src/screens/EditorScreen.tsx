@@ -89,6 +89,8 @@ export function EditorScreen() {
   useEffect(() => {
     const ed = editorRef.current
     if (!ed || !revealTarget || revealTarget.id !== id) return
+    // wait for the editor of this environment (the previous one may still be referenced while it remounts)
+    if (ed.getModel()?.uri.toString() !== monaco.Uri.parse(`envelope://env/${id}.yaml`).toString() || ed.getModel()?.getValue() !== buffer) return
     const r = revealTarget.range
     const range = new monaco.Range(r.begin.line, r.begin.column, r.end.line, Math.max(r.end.column, r.begin.column))
     ed.setSelection(range)
