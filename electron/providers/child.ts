@@ -3,6 +3,7 @@
  * plugin host build on. On timeout, cancellation or too much output, the whole process group is killed.
  */
 import { spawn } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 
 export interface ChildResult {
   stdout: string
@@ -51,15 +52,24 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
     let overflow = false
     let settled = false
     const posix = process.platform !== 'win32'
-    const child = spawn(o.file, o.args, {
-      shell: false,
-      env: o.env ?? childBaseEnv(),
-      cwd: o.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // own process group, so a timeout also kills what the child started (POSIX)
-      detached: posix,
-      windowsHide: true,
-    })
+    let child: ChildProcessWithoutNullStreams
+    try {
+      child = spawn(o.file, o.args, {
+        shell: false,
+        env: o.env ?? childBaseEnv(),
+        cwd: o.cwd,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // own process group, so a timeout also kills what the child started (POSIX)
+        detached: posix,
+        windowsHide: true,
+      })
+    } catch (err) {
+      // invalid arguments are thrown synchronously; their message may quote an argument, so keep only the code
+      const e = new Error('the program could not be started') as NodeJS.ErrnoException
+      e.code = (err as NodeJS.ErrnoException).code ?? 'EINVAL'
+      resolve({ stdout: '', stderr: '', code: null, signal: null, timedOut: false, cancelled: false, overflow: false, spawnError: e })
+      return
+    }
     const kill = (): void => {
       try {
         if (posix && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')

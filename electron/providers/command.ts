@@ -8,6 +8,7 @@
  * programs from an environment definition is opt-in: the registry option `allowCommand`, or, in the app
  * and CLI, the environment tag `envelope.allow-command=true` on the environment being opened.
  */
+import { statSync } from 'node:fs'
 import type { JsonValue, Provider, ProviderContext } from '../../shared/esc/host.ts'
 import { childBaseEnv, runChild } from './child.ts'
 import { ProviderError, isObject, scrub, secretStrings, tail } from './util.ts'
@@ -21,6 +22,14 @@ export type AllowCommand = boolean | ((environment: string) => boolean | Promise
 /** The documented opt-in: environment tag `envelope.allow-command` = `true`. */
 export function commandAllowedByTags(tags: Record<string, string> | undefined): boolean {
   return tags?.[ALLOW_COMMAND_TAG]?.trim().toLowerCase() === 'true'
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 export const commandSchema: JsonValue = {
@@ -55,12 +64,18 @@ export function createCommandProvider(options: { allow?: AllowCommand; timeoutMs
       if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string') || argv[0] === '') {
         throw new ProviderError(NAME, 'argv must be a non-empty list of strings, e.g. [op, read, "op://vault/item/password"]')
       }
+      // Node refuses NUL bytes with a message that quotes the argument (which may be secret): say it ourselves
+      if ((argv as string[]).some((a) => a.includes('\0'))) throw new ProviderError(NAME, 'argv items must not contain NUL bytes')
       const childEnv: NodeJS.ProcessEnv = childBaseEnv()
       if (env !== undefined) {
         if (!isObject(env) || Object.values(env).some((v) => typeof v !== 'string')) throw new ProviderError(NAME, 'env must be an object of string values')
+        if (Object.entries(env).some(([k, v]) => k.includes('\0') || k.includes('=') || (v as string).includes('\0'))) {
+          throw new ProviderError(NAME, 'env names must not contain "=" or NUL bytes, nor values NUL bytes')
+        }
         Object.assign(childEnv, env)
       }
       if (cwd !== undefined && typeof cwd !== 'string') throw new ProviderError(NAME, 'cwd must be a directory path')
+      if (cwd !== undefined && !isDirectory(cwd)) throw new ProviderError(NAME, `cwd ${JSON.stringify(cwd)} is not a directory`)
       if (trim !== undefined && typeof trim !== 'boolean') throw new ProviderError(NAME, 'trim must be true or false')
       if (format !== undefined && format !== 'text' && format !== 'json') throw new ProviderError(NAME, 'format must be text or json')
       const program = argv[0] as string

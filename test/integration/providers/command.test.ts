@@ -87,6 +87,11 @@ describe('command provider', () => {
     await assert.rejects(p.open({ argv: ['envelope-no-such-program'] }, ctx), /cannot run "envelope-no-such-program": not found \(is it installed and on PATH\?\)/)
     await assert.rejects(p.open({ argv: ['sleep', '10'] }, ctx), /"sleep" timed out after 2000 ms and was killed/)
     await assert.rejects(p.open({ argv: [] }, ctx), /argv must be a non-empty list of strings/)
+    await assert.rejects(p.open({ argv: ['echo', 'sec\0ret-value'] }, ctx), (err: Error) => {
+      assert.equal(err.message, 'command: argv items must not contain NUL bytes')
+      return true
+    })
+    await assert.rejects(p.open({ argv: ['true'], cwd: '/no/such/dir' }, ctx), /^ProviderError: command: cwd "\/no\/such\/dir" is not a directory$/)
     await assert.rejects(p.open({ argv: 'op read x' }, ctx), /argv must be a non-empty list of strings/)
     await assert.rejects(p.open({ argv: ['true'], env: { A: 1 } }, ctx), /env must be an object of string values/)
     const dir = tempDir()
