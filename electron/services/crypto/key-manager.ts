@@ -126,17 +126,21 @@ export class KeyManager {
     if (row) return { id: row.id, key: await this.#load(row) }
     const made = await makeKek(configuredBackend(this.#config), this.#config)
     const id = randomBytes(8).toString('hex')
+    // the key goes where it lives first (no keychain call while holding the write lock), then the row
+    const key = await persistKek(made, id, this.#storeId, this.#config)
     const created = immediate(this.#db, () => {
       if (this.#activeRow()) return false // another process initialised the store meanwhile
-      persistKek(made, id, this.#storeId, this.#config)
       this.#db
         .prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)')
-        .run(id, made.backend, JSON.stringify(made.params), seal(made.key, CHECK_TEXT, checkAad(id)), now())
+        .run(id, made.backend, JSON.stringify(made.params), seal(key, CHECK_TEXT, checkAad(id)), now())
       return true
     })
-    if (!created) return this.activeKek()
-    this.#keks.set(id, made.key)
-    return { id, key: made.key }
+    if (!created) {
+      await forgetKek(made.backend, id, this.#storeId, this.#config).catch(() => false) // our unused entry
+      return this.activeKek()
+    }
+    this.#keks.set(id, key)
+    return { id, key }
   }
 
   /** Makes and wraps a new data key (async: may reach the keychain). Insert it with `insertDataKey`. */
@@ -244,30 +248,34 @@ export class KeyManager {
     const rows = this.#db.prepare('SELECT id, kek_id, wrapped FROM data_keys').all() as unknown as DataKeyRow[]
     const plain = new Map<string, Buffer>()
     for (const r of rows) plain.set(r.id, await this.dataKey(r.id))
-    const rewrapped = immediate(this.#db, () => {
-      if (this.#activeRow()?.id !== old.id) throw new UserError('conflict', 'the store key was rotated by another process meanwhile', { hint: 'check `key status` and retry' })
-      persistKek(made, id, this.#storeId, merged)
-      const at = now()
-      this.#db.prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)').run(id, backend, JSON.stringify(made.params), seal(made.key, CHECK_TEXT, checkAad(id)), at)
-      const update = this.#db.prepare('UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ?')
-      const current = this.#db.prepare('SELECT id FROM data_keys').all() as unknown as { id: string }[]
-      let n = 0
-      for (const { id: dk } of current) {
-        const key = plain.get(dk)
-        if (!key) throw new UserError('conflict', 'a data key appeared during rotation', { hint: 'retry the rotation' })
-        update.run(id, seal(made.key, key, wrapAad(dk, id)), dk)
-        n++
-      }
-      this.#db.prepare('UPDATE keks SET retired = ? WHERE id = ?').run(at, old.id)
-      return n
-    })
-    this.#keks.set(id, made.key)
-    this.#keks.delete(old.id)
+    // the new key is in place before the store switches to it: a crash in between leaves an unused entry
+    const newKey = await persistKek(made, id, this.#storeId, merged)
+    let rewrapped: number
     try {
-      forgetKek(oldRow.backend, old.id, this.#storeId, merged)
-    } catch {
-      // the rotation is committed; a leftover keychain entry is harmless and reported by no one
+      rewrapped = immediate(this.#db, () => {
+        if (this.#activeRow()?.id !== old.id) throw new UserError('conflict', 'the store key was rotated by another process meanwhile', { hint: 'check `key status` and retry' })
+        const at = now()
+        this.#db.prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)').run(id, backend, JSON.stringify(made.params), seal(newKey, CHECK_TEXT, checkAad(id)), at)
+        const update = this.#db.prepare('UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ?')
+        const current = this.#db.prepare('SELECT id FROM data_keys').all() as unknown as { id: string }[]
+        let n = 0
+        for (const { id: dk } of current) {
+          const key = plain.get(dk)
+          if (!key) throw new UserError('conflict', 'a data key appeared during rotation', { hint: 'retry the rotation' })
+          update.run(id, seal(newKey, key, wrapAad(dk, id)), dk)
+          n++
+        }
+        this.#db.prepare('UPDATE keks SET retired = ? WHERE id = ?').run(at, old.id)
+        return n
+      })
+    } catch (err) {
+      await forgetKek(backend, id, this.#storeId, merged).catch(() => false)
+      throw err
     }
+    this.#keks.set(id, newKey)
+    this.#keks.delete(old.id)
+    // the rotation is committed; a leftover old keychain entry would be harmless
+    await forgetKek(oldRow.backend, old.id, this.#storeId, merged).catch(() => false)
     return { rewrapped, keyId: id, retiredKeyId: old.id, backend }
   }
 
@@ -278,7 +286,7 @@ export class KeyManager {
     const description = backendDescription(backend, this.#config)
     try {
       if (row) await this.#load(row)
-      else if (backend === 'keychain') probeKeychain(this.#config)
+      else if (backend === 'keychain') await probeKeychain(this.#config)
       else await makeKek(backend, { ...this.#config, env: { ...(this.#config.env ?? process.env) } }).then(() => undefined)
       return { backend, description, available: true, ...(row ? { keyId: row.id } : { message: 'no key yet: one is created on the first save' }) }
     } catch (err) {
@@ -328,16 +336,15 @@ export class KeyManager {
       } catch {
         throw new UserError('invalid_input', `the exported key does not open this store's key check`)
       }
-      storeImportedKek(row.backend, key, row.id, this.#storeId, this.#config)
+      await storeImportedKek(row.backend, key, row.id, this.#storeId, this.#config)
       this.#keks.set(row.id, key)
       return { keyId: row.id, backend: row.backend }
     }
     const backend = configuredBackend(this.#config)
-    if (backend === 'passphrase') storeImportedKek(backend, key, body.keyId, this.#storeId, this.#config) // throws: explains why
-    const params: KekParams = backend === 'keyfile' ? { file: this.#config.keyFile ?? process.env.ENVELOPE_KEY_FILE ?? '' } : {}
+    const params: KekParams = backend === 'keyfile' ? { file: this.#config.keyFile ?? (this.#config.env ?? process.env).ENVELOPE_KEY_FILE ?? '' } : {}
+    await storeImportedKek(backend, key, body.keyId, this.#storeId, this.#config) // a passphrase store throws: explains why
     immediate(this.#db, () => {
       if (this.#activeRow()) throw new UserError('conflict', 'another process created a store key meanwhile', { hint: 'retry the import' })
-      storeImportedKek(backend, key, body.keyId, this.#storeId, this.#config)
       this.#db.prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)').run(body.keyId, backend, JSON.stringify(params), seal(key, CHECK_TEXT, checkAad(body.keyId)), now())
     })
     this.#keks.set(body.keyId, key)

@@ -10,7 +10,7 @@
  * the secret material. A new store picks: key file if ENVELOPE_KEY_FILE is set, else passphrase if
  * ENVELOPE_PASSPHRASE is set, else the keychain.
  */
-import { Entry } from '@napi-rs/keyring'
+import { AsyncEntry } from '@napi-rs/keyring'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -96,12 +96,16 @@ function keychainError(action: string, err: unknown, existing = false): UserErro
 }
 
 /**
+ * A keychain entry (@napi-rs/keyring's Entry API, async flavour). Async because a locked desktop keyring
+ * answers only after the user types their password in its unlock prompt: a synchronous call would freeze
+ * the Electron main process meanwhile, and keychain calls are never made while holding the store's write
+ * lock (that would block the CLI for as long as the prompt is open).
  * On Linux the entry is pinned to the Secret Service: left alone, @napi-rs/keyring silently falls back to
  * the kernel keyutils keyring, which is in-memory only and forgets the key at reboot (= every secret lost).
  * The pinned constructor throws when the Secret Service is unreachable; callers turn that into a clear error.
  */
-function entry(config: KeyConfig, account: string): Entry {
-  return new Entry(config.service ?? DEFAULT_SERVICE, account, { linux: { store: 'secret-service' } })
+function entry(config: KeyConfig, account: string): AsyncEntry {
+  return new AsyncEntry(config.service ?? DEFAULT_SERVICE, account, { linux: { store: 'secret-service' } })
 }
 
 /** Keychain account name of a KEK: the store id keeps two data folders on one machine apart. */
@@ -113,12 +117,12 @@ export function keychainAccount(storeId: string, kekId: string): string {
  * Throws a clear `keychain_unavailable` UserError when the keychain cannot be used right now. Reading is
  * not enough (a locked or missing collection answers "nothing there"), so this writes and deletes a probe.
  */
-export function probeKeychain(config: KeyConfig = {}): void {
+export async function probeKeychain(config: KeyConfig = {}): Promise<void> {
   try {
     // a unique account: concurrent probes (app + CLI) never touch the same item
     const probe = entry(config, `probe:${process.pid}:${randomBytes(4).toString('hex')}`)
-    probe.setPassword('probe')
-    probe.deleteCredential()
+    await probe.setPassword('probe')
+    await probe.deleteCredential()
   } catch (err) {
     throw keychainError('write a test entry', err)
   }
@@ -156,7 +160,7 @@ export interface NewKek {
 /** Makes the key material of a new KEK for `backend` (does not touch the keychain yet: see `persistKek`). */
 export async function makeKek(backend: KeyBackend, config: KeyConfig): Promise<NewKek> {
   if (backend === 'keychain') {
-    probeKeychain(config)
+    await probeKeychain(config)
     return { backend, key: randomBytes(KEY_BYTES), params: {} }
   }
   if (backend === 'passphrase') {
@@ -175,11 +179,15 @@ export async function makeKek(backend: KeyBackend, config: KeyConfig): Promise<N
   return { backend, key: randomBytes(KEY_BYTES), params: { file: path } }
 }
 
-/** Writes the key of a new KEK where its backend keeps it (keychain entry or new key file). */
-export function persistKek(kek: NewKek, kekId: string, storeId: string, config: KeyConfig): void {
+/**
+ * Writes the key of a new KEK where its backend keeps it (keychain entry or new key file), BEFORE the
+ * store records it. Returns the key actually in place: when another process created the same key file
+ * first, that file's key (never overwritten).
+ */
+export async function persistKek(kek: NewKek, kekId: string, storeId: string, config: KeyConfig): Promise<Buffer> {
   if (kek.backend === 'keychain') {
     try {
-      entry(config, keychainAccount(storeId, kekId)).setPassword(kek.key.toString('base64'))
+      await entry(config, keychainAccount(storeId, kekId)).setPassword(kek.key.toString('base64'))
     } catch (err) {
       throw keychainError('store the key', err)
     }
@@ -188,9 +196,11 @@ export function persistKek(kek: NewKek, kekId: string, storeId: string, config: 
       // wx: never overwrite a key file that appeared meanwhile; 0600: readable by this user only
       writeFileSync(kek.params.file, kek.key.toString('base64') + '\n', { flag: 'wx', mode: 0o600 })
     } catch (err) {
+      if ((err as { code?: string }).code === 'EEXIST') return readKeyFile(kek.params.file)
       throw new UserError('io', `cannot create the key file ${kek.params.file}: ${(err as Error).message}`)
     }
   }
+  return kek.key
 }
 
 /** Loads an existing KEK from its backend. Throws a UserError saying what is missing and what to do. */
@@ -198,7 +208,7 @@ export async function loadKek(backend: KeyBackend, params: KekParams, kekId: str
   if (backend === 'keychain') {
     let text: string | null
     try {
-      text = entry(config, keychainAccount(storeId, kekId)).getPassword()
+      text = await entry(config, keychainAccount(storeId, kekId)).getPassword()
     } catch (err) {
       throw keychainError('read the store key', err, true)
     }
@@ -229,26 +239,27 @@ export async function loadKek(backend: KeyBackend, params: KekParams, kekId: str
 }
 
 /** Deletes a retired KEK from the keychain (no-op for other backends). Returns whether something was deleted. */
-export function forgetKek(backend: KeyBackend, kekId: string, storeId: string, config: KeyConfig): boolean {
+export async function forgetKek(backend: KeyBackend, kekId: string, storeId: string, config: KeyConfig): Promise<boolean> {
   if (backend !== 'keychain') return false
   try {
-    return entry(config, keychainAccount(storeId, kekId)).deleteCredential()
+    return await entry(config, keychainAccount(storeId, kekId)).deleteCredential()
   } catch (err) {
     throw keychainError('delete the retired key', err)
   }
 }
 
 /** Stores imported key bytes for an existing keychain/keyfile KEK. */
-export function storeImportedKek(backend: KeyBackend, key: Buffer, kekId: string, storeId: string, config: KeyConfig): void {
+export async function storeImportedKek(backend: KeyBackend, key: Buffer, kekId: string, storeId: string, config: KeyConfig): Promise<void> {
   if (backend === 'keychain') {
-    persistKek({ backend, key, params: {} }, kekId, storeId, config)
+    await persistKek({ backend, key, params: {} }, kekId, storeId, config)
     return
   }
   if (backend === 'keyfile') {
     const path = keyFilePath(config)
     if (!path) throw new UserError('invalid_input', 'importing into the key-file backend needs ENVELOPE_KEY_FILE')
     if (existsSync(path)) throw new UserError('already_exists', `the key file ${path} already exists; refusing to overwrite it`)
-    persistKek({ backend, key, params: { file: path } }, kekId, storeId, config)
+    const written = await persistKek({ backend, key, params: { file: path } }, kekId, storeId, config)
+    if (!written.equals(key)) throw new UserError('already_exists', `the key file ${path} appeared meanwhile; refusing to overwrite it`)
     return
   }
   throw new UserError('invalid_input', 'a passphrase-protected store derives its key from the passphrase: there is nothing to import', {

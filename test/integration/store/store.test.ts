@@ -124,7 +124,9 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   assert.equal(values(await env.open('app/consumer')).t, S.dev)
   const unsaved = await env.check('app/consumer', 'imports:\n  - app/dev@3\nvalues:\n  t: ${token}\n  u: ${bad_ref}\n')
   assert.deepEqual(unsaved.diagnostics.map((d) => d.summary), ['unknown property "bad_ref"'])
-  assert.equal(values(unsaved).t, S.dev2)
+  assert.equal(values(unsaved, false).t, '[secret]')
+  // eval mode on an unsaved buffer decrypts the imported revision's secrets
+  assert.equal(values(await env.check('app/consumer', 'imports:\n  - app/dev@3\nvalues:\n  t: ${token}\n', { mode: 'eval' })).t, S.dev2)
 
   // retract revision 2: unreadable, its tag moves to the replacement (1); the latest cannot be retracted
   await assert.rejects(env.retract('app/dev', 3), /latest revision/)
