@@ -61,8 +61,8 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
   const builtinRotators: Record<string, Rotator> = {
     postgres: createPostgresRotator({ timeoutMs: dbTimeout }),
   }
-  // schema answers, per plugin file version (path + mtime + size)
-  const cache = new Map<string, PluginInfo | ProviderError>()
+  // schema answers, per plugin file version (path + mtime + size); a failed answer is retried after 30 s
+  const cache = new Map<string, { info: PluginInfo | ProviderError; at: number }>()
   const info = (name: string): PluginInfo | ProviderError | undefined => {
     const path = findPlugin(name, pluginsPath)
     if (path === undefined) return undefined
@@ -73,16 +73,16 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
     } catch {
       // raced with a delete: describe will report it
     }
-    let i = cache.get(key)
-    if (i === undefined) {
-      try {
-        // synchronous (registry lookups are): bounded tighter than opens so a hung plugin cannot freeze the app for long
-        i = describePluginSync(name, path, Math.min(processTimeout, 5000))
-      } catch (err) {
-        i = err instanceof ProviderError ? err : new ProviderError(`plugin ${JSON.stringify(name)} (${path})`, `schema failed: ${errorMessage(err)}`)
-      }
-      cache.set(key, i)
+    const hit = cache.get(key)
+    if (hit && !(hit.info instanceof ProviderError && Date.now() - hit.at > 30_000)) return hit.info
+    let i: PluginInfo | ProviderError
+    try {
+      // synchronous (registry lookups are): bounded tighter than opens so a hung plugin cannot freeze the app for long
+      i = describePluginSync(name, path, Math.min(processTimeout, 5000))
+    } catch (err) {
+      i = err instanceof ProviderError ? err : new ProviderError(`plugin ${JSON.stringify(name)} (${path})`, `schema failed: ${errorMessage(err)}`)
     }
+    cache.set(key, { info: i, at: Date.now() })
     return i
   }
   return {

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, symlinkSync } from 'node:fs'
+import { readFileSync, symlinkSync, utimesSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createProviderRegistry, defaultPluginsPath, ProviderError } from '../../../electron/providers/index.ts'
 import type { Provider, Rotator } from '../../../shared/esc/host.ts'
@@ -71,6 +71,21 @@ describe('external provider plugins', () => {
       if (saved === undefined) delete process.env.ENVELOPE_PASSPHRASE
       else process.env.ENVELOPE_PASSPHRASE = saved
     }
+  })
+
+  it('asks a plugin for its schema once per file version', async () => {
+    const dir = tempDir()
+    const log = join(dir, 'schema-calls')
+    const script = (v: string): string => `#!/bin/sh\nreq=$(cat)\ncase "$req" in *'"schema"'*) echo x >> ${log}; echo '{}'; exit 0;; esac\necho '{"value": "${v}"}'\n`
+    const file = writePlugin(dir, 'counted', script('v1'))
+    const reg = createProviderRegistry({ pluginsPath: [dir] })
+    assert.equal(unwrap(await (reg.provider('counted') as Provider).open({}, ctx)).json, 'v1')
+    assert.equal(unwrap(await (reg.provider('counted') as Provider).open({}, ctx)).json, 'v1')
+    assert.equal(readFileSync(log, 'utf8'), 'x\n')
+    writePlugin(dir, 'counted', script('v2-longer'))
+    utimesSync(file, new Date(), new Date(Date.now() + 5000))
+    assert.equal(unwrap(await (reg.provider('counted') as Provider).open({}, ctx)).json, 'v2-longer')
+    assert.equal(readFileSync(log, 'utf8'), 'x\nx\n')
   })
 
   it('a plugin never shadows a built-in', () => {
