@@ -2,9 +2,9 @@
  * Parsing: YAML source (via the `yaml` package, positions kept) -> environment syntax tree
  * (literals, interpolations, lists, objects, builtin calls), with the reference's load diagnostics.
  */
-import { Alias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
+import { Alias, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YNode, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml'
-import type { Diagnostic, Limits, Range } from './host.ts'
+import type { Diagnostic, Limits, Pos, Range } from './host.ts'
 import { advance, SourceMap } from './source.ts'
 
 export const DEFAULT_LIMITS: Limits = {
@@ -143,16 +143,9 @@ class Parser {
   }
 
   /** The reference's node range: strings end `len(value)` after their start; collections end at their last child. */
-  private readonly ranges = new Map<YNode, Range>()
-
   rangeOf(n: YNode | null | undefined): Range {
     if (!n) return this.src.range(0, 0)
-    let r = this.ranges.get(n)
-    if (!r) {
-      r = this.computeRange(n)
-      this.ranges.set(n, r)
-    }
-    return r
+    return this.computeRange(n)
   }
 
   private computeRange(n: YNode): Range {
@@ -227,24 +220,26 @@ class Parser {
   }
 
   parseExpr(n: YNode | null | undefined, path: string, key: string, depth: number): Expr {
-    const range = this.rangeOf(n)
     const node = this.deref(n)
     if (depth > this.limits.maxDepth) {
+      const range = this.rangeOf(n)
       this.error(`value nesting exceeds the maximum depth of ${this.limits.maxDepth}`, path, range)
       return { kind: 'null', range, path, key }
     }
-    if (!node) return { kind: 'null', range, path, key }
-    if (isScalar(node)) return this.parseScalar(node, range, path, key)
+    if (!node) return { kind: 'null', range: this.rangeOf(n), path, key }
+    if (isScalar(node)) return this.parseScalar(node, this.computeRange(node), path, key)
     if (isSeq(node)) {
+      const begin = this.src.pos(this.startOf(node))
       const items: Expr[] = []
       const seq = node as YAMLSeq
       for (let i = 0; i < seq.items.length; i++) {
         items.push(this.parseExpr(seq.items[i] as YNode, indexPath(path, i), indexPath(key, i), depth + 1))
       }
-      return { kind: 'list', items, range, path, key }
+      const end = items.length ? items[items.length - 1].range.end : begin
+      return { kind: 'list', items, range: { environment: this.src.environment, begin, end }, path, key }
     }
-    if (isMap(node)) return this.parseMap(node as YAMLMap, range, path, key, depth)
-    return { kind: 'null', range, path, key }
+    if (isMap(node)) return this.parseMap(node as YAMLMap, path, key, depth)
+    return { kind: 'null', range: this.rangeOf(n), path, key }
   }
 
   parseScalar(node: Scalar, range: Range, path: string, key: string): Expr {
@@ -297,8 +292,9 @@ class Parser {
     return { kind: 'interp', value: s, parts, range, path, key, invalid }
   }
 
-  parseMap(node: YAMLMap, range: Range, path: string, key: string, depth: number): Expr {
+  parseMap(node: YAMLMap, path: string, key: string, depth: number): Expr {
     const items = node.items as Pair[]
+    const begin = this.src.pos(this.startOf(node))
     // builtin function call?
     let fnCount = 0
     for (const p of items) {
@@ -308,7 +304,7 @@ class Parser {
     if (fnCount > 0 && items.length === 1) {
       const p = items[0]
       const k = this.keyString(p.key) as string
-      const b = this.parseBuiltin(k, p, range, path, key, depth)
+      const b = this.parseBuiltin(k, p, begin, path, key, depth)
       if (b) return b
     } else if (fnCount > 0) {
       for (const p of items) {
@@ -321,6 +317,8 @@ class Parser {
     const keys: string[] = []
     const props = new Map<string, Expr>()
     const keyRanges = new Map<string, Range>()
+    let lastParsed: Expr | undefined
+    let lastPair: Pair | undefined
     for (const p of items) {
       const k = this.keyString(p.key)
       const kr = this.rangeOf(p.key as YNode)
@@ -335,18 +333,25 @@ class Parser {
       }
       keys.push(k)
       keyRanges.set(k, kr)
-      props.set(k, this.parseExpr(p.value as YNode, keyPath(path, k), keyPath(key, k), depth + 1))
+      lastParsed = this.parseExpr(p.value as YNode, keyPath(path, k), keyPath(key, k), depth + 1)
+      lastPair = p
+      props.set(k, lastParsed)
     }
-    return { kind: 'object', keys, props, keyRanges, range, path, key }
+    let end = begin
+    if (items.length) {
+      const lp = items[items.length - 1]
+      end = lastParsed && lastPair === lp ? lastParsed.range.end : this.rangeOf((lp.value as YNode | null) ?? (lp.key as YNode)).end
+    }
+    return { kind: 'object', keys, props, keyRanges, range: { environment: this.src.environment, begin, end }, path, key }
   }
 
-  parseBuiltin(fn: string, pair: Pair, range: Range, path: string, key: string, depth: number): BuiltinExpr | undefined {
+  parseBuiltin(fn: string, pair: Pair, begin: Pos, path: string, key: string, depth: number): BuiltinExpr | undefined {
     const name = builtinName(fn)
     if (!name) return undefined
     const argPath = keyPath(path, fn)
     const argKey = keyPath(key, fn)
-    const argNode = this.deref(pair.value as YNode)
     const arg = this.parseExpr(pair.value as YNode, argPath, argKey, depth + 1)
+    const range: Range = { environment: this.src.environment, begin, end: arg.range.end }
     const b: BuiltinExpr = { kind: 'builtin', fn, name, nameRange: this.rangeOf(pair.key as YNode), arg, range, path, key }
     const fail = (msg: string, at: Expr = arg): BuiltinExpr => {
       this.error(msg, at.path, at.range)
@@ -418,7 +423,6 @@ class Parser {
         return b
       }
       default:
-        void argNode
         return b
     }
   }
@@ -548,7 +552,7 @@ function parseUncached(name: string, text: string, limits: Limits): EnvironmentD
   }
   let ydoc: ReturnType<typeof parseDocument>
   try {
-    ydoc = parseDocument(text, { uniqueKeys: false, lineCounter: new LineCounter(), prettyErrors: false, strict: false })
+    ydoc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: false })
   } catch (e) {
     out.diagnostics.push({ severity: 'error', summary: `parsing YAML: ${(e as Error).message}`, range: src.range(0, 0) })
     return out
@@ -579,7 +583,7 @@ function parseUncached(name: string, text: string, limits: Limits): EnvironmentD
         p.error('values must be an object', 'values', p.rangeOf(vn))
         continue
       }
-      const v = p.parseMap(vn as YAMLMap, p.rangeOf(vn), 'values', '', 0)
+      const v = p.parseMap(vn as YAMLMap, 'values', '', 0)
       if (v.kind === 'builtin') {
         p.error(`builtin function call ${JSON.stringify(v.fn)} not allowed at the top level`, keyPath('values', v.fn), v.nameRange)
         out.values = { kind: 'object', keys: [], props: new Map(), keyRanges: new Map(), range: v.range, path: 'values', key: '' }

@@ -132,7 +132,7 @@ test('provider failures are diagnostics on their fn::open; providers open concur
   }
   const source = 'values:\n  a: {fn::open::one: {}}\n  b: {fn::open::two: {}}\n  c:\n    fn::open::boom: {}\n  d: ${a}${b}\n'
   const r = await evaluate({ name: 'p', source, mode: 'eval', providers: registry })
-  assert.deepEqual(brief(r.diagnostics), ['5:5@67-23 values.c: backend down'])
+  assert.deepEqual(brief(r.diagnostics), ['5:5@67-21 values.c: backend down'])
   assert.equal(toJSON(r.value?.d, { reveal: true }), '12')
   assert.equal(toJSON(r.value?.c, { reveal: true }), '[unknown]')
 })
