@@ -65,7 +65,7 @@ export function importDotenv(envText: string, existingYaml: string, opts: Import
       reason = g.reason
     }
     // .env values are literal text: `${` would start an interpolation, `$${` is its escape
-    const literal = value.replaceAll('${', '$${')
+    const literal = value.replaceAll('${', () => '$${')
     doc.setIn(['values', 'environmentVariables', name], secret ? doc.createNode({ 'fn::secret': literal }) : literal)
     result.push({ name, secret, ...(reason ? { reason } : {}) })
   }

@@ -35,6 +35,12 @@ export class SecretMasker {
     return out
   }
 
+  /** Whether a secret longer than the match at `at` could still match there once more bytes arrive. */
+  private couldGrow(buf: Buffer, at: number, len: number): boolean {
+    const avail = buf.length - at
+    return this.secrets.some((s) => s.length > len && s.length > avail && buf.compare(s, 0, avail, at, buf.length) === 0)
+  }
+
   private scan(buf: Buffer, final: boolean): { out: Buffer; rest: Buffer } {
     const parts: Buffer[] = []
     let from = 0
@@ -50,6 +56,11 @@ export class SecretMasker {
         }
       }
       if (best === -1) break
+      if (!final && this.couldGrow(buf, best, bestLen)) {
+        // a longer secret may start here and continue in the next chunk: decide when it arrives
+        parts.push(buf.subarray(from, best))
+        return { out: Buffer.concat(parts), rest: Buffer.from(buf.subarray(best)) }
+      }
       parts.push(buf.subarray(from, best), this.mask)
       from = best + bestLen
     }
