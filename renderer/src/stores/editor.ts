@@ -45,7 +45,8 @@ let lastKeyAt = 0
 const editAt = new Map<number, number>()
 
 /** latencies in ms from keystroke (or buffer change) to preview commit; read by bench/ui.bench.ts */
-export const metrics = { preview: [] as number[] }
+export const metrics = { preview: [] as number[], check: [] as number[], render: [] as number[] }
+let answeredAt = 0
 
 if (typeof window !== 'undefined') {
   window.addEventListener('keydown', () => (lastKeyAt = performance.now()), { capture: true })
@@ -55,9 +56,11 @@ if (typeof window !== 'undefined') {
 /** Called by the preview after it committed the preview of `version`. */
 export function previewCommitted(version: number): void {
   const t = editAt.get(version)
+  const now = performance.now()
   if (t !== undefined) {
-    metrics.preview.push(performance.now() - t)
-    if (metrics.preview.length > 5000) metrics.preview.splice(0, 1000)
+    metrics.preview.push(now - t)
+    metrics.render.push(now - answeredAt)
+    for (const xs of [metrics.preview, metrics.check, metrics.render]) if (xs.length > 5000) xs.splice(0, 1000)
   }
   for (const v of editAt.keys()) if (v <= version) editAt.delete(v)
 }
@@ -73,7 +76,10 @@ export const useEditor = create<EditorState>((set, get) => {
     inFlight = true
     set({ checking: true })
     try {
+      const t0 = performance.now()
       const result = await api().call('env.check', { id, yaml: buffer })
+      answeredAt = performance.now()
+      metrics.check.push(answeredAt - t0)
       if (get().id === id && version >= get().previewVersion) set({ preview: result, previewVersion: version })
     } catch (err) {
       reportError(`Checking ${id}`, err)
