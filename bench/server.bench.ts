@@ -172,6 +172,18 @@ async function main() {
         const b2 = await bare()
         console.log(`server.bare_fastify_before_postgres.requests: ${b2.rps.toFixed(0)} req/s`)
         print('postgres', await serverRun('pg', pgUrl, ['--pg-schema', schema], dir), b2.rps)
+        // Two stateless processes on the same database (what a load balancer would spread over).
+        const schema2 = schema + '_w2'
+        try {
+          const b3 = await bare()
+          console.log(`server.bare_fastify_before_postgres_2workers.requests: ${b3.rps.toFixed(0)} req/s`)
+          print('postgres_2workers', await serverRun('pg2', pgUrl, ['--pg-schema', schema2, '--workers', '2'], dir), b3.rps)
+        } finally {
+          const c = new pg.Client({ connectionString: pgUrl })
+          await c.connect()
+          await c.query(`DROP SCHEMA IF EXISTS ${schema2} CASCADE`)
+          await c.end()
+        }
       } finally {
         const c = new pg.Client({ connectionString: pgUrl })
         await c.connect()

@@ -126,7 +126,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     opts: { pageSize: o.pageSize ?? 100, sdkCompat: o.sdkCompat ?? '0.12' },
   }
 
-  const auditWriter = new GroupWriter<Omit<AuditRecord, 'id'>>((list) => o.repo.appendAudits(list))
+  // PostgreSQL: several durable batches may wait for the WAL flush together; SQLite writes are synchronous.
+  const auditWriter = new GroupWriter<Omit<AuditRecord, 'id'>>((list) => o.repo.appendAudits(list), { maxInFlight: o.repo.dialect === 'postgres' ? 4 : 1 })
   app.decorateRequest('identity', undefined)
   app.decorateRequest('denied', undefined)
   app.decorateRequest('audit', undefined)

@@ -183,6 +183,8 @@ export class Evaluator {
   private readonly repo: Repository
   private readonly keys: DataKeys
   private readonly cache = new Map<string, CachedOpen>()
+  /** `org/project/env` → ids of the environments its last cached open imported (fetched with the root next time) */
+  private readonly importHints = new Map<string, string[]>()
   private readonly inflight = new Map<string, Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean; entry?: CachedOpen }>>()
   private readonly maxCache: number
   constructor(repo: Repository, keys: DataKeys, opts: { cacheEntries?: number } = {}) {
@@ -280,10 +282,12 @@ export class Evaluator {
     source: () => Promise<string>
     context: Record<string, JsonValue>
     contextKey: string
+    /** latest revisions already read with the root (see importHint) */
+    knownLatest?: Map<string, number>
   }): Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean; entry?: CachedOpen }> {
     const key = `${opts.env.id}@${opts.revision}#${opts.contextKey}`
     const hit = this.cache.get(key)
-    if (hit && (await this.stillValid(hit, opts.authz))) return { value: hit.value, diagnostics: hit.diagnostics, cached: true, entry: hit }
+    if (hit && (await this.stillValid(hit, opts.authz, opts.knownLatest))) return { value: hit.value, diagnostics: hit.diagnostics, cached: true, entry: hit }
     // Single flight: concurrent opens of the same revision share one evaluation.
     const running = this.inflight.get(key)
     if (running) {
@@ -317,15 +321,24 @@ export class Evaluator {
       if (this.cache.size >= this.maxCache) this.cache.delete(this.cache.keys().next().value!)
       const entry: CachedOpen = { value: result.value, diagnostics: result.diagnostics, imports }
       this.cache.set(key, entry)
+      if (this.importHints.size > this.maxCache) this.importHints.clear()
+      this.importHints.set(`${opts.env.org}/${opts.env.project}/${opts.env.name}`, [...new Set(imports.map((i) => i.envId))])
       return { value: result.value, diagnostics: result.diagnostics, cached: false, entry }
     }
     return { value: result.value, diagnostics: result.diagnostics, cached: false }
   }
 
-  private async stillValid(c: CachedOpen, authz: OrgAuthz): Promise<boolean> {
+  /** Ids to read together with the root environment, so a cached open needs one query. */
+  importHint(org: string, project: string, name: string): string[] {
+    return this.importHints.get(`${org}/${project}/${name}`) ?? []
+  }
+
+  private async stillValid(c: CachedOpen, authz: OrgAuthz, known?: Map<string, number>): Promise<boolean> {
     if (c.imports.length === 0) return true
     const floating = c.imports.filter((i) => !i.pinned)
-    const latest = await this.repo.latestRevisions([...new Set(c.imports.map((i) => i.envId))])
+    const ids = [...new Set(c.imports.map((i) => i.envId))]
+    // `known` came from the same query as the root; an id missing from it means deleted (or not asked for).
+    const latest = known && ids.every((id) => known.has(id)) ? known : await this.repo.latestRevisions(ids)
     for (const i of c.imports) {
       if (!latest.has(i.envId)) return false
       const p = parseImportName(i.name)!

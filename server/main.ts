@@ -85,7 +85,23 @@ async function main() {
   if (cluster.isPrimary && workers > 1 && !values['bootstrap-admin'] && !values['rewrap-keys']) {
     if (!/^postgres/.test(dbUrl)) process.stderr.write('envelope-server: note: several workers on one SQLite file serialise writes; PostgreSQL scales better\n')
     for (let i = 0; i < workers; i++) cluster.fork()
+    let announced = false
+    cluster.on('listening', (_w, addr) => {
+      if (announced) return
+      announced = true
+      process.stdout.write(`envelope-server listening on http://${addr.address ?? host}:${addr.port} (${workers} workers)\n`)
+    })
+    let stopping = false
+    const stopAll = () => {
+      stopping = true
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
+      setTimeout(() => process.exit(0), 2000).unref()
+      cluster.on('exit', () => Object.keys(cluster.workers ?? {}).length === 0 && process.exit(0))
+    }
+    process.once('SIGTERM', stopAll)
+    process.once('SIGINT', stopAll)
     cluster.on('exit', (w, code) => {
+      if (stopping) return
       process.stderr.write(`envelope-server: worker ${w.process.pid} exited (${code}); starting another\n`)
       cluster.fork()
     })

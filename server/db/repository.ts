@@ -100,6 +100,7 @@ export interface Grant {
 }
 
 export interface Repository {
+  readonly dialect: 'sqlite' | 'postgres'
   close(): Promise<void>
   // identities
   createUser(u: { login: string; name?: string; email?: string; siteAdmin?: boolean }): Promise<User>
@@ -133,6 +134,8 @@ export interface Repository {
   // environments
   createEnvironment(e: { org: string; project: string; name: string; dataKey: string; kekId: string; creator: User; yaml?: string }): Promise<EnvRecord | undefined>
   getEnvironment(org: string, project: string, name: string): Promise<EnvRecord | undefined>
+  /** One round trip: the environment plus the latest revision of other environments (by id). */
+  getEnvironmentAnd(org: string, project: string, name: string, otherIds: string[]): Promise<{ env: EnvRecord | undefined; latest: Map<string, number> }>
   getEnvironmentById(id: string): Promise<EnvRecord | undefined>
   /** keyset paging on (org, project, name) */
   listEnvironments(opts: { org?: string; after?: [string, string, string]; limit: number }): Promise<EnvRecord[]>
@@ -241,6 +244,10 @@ export class SqlRepository implements Repository {
   private readonly db: Driver
   constructor(db: Driver) {
     this.db = db
+  }
+
+  get dialect() {
+    return this.db.dialect
   }
 
   static async open(db: Driver): Promise<SqlRepository> {
@@ -438,6 +445,21 @@ export class SqlRepository implements Repository {
   async getEnvironment(org: string, project: string, name: string) {
     const r = await this.db.get('SELECT * FROM environments WHERE org = ? AND project = ? AND name = ?', [org, project, name])
     return r && toEnv(r)
+  }
+  async getEnvironmentAnd(org: string, project: string, name: string, otherIds: string[]) {
+    const latest = new Map<string, number>()
+    if (otherIds.length === 0) return { env: await this.getEnvironment(org, project, name), latest }
+    const rows = await this.db.all(
+      `SELECT * FROM environments WHERE (org = ? AND project = ? AND name = ?) OR id IN (${otherIds.map(() => '?').join(', ')})`,
+      [org, project, name, ...otherIds],
+    )
+    let env: EnvRecord | undefined
+    for (const r of rows) {
+      const e = toEnv(r)
+      if (e.org === org && e.project === project && e.name === name) env = e
+      latest.set(e.id, e.latest)
+    }
+    return { env, latest }
   }
   async getEnvironmentById(id: string) {
     const r = await this.db.get('SELECT * FROM environments WHERE id = ?', [id])

@@ -97,8 +97,8 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
     req: FastifyRequest,
     need: Role,
     action: string,
-    opts: { version?: string } = {},
-  ): Promise<{ env: EnvRecord; authz: OrgAuthz; user: User; role: Role }> {
+    opts: { version?: string; alsoLatestOf?: string[] } = {},
+  ): Promise<{ env: EnvRecord; authz: OrgAuthz; user: User; role: Role; latest: Map<string, number> }> {
     const p = req.params as Record<string, string>
     setAudit(req, { action, org: p.org, target: target(p, opts.version) })
     const { user } = who(req)
@@ -111,9 +111,11 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
       )
     }
     if (!authz.exists) throw new HttpError(404, `organization "${p.org}" not found`)
-    const env = await repo.getEnvironment(p.org!, p.project!, p.env!)
+    const { env, latest } = opts.alsoLatestOf?.length
+      ? await repo.getEnvironmentAnd(p.org!, p.project!, p.env!, opts.alsoLatestOf)
+      : { env: await repo.getEnvironment(p.org!, p.project!, p.env!), latest: new Map<string, number>() }
     if (!env) throw new HttpError(404, `environment ${p.org}/${p.project}/${p.env} not found`)
-    return { env, authz, user, role }
+    return { env, authz, user, role, latest }
   }
 
   async function revisionFor(env: EnvRecord, version: string | undefined): Promise<RevisionRecord> {
@@ -404,10 +406,14 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
   })
 
   // ---------------------------------------------------------------- open sessions
-  const sessionWriter = new GroupWriter<SessionRecord>((list) => repo.createSessions(list))
+  const sessionWriter = new GroupWriter<SessionRecord>((list) => repo.createSessions(list), { maxInFlight: repo.dialect === 'postgres' ? 2 : 1 })
 
   async function open(req: FastifyRequest, version: string | undefined) {
-    const { env, authz, user } = await envFor(req, 'opener', 'env.open', version ? { version } : {})
+    const p = req.params as { org: string; project: string; env: string }
+    const { env, authz, user, latest } = await envFor(req, 'opener', 'env.open', {
+      ...(version ? { version } : {}),
+      alsoLatestOf: evaluator.importHint(p.org, p.project, p.env),
+    })
     const d = q(req, 'duration')
     const ms = d === undefined ? 3_600_000 : parseGoDuration(d)
     if (ms <= 0 || ms > MAX_SESSION_MS) throw new HttpError(400, `duration must be between 1ms and ${MAX_SESSION_MS / 3_600_000}h`)
@@ -421,6 +427,7 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
       source: async () => (await revisionFor(env, String(revision))).yaml,
       context: contextFor(env, user),
       contextKey: user.login,
+      knownLatest: latest,
     })
     req.audit!.detail = { revision, cached: r.cached }
     if (hasErrors(r.diagnostics)) throw new HttpError(400, 'the environment has errors', { diagnostics: wireDiagnostics(r.diagnostics) })

@@ -1,0 +1,57 @@
+/**
+ * The cache of evaluated opens must never serve stale or unauthorised values: an import's update, its deletion
+ * and re-creation, a revoked role on an import, and dynamic (`fn::open`) documents all force a fresh evaluation.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { BACKENDS, startServer } from './helpers.ts'
+
+const ORG = 'acme'
+const E = (id: string) => `/api/esc/environments/${ORG}/${id}`
+
+for (const backend of BACKENDS) {
+  describe(`open cache (${backend})`, () => {
+    it('re-evaluates when an import changes, is recreated, or becomes forbidden; caches otherwise', async () => {
+      const s = await startServer(backend, { org: ORG, authCacheMs: 0 })
+      try {
+        const a = s.adminToken
+        const openValue = async (tok: string) => {
+          const o = await s.call(tok, 'POST', `${E('apps/web')}/open`)
+          if (o.status !== 200) return { status: o.status, value: undefined, cached: undefined }
+          const r = await s.call(tok, 'GET', `${E('apps/web')}/open//${(o.body as { id: string }).id}?property=url`)
+          const audit = await s.repo.queryAudit({ org: ORG, limit: 100_000 })
+          const last = audit.filter((x) => x.action === 'env.open').pop()
+          return { status: 200, value: (r.body as { value: string }).value, cached: last?.detail?.cached }
+        }
+        for (const id of ['infra/base', 'apps/web']) await s.call(a, 'POST', `/api/esc/environments/${ORG}`, { project: id.split('/')[0], name: id.split('/')[1] })
+        assert.equal((await s.call(a, 'PATCH', E('infra/base'), 'values:\n  host: one.example.com\n')).status, 200)
+        assert.equal((await s.call(a, 'PATCH', E('apps/web'), 'imports:\n  - infra/base\nvalues:\n  url: https://${host}/\n')).status, 200)
+        assert.deepEqual(await openValue(a), { status: 200, value: 'https://one.example.com/', cached: false })
+        assert.deepEqual(await openValue(a), { status: 200, value: 'https://one.example.com/', cached: true })
+
+        await s.call(a, 'PATCH', E('infra/base'), 'values:\n  host: two.example.com\n')
+        assert.deepEqual(await openValue(a), { status: 200, value: 'https://two.example.com/', cached: false })
+
+        await s.call(a, 'DELETE', E('infra/base'))
+        const gone = await s.call(a, 'POST', `${E('apps/web')}/open`)
+        assert.equal(gone.status, 400, 'a deleted import is an evaluation error, not a cached value')
+        await s.call(a, 'POST', `/api/esc/environments/${ORG}`, { project: 'infra', name: 'base' })
+        await s.call(a, 'PATCH', E('infra/base'), 'values:\n  host: three.example.com\n')
+        assert.deepEqual(await openValue(a), { status: 200, value: 'https://three.example.com/', cached: false })
+
+        // a user who may open apps but not infra: denied, even though the admin's open is cached
+        const bob = await s.user('bob', { org: ORG })
+        await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/apps/permissions`, { user: 'bob', role: 'opener' })
+        const denied = await s.call(bob, 'POST', `${E('apps/web')}/open`)
+        assert.equal(denied.status, 403)
+        assert.match((denied.body as { message: string }).message, /imports infra\/base, which requires the opener role/)
+        await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/infra/permissions`, { user: 'bob', role: 'opener' })
+        assert.equal((await openValue(bob)).value, 'https://three.example.com/')
+        await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/infra/permissions`, { user: 'bob', role: 'reader' })
+        assert.equal((await s.call(bob, 'POST', `${E('apps/web')}/open`)).status, 403, 'a cached open re-checks roles on imports')
+      } finally {
+        await s.close()
+      }
+    })
+  })
+}
