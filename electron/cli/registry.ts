@@ -10,6 +10,12 @@ export interface CommandModule {
   /** for diagnostics only */
   name: string
   /**
+   * Top-level command names this module adds (`env` for modules adding `env` subcommands). When the
+   * first argument names one of them, only those modules are registered (a faster start). Omit to be
+   * registered always.
+   */
+  commands?: string[]
+  /**
    * Adds commands to the program. `root` is the `envelope` program; `env` is the `envelope env` group
    * (add `env` subcommands there, e.g. `env rotate`).
    */

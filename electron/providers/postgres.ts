@@ -3,7 +3,7 @@
  * connection input (URL or object), client lifetime bound to the evaluation's abort signal, and the
  * connection details handed back to applications.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import type { JsonValue } from '../../shared/esc/host.ts'
 import { isObject, secretStrings } from './util.ts'
 
@@ -92,7 +92,9 @@ export async function connect(conn: AdminConnection, opts: { database?: string; 
       config.connectionString = url.toString()
     } else config.database = opts.database
   }
-  const client = new pg.Client(config)
+  // loaded on first connection: the CLI and the app should not pay for the driver at every start
+  const { default: pgDriver } = await import('pg')
+  const client = new pgDriver.Client(config)
   // a dropped connection emits 'error'; without a listener that would crash the process
   client.on('error', () => {})
   if (opts.signal?.aborted) throw new Error('cancelled')

@@ -3,6 +3,7 @@ import { defineCommand } from '../registry.ts'
 
 defineCommand({
   name: 'audit',
+  commands: ['audit'],
   register(root, _env, cli) {
     root
       .command('audit')

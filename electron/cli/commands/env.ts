@@ -69,7 +69,8 @@ function addImport(parent: Command, cli: Cli): void {
 
 defineCommand({
   name: 'env',
-  register(root, env, cli) {
+  commands: ['env'],
+  register(_root, env, cli) {
     env
       .command('init')
       .alias('new')
@@ -232,6 +233,13 @@ defineCommand({
         cli.exitCode = await runRotate(await cli.store(), ref, paths, { output: opts.output, write: (t) => cli.out(t) })
       })
 
+  },
+})
+
+defineCommand({
+  name: 'top-level environment commands',
+  commands: ['open', 'run', 'export', 'import'],
+  register(root, _env, cli) {
     addOpen(root, cli)
     addRun(root, cli)
     addExport(root, cli)

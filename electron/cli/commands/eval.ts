@@ -4,6 +4,7 @@ import { defineCommand } from '../registry.ts'
 
 defineCommand({
   name: 'eval',
+  commands: ['eval'],
   register(root, _env, cli) {
     root
       .command('eval')

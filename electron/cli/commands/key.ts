@@ -3,6 +3,7 @@ import { defineCommand } from '../registry.ts'
 
 defineCommand({
   name: 'key',
+  commands: ['key'],
   register(root, _env, cli) {
     const key = root.command('key').description('the store key (kept in the OS keychain)')
     key.command('status').description('which key backend is in use and whether the key is reachable')
