@@ -441,8 +441,10 @@ class Round {
         const o: Record<string, V> = {}
         const b = n.base && !n.base.unknown && n.base.value !== null && typeof n.base.value === 'object' && !Array.isArray(n.base.value)
           ? (n.base.value as Record<string, V>) : undefined
-        // inherited values keep their definition and record what they came from (trace.base)
-        if (b) for (const k of Object.keys(b)) o[k] = inherit(b[k])
+        // inherited values are shared as they are: their trace.def already points into the imported
+        // environment (the reference wraps them with trace.base = themselves; skipped: it costs an
+        // allocation per inherited value per import level)
+        if (b) for (const k of Object.keys(b)) o[k] = b[k]
         const top = x.path === 'values'
         for (const k of x.keys) {
           if (top && (k === 'imports' || k === 'context')) {
@@ -900,13 +902,6 @@ function stateValue(j: JsonValue, def: Range): V {
     return mk(o, def)
   }
   return fromJSON(j, def)
-}
-
-function inherit(b: V): V {
-  const v: V = { value: b.value, trace: { def: b.trace.def, base: b } }
-  if (b.secret) v.secret = true
-  if (b.unknown) return copyV(b, { trace: { def: b.trace.def, base: b } })
-  return v
 }
 
 function secretIf(v: V, secret: boolean | undefined): V {

@@ -63,10 +63,11 @@ const SECRET = 1
 const UNKNOWN = 2
 
 function flags(v: V): number {
-  let f = flagMemo.get(v)
-  if (f !== undefined) return f
-  f = (v.secret ? SECRET : 0) | (v.unknown ? UNKNOWN : 0)
   const x = v.value
+  let f = (v.secret ? SECRET : 0) | (v.unknown ? UNKNOWN : 0)
+  if (x === null || typeof x !== 'object') return f
+  const memo = flagMemo.get(v)
+  if (memo !== undefined) return memo
   if (f !== (SECRET | UNKNOWN)) {
     if (Array.isArray(x)) {
       for (const i of x) f |= flags(i)
@@ -99,10 +100,11 @@ const sizeMemo = new WeakMap<V, number>()
 
 /** Number of elements the value expands to (memoized; saturates just past MAX_PLAIN_NODES). */
 export function sizeOf(v: V): number {
+  const x = v.value
+  if (x === null || typeof x !== 'object') return 1
   let n = sizeMemo.get(v)
   if (n !== undefined) return n
   n = 1
-  const x = v.value
   if (Array.isArray(x)) {
     for (const i of x) if ((n += sizeOf(i)) > MAX_PLAIN_NODES) break
   } else if (x !== null && typeof x === 'object') {
