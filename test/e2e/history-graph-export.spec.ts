@@ -99,6 +99,17 @@ test('export dotenv downloads exactly the environment variables; secrets need an
   await expect(page.getByTestId('var-DB_PASSWORD')).toContainText('[secret]')
   await page.getByTestId('save').click()
   await expect(page.getByTestId('env-item-acme/api')).toContainText('r2')
+  // stored encrypted: after the save the editor holds ciphertext, not the plaintext
+  const editorText = () => page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { getValue(): string } }).__envelopeEditor.getValue())
+  await expect.poll(editorText).toContain('ciphertext')
+  expect(await editorText()).not.toContain('s3cr3t-pw')
+  // Reveal secrets: the definition is reloaded decrypted and the preview shows the value
+  await page.getByTestId('reveal-toggle').check()
+  await expect.poll(editorText).toContain('fn::secret: s3cr3t-pw')
+  await expect(page.getByTestId('var-DB_PASSWORD')).toContainText('s3cr3t-pw')
+  await page.getByTestId('reveal-toggle').uncheck()
+  await expect(page.getByTestId('var-DB_PASSWORD')).toContainText('[secret]')
+  await expect.poll(editorText).toContain('ciphertext')
 
   await page.getByTestId('tab-export').click()
   await expect(page.getByTestId('export-preview')).toContainText('DB_HOST')

@@ -73,16 +73,17 @@ export function childKeys(root: Record<string, EvalValue> | undefined, segs: Seg
 /** Plain text of a value for display; secrets masked unless reveal. */
 export function displayValue(v: EvalValue | undefined, reveal: boolean, max = 200): string {
   if (!v) return ''
-  if (v.unknown) return '[unknown]'
+  // a stored (encrypted) secret is unknown in check mode: still say it is a secret
   if (v.secret && !reveal) return '[secret]'
+  if (v.unknown) return '[unknown]'
   const j = toPlain(v, reveal)
   const s = typeof j === 'string' ? j : JSON.stringify(j)
   return s.length > max ? s.slice(0, max) + '…' : s
 }
 
 function toPlain(v: EvalValue, reveal: boolean): unknown {
-  if (v.unknown) return '[unknown]'
   if (v.secret && !reveal) return '[secret]'
+  if (v.unknown) return '[unknown]'
   const x = v.value
   if (Array.isArray(x)) return x.map((e) => toPlain(e, reveal))
   if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, e]) => [k, toPlain(e, reveal)]))

@@ -156,7 +156,10 @@ export const useEditor = create<EditorState>((set, get) => {
         const def = await api().call('env.get', { id, ...(get().decrypted ? { decrypt: true } : {}) })
         const changedMeanwhile = get().buffer !== buffer
         set({ saved: def.yaml, baseRevision: def.revision, saving: false, ...(changedMeanwhile ? {} : { buffer: def.yaml }) })
-        if (!changedMeanwhile) set({ version: get().version + 1 })
+        if (!changedMeanwhile) {
+          set({ version: get().version + 1 })
+          void runCheck()
+        }
         void useEnvs.getState().refresh()
         notify(`Saved ${id} as revision ${rev.number}`)
         return rev
