@@ -69,8 +69,10 @@ export const test = base.extend<{ envelope: Envelope; app: Page }>({
     await expect(page.getByTestId('env-new')).toBeVisible()
     await use(page)
     if (testInfo.status !== testInfo.expectedStatus) console.log(`bridge log:\n${envelope.logs()}`)
-    // errors the test provoked on purpose are reported through notices, not console errors from React
-    const unexpected = problems.filter((p) => !/failed: (UserError|ConflictError)|Saving .* failed/.test(p))
+    // expected user errors (4xx answers the UI turns into notices/dialogs) are fine; anything else fails the test
+    const unexpected = problems.filter(
+      (p) => !/status of (400|404|409) \(|failed: (UserError|ConflictError)|Saving .* failed/.test(p) && !/^console\.error: (Saving|Checking|Opening) /.test(p),
+    )
     expect(unexpected, 'renderer errors').toEqual([])
   },
 })

@@ -129,3 +129,27 @@ test('export dotenv downloads exactly the environment variables; secrets need an
   expect(text).toBe(`DB_HOST='db.internal'\nDB_PASSWORD='s3cr3t-pw'\nGREETING='hello world'\n`)
   expect(envelope.dataDir).toBeTruthy()
 })
+
+test('a stale save is refused and resolved: keep editing, then overwrite on top of the other revision', async ({ app: page, envelope }) => {
+  await createEnv(page, 'acme/shared')
+  await typeInEditor(page, ['values:', '  owner: me'].join('\n'))
+  // someone else saves revision 2 through the same API
+  const [base, token] = envelope.url.split('#token=') as [string, string]
+  const res = await fetch(`${base}rpc/env.update`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-envelope-token': token },
+    body: JSON.stringify({ id: 'acme/shared', yaml: 'values:\n  owner: them\n', baseRevision: 1 }),
+  })
+  expect(res.status).toBe(200)
+
+  await page.getByTestId('save').click()
+  await expect(page.getByTestId('dialog')).toContainText('was changed since revision 1 (now at revision 2)')
+  await page.getByTestId('dialog-cancel').click()
+  await expect(page.getByTestId('editor-title')).toContainText('●')
+  await page.getByTestId('save').click()
+  await page.getByTestId('dialog-overwrite').click()
+  await expect(page.getByTestId('env-item-acme/shared')).toContainText('r3')
+  await page.getByTestId('tab-history').click()
+  await expect(page.getByTestId('rev-2')).toBeVisible()
+  await expect(page.getByTestId('rev-3')).toBeVisible()
+})

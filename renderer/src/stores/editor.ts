@@ -12,6 +12,7 @@ import { ConflictError } from '../../../shared/errors.ts'
 import { api } from '../api/client.ts'
 import { notify, reportError } from './notices.ts'
 import { useEnvs } from './envs.ts'
+import { useApp } from './app.ts'
 
 interface EditorState {
   id?: string
@@ -165,13 +166,36 @@ export const useEditor = create<EditorState>((set, get) => {
         return rev
       } catch (err) {
         set({ saving: false })
-        if (err instanceof ConflictError) reportError(`Saving ${id} (someone saved revision ${err.actual} meanwhile)`, err)
-        else reportError(`Saving ${id}`, err)
+        if (err instanceof ConflictError) return resolveConflict(id, err, message)
+        reportError(`Saving ${id}`, err)
         return undefined
       }
     },
   }
 })
+
+/**
+ * A stale save: someone saved revision `actual` after this buffer was loaded. The user chooses: overwrite
+ * with this buffer (a new revision on top of theirs), reload theirs (dropping these edits), or keep
+ * editing (History → "vs unsaved buffer" shows the difference).
+ */
+async function resolveConflict(id: string, err: ConflictError, message: string | undefined): Promise<RevisionInfo | undefined> {
+  const { action } = await useApp.getState().ask({
+    title: 'Saved elsewhere meanwhile',
+    body: `${err.message}. Overwrite it with your version, reload the saved one (your edits are lost), or keep editing and compare in History.`,
+    actions: [
+      { label: 'Keep editing', value: 'cancel' },
+      { label: 'Overwrite', value: 'overwrite', danger: true },
+      { label: 'Reload saved', value: 'reload' },
+    ],
+  })
+  if (action === 'overwrite') {
+    useEditor.setState({ baseRevision: err.actual })
+    return useEditor.getState().save(message)
+  }
+  if (action === 'reload') await useEditor.getState().load(id, useEditor.getState().decrypted ? { decrypt: true } : undefined)
+  return undefined
+}
 
 export function isDirty(s: Pick<EditorState, 'buffer' | 'saved' | 'id'>): boolean {
   return !!s.id && s.buffer !== s.saved
