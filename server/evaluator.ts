@@ -13,6 +13,7 @@ import type { CryptResult, Diagnostic, EvalResult, EvalValue, EvaluateOptions, J
 import type { EnvRecord, Repository, Role } from './db/repository.ts'
 import { roleRank } from './db/repository.ts'
 import type { DataKeys } from './keys.ts'
+import { payloadEnvironmentId } from './keys.ts'
 import type { OrgAuthz } from './auth.ts'
 import { roleIn } from './auth.ts'
 
@@ -193,10 +194,28 @@ export class Evaluator {
     this.maxCache = opts.cacheEntries ?? 2000
   }
 
-  /** A cipher resolving `project/env[@v]` names to data keys within `org` (own env preloaded). */
-  orgCipher(org: string, known: EnvRecord[] = []): SecretCipher {
+  /**
+   * A cipher for evaluations within `org`: a payload names its environment (keys.ts), which must be in `org`;
+   * `guard` decides whether the caller may use another environment's secrets. Encryption goes by name.
+   */
+  orgCipher(org: string, known: EnvRecord[] = [], guard: (env: EnvRecord) => void = () => {}): SecretCipher {
     const envs = new Map<string, Promise<EnvRecord | undefined>>()
-    for (const e of known) envs.set(`${e.project}/${e.name}`, Promise.resolve(e))
+    const byId = new Map<string, Promise<EnvRecord | undefined>>()
+    for (const e of known) {
+      envs.set(`${e.project}/${e.name}`, Promise.resolve(e))
+      byId.set(e.id, Promise.resolve(e))
+    }
+    const owner = async (id: string): Promise<EnvRecord> => {
+      let e = byId.get(id)
+      if (!e) {
+        e = this.repo.getEnvironmentById(id)
+        byId.set(id, e)
+      }
+      const env = await e
+      if (!env || env.org !== org) throw new Error('this secret belongs to an environment that no longer exists or is outside this organization')
+      guard(env)
+      return env
+    }
     const lookup = async (environment: string): Promise<EnvRecord> => {
       const p = parseImportName(environment)
       if (!p) throw new Error(`cannot find the data key of "${environment}"`)
@@ -212,7 +231,11 @@ export class Evaluator {
     }
     return {
       encrypt: async (plain, environment) => (await this.keys.cipher(await lookup(environment))).encrypt(plain, environment),
-      decrypt: async (ct, environment) => (await this.keys.cipher(await lookup(environment))).decrypt(ct, environment),
+      decrypt: async (ct, environment) => {
+        const id = payloadEnvironmentId(ct)
+        const env = id !== undefined ? await owner(id) : await lookup(environment)
+        return (await this.keys.cipher(env)).decrypt(ct, environment)
+      },
     }
   }
 
@@ -232,6 +255,7 @@ export class Evaluator {
   }): Promise<{ result: EvalResult; imports: LoadedImport[]; dynamic: boolean }> {
     const core = await loadCore()
     const imports: LoadedImport[] = []
+    const foreign = new Map<string, EnvRecord>()
     const denied: string[] = []
     let dynamic = DYNAMIC.test(opts.source)
     const repo = this.repo
@@ -259,16 +283,26 @@ export class Evaluator {
       source: opts.source,
       mode: opts.mode,
       loader,
-      cipher: this.orgCipher(opts.org, opts.root ? [opts.root] : []),
+      cipher: this.orgCipher(opts.org, opts.root ? [opts.root] : [], (env) => {
+        if (env.id === opts.root?.id) return
+        foreign.set(env.id, env)
+        if (roleRank(roleIn(opts.authz, env.project, env.name)) < roleRank(opts.importRole)) {
+          denied.push(`${env.project}/${env.name}`)
+          throw new Error(`using secrets of ${env.project}/${env.name} requires the ${opts.importRole} role there`)
+        }
+      }),
       ...(opts.context ? { context: opts.context } : {}),
     })
     if (denied.length) {
       const uniq = [...new Set(denied)]
       throw new HttpError(
         403,
-        `${opts.mode === 'eval' ? 'opening' : 'checking'} ${opts.name} imports ${uniq.join(', ')}, which requires the ${opts.importRole} role there; you do not have it`,
+        `forbidden: ${opts.mode === 'eval' ? 'opening' : 'checking'} ${opts.name} uses ${uniq.join(', ')} (imports or secrets), which requires the ${opts.importRole} role there; you do not have it`,
       )
     }
+    // Secrets of other environments count like imports for the cache: their existence and the caller's role
+    // are re-checked on every cached open (pinned: their content does not matter).
+    for (const e of foreign.values()) imports.push({ envId: e.id, revision: 0, pinned: true, name: `${e.project}/${e.name}` })
     return { result, imports, dynamic }
   }
 

@@ -44,6 +44,40 @@ function gcmOpen(key: Buffer | KeyObject, sealed: Uint8Array, aad?: Buffer): Buf
   return Buffer.concat([d.update(b.subarray(13, b.length - 16)), d.final()])
 }
 
+/**
+ * Secret payloads in definitions name their environment, so an org-wide evaluation (check, imports) finds the
+ * right data key, and a ciphertext copied into another environment is recognised (and refused or permission-
+ * checked) instead of being decrypted with the wrong authority:
+ *   0x02 ‖ id length (1 byte) ‖ environment id (UTF-8) ‖ nonce (12) ‖ ciphertext ‖ tag (16), AAD = the id.
+ */
+export function payloadEnvironmentId(ct: Uint8Array): string | undefined {
+  if (ct.length < 2 || ct[0] !== 2) return undefined
+  const n = ct[1]!
+  if (ct.length < 2 + n + 12 + 16) return undefined
+  return Buffer.from(ct.subarray(2, 2 + n)).toString('utf8')
+}
+
+function sealFor(key: KeyObject, envId: string, plain: Uint8Array): Buffer {
+  const id = Buffer.from(envId, 'utf8')
+  const iv = randomBytes(12)
+  const c = createCipheriv('aes-256-gcm', key, iv)
+  c.setAAD(id)
+  const ct = Buffer.concat([c.update(plain), c.final()])
+  return Buffer.concat([Buffer.from([2, id.length]), id, iv, ct, c.getAuthTag()])
+}
+
+function openFor(key: KeyObject, envId: string, sealed: Uint8Array): Buffer {
+  const owner = payloadEnvironmentId(sealed)
+  if (owner === undefined) return gcmOpen(key, sealed)
+  if (owner !== envId) throw new Error('this secret was encrypted for another environment; re-enter its value instead of copying the ciphertext')
+  const b = Buffer.from(sealed)
+  const start = 2 + b[1]!
+  const d = createDecipheriv('aes-256-gcm', key, b.subarray(start, start + 12))
+  d.setAAD(Buffer.from(owner, 'utf8'))
+  d.setAuthTag(b.subarray(b.length - 16))
+  return Buffer.concat([d.update(b.subarray(start + 12, b.length - 16)), d.final()])
+}
+
 /** Parses 32 key bytes from base64, hex, or raw file content. */
 export function parseKeyMaterial(raw: Buffer | string, where: string): Buffer {
   const text = typeof raw === 'string' ? raw.trim() : raw.toString('utf8').trim()
@@ -202,11 +236,12 @@ export class DataKeys {
     return k
   }
 
+  /** The cipher of one environment's secrets (payloads carry its id; others' payloads are refused). */
   async cipher(env: EnvRecord): Promise<SecretCipher> {
     const key = await this.keyObject(env)
     return {
-      encrypt: async (plaintext) => new Uint8Array(gcmSeal(key, plaintext)),
-      decrypt: async (ciphertext) => new Uint8Array(gcmOpen(key, ciphertext)),
+      encrypt: async (plaintext) => new Uint8Array(sealFor(key, env.id, plaintext)),
+      decrypt: async (ciphertext) => new Uint8Array(openFor(key, env.id, ciphertext)),
     }
   }
 

@@ -44,11 +44,58 @@ for (const backend of BACKENDS) {
         await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/apps/permissions`, { user: 'bob', role: 'opener' })
         const denied = await s.call(bob, 'POST', `${E('apps/web')}/open`)
         assert.equal(denied.status, 403)
-        assert.match((denied.body as { message: string }).message, /imports infra\/base, which requires the opener role/)
+        assert.match((denied.body as { message: string }).message, /^forbidden: opening apps\/web uses infra\/base \(imports or secrets\), which requires the opener role/)
         await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/infra/permissions`, { user: 'bob', role: 'opener' })
         assert.equal((await openValue(bob)).value, 'https://three.example.com/')
         await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/infra/permissions`, { user: 'bob', role: 'reader' })
         assert.equal((await s.call(bob, 'POST', `${E('apps/web')}/open`)).status, 403, 'a cached open re-checks roles on imports')
+      } finally {
+        await s.close()
+      }
+    })
+  
+    it('lets `esc env get` check a stored definition, and never decrypts a copied ciphertext without the role', async () => {
+      const s = await startServer(backend, { org: ORG, authCacheMs: 0 })
+      try {
+        const a = s.adminToken
+        const SECRET = 'copied-secret-31337'
+        for (const id of ['vault/a', 'apps/b']) await s.call(a, 'POST', `/api/esc/environments/${ORG}`, { project: id.split('/')[0], name: id.split('/')[1] })
+        assert.equal((await s.call(a, 'PATCH', E('vault/a'), `values:\n  pw:\n    fn::secret: ${SECRET}\n`)).status, 200)
+        const stored = (await s.call(a, 'GET', E('vault/a'))).text
+        assert.ok(stored.includes('ciphertext') && !stored.includes(SECRET))
+        // the CLI posts the stored (ciphertext) definition to check: no error, the secret stays hidden
+        const checked = await s.call(a, 'POST', `/api/esc/environments/${ORG}/yaml/check?showSecrets=false`, stored)
+        assert.equal(checked.status, 200, checked.text)
+        assert.ok(!checked.text.includes(SECRET))
+        assert.equal((checked.body as { properties: { pw: { secret: boolean } } }).properties.pw.secret, true)
+        // with --show-secrets it reads /decrypt first, then checks the plaintext
+        const plain = (await s.call(a, 'GET', `${E('vault/a')}/decrypt`)).text
+        const shown = await s.call(a, 'POST', `/api/esc/environments/${ORG}/yaml/check?showSecrets=true`, plain)
+        assert.equal((shown.body as { properties: { pw: { value: string } } }).properties.pw.value, SECRET)
+
+        const eve = await s.user('eve', { org: ORG })
+        await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/apps/permissions`, { user: 'eve', role: 'editor' })
+        const eveCheck = await s.call(eve, 'POST', `/api/esc/environments/${ORG}/yaml/check?showSecrets=true`, stored)
+        assert.ok(!eveCheck.text.includes(SECRET))
+        // eve pastes vault/a's ciphertext into her own environment: saving it is harmless, using it is refused
+        assert.equal((await s.call(eve, 'PATCH', E('apps/b'), stored)).status, 200)
+        const denied = await s.call(eve, 'POST', `${E('apps/b')}/open`)
+        assert.equal(denied.status, 403, denied.text)
+        assert.match((denied.body as { message: string }).message, /uses vault\/a \(imports or secrets\), which requires the opener role/)
+        assert.ok(!denied.text.includes(SECRET))
+        const dec = await s.call(eve, 'GET', `${E('apps/b')}/decrypt`)
+        assert.equal(dec.status, 500, 'decrypt refuses a ciphertext of another environment')
+        assert.ok(!dec.text.includes(SECRET))
+        // an admin open is cached; eve still cannot ride on it
+        const o = await s.call(a, 'POST', `${E('apps/b')}/open`)
+        assert.equal(o.status, 200, o.text)
+        assert.equal((await s.call(eve, 'POST', `${E('apps/b')}/open`)).status, 403)
+        // with opener on vault eve may; her own cached open is re-checked when the role goes away
+        await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/vault/permissions`, { user: 'eve', role: 'opener' })
+        assert.equal((await s.call(eve, 'POST', `${E('apps/b')}/open`)).status, 200)
+        assert.equal((await s.call(eve, 'POST', `${E('apps/b')}/open`)).status, 200)
+        await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/vault/permissions`, { user: 'eve', role: 'reader' })
+        assert.equal((await s.call(eve, 'POST', `${E('apps/b')}/open`)).status, 403)
       } finally {
         await s.close()
       }
