@@ -161,7 +161,7 @@ export interface Repository {
   updateEnvTag(envId: string, name: string, newName: string, value: string, editor: User): Promise<boolean | 'exists'>
   deleteEnvTag(envId: string, name: string): Promise<boolean>
   // clone
-  cloneEnvironment(src: EnvRecord, dst: { project: string; name: string; dataKey: string; kekId: string; creator: User }, opts: {
+  cloneEnvironment(src: EnvRecord, dst: { id: string; project: string; name: string; dataKey: string; kekId: string; creator: User }, opts: {
     revisions: RevisionRecord[]
     envTags: boolean
     revisionTags: boolean
@@ -646,11 +646,11 @@ export class SqlRepository implements Repository {
   // ---- clone
   async cloneEnvironment(
     src: EnvRecord,
-    dst: { project: string; name: string; dataKey: string; kekId: string; creator: User },
+    dst: { id: string; project: string; name: string; dataKey: string; kekId: string; creator: User },
     opts: { revisions: RevisionRecord[]; envTags: boolean; revisionTags: boolean; access: boolean },
   ) {
     const t = now()
-    const id = randomUUID()
+    const id = dst.id
     const revs = opts.revisions
     const latest = revs.length === 0 ? 1 : Math.max(...revs.map((r) => r.number))
     try {

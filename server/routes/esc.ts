@@ -379,7 +379,8 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
     const core = await loadCore()
     const dk = await keys.create()
     const srcCipher = await keys.cipher(src)
-    const dstCipher = await keys.cipher({ ...src, project, name, dataKey: dk.wrapped, kekId: dk.kekId })
+    const dstId = randomUUID()
+    const dstCipher = await keys.cipher({ ...src, id: dstId, project, name, dataKey: dk.wrapped, kekId: dk.kekId })
     const copied: RevisionRecord[] = []
     for (const r of revisions) {
       const plain = await core.decryptSecrets(r.yaml, srcCipher)
@@ -389,7 +390,7 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
     }
     const dst = await repo.cloneEnvironment(
       src,
-      { project, name, dataKey: dk.wrapped, kekId: dk.kekId, creator: user },
+      { id: dstId, project, name, dataKey: dk.wrapped, kekId: dk.kekId, creator: user },
       {
         revisions: copied,
         envTags: body.preserveEnvironmentTags === true,
