@@ -1,53 +1,21 @@
 /**
- * `envelope` CLI entry: builds the commander tree from the registry, runs it, and turns errors into
- * messages and exit codes:
+ * `envelope` CLI entry: runs the command (program.ts: the commander tree from the registry; `run` has a
+ * hand-parsed fast path) and turns errors into messages and exit codes:
  *   0 ok · 1 error (user error, definition errors, failed rotation) · 2 usage error (bad flags/arguments)
  *   · `run`: the child's own exit code.
  * User errors print `error: <what>` and `hint: <what to do>`, never a stack trace (ENVELOPE_DEBUG=1 shows
  * stacks of unexpected errors).
  */
-import { Command, CommanderError } from 'commander'
 import { UserError } from '../../shared/errors.ts'
 import { createCli, type Cli } from './context.ts'
-import { commandModules } from './registry.ts'
-import './commands/index.ts'
-
-export const VERSION = '0.1.0'
-
-/** The modules needed for `argv` (all of them for help, unknown commands and modules without a `commands` list). */
-function modulesFor(argv: string[] | undefined): typeof commandModules {
-  const own = argv === undefined ? undefined : argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv
-  const first = own?.find((a) => !a.startsWith('-'))
-  if (first === undefined || own?.some((a) => a === '-h' || a === '--help' || a === 'help')) return commandModules
-  const wanted = commandModules.filter((m) => m.commands === undefined || m.commands.includes(first))
-  return wanted.some((m) => m.commands !== undefined) ? wanted : commandModules
-}
-
-export function buildProgram(cli: Cli, argv?: string[]): Command {
-  const program = new Command('envelope')
-    .description('Envelope: Pulumi ESC-compatible environments, offline-first (local store, keys in the OS keychain)')
-    .version(VERSION, '--version')
-    .enablePositionalOptions()
-    .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: (s) => cli.out(s), writeErr: (s) => cli.err(s) })
-    .exitOverride()
-  const env = program.command('env').description('manage environments (init, ls, get, set, edit, rm, clone, diff, open, run, version, tag)')
-  env.enablePositionalOptions().exitOverride()
-  for (const m of modulesFor(argv)) m.register(program, env, cli)
-  const applyRecursively = (c: Command): void => {
-    c.exitOverride().configureOutput({ writeOut: (s) => cli.out(s), writeErr: (s) => cli.err(s) }).showSuggestionAfterError(true)
-    c.commands.forEach(applyRecursively)
-  }
-  applyRecursively(program)
-  return program
-}
 
 /** Prints an error the way users should see it; returns the exit code. */
 export function reportError(cli: Cli, err: unknown): number {
-  if (err instanceof CommanderError) {
+  const c = err as { code?: unknown; exitCode?: number }
+  if (err instanceof Error && typeof c.code === 'string' && c.code.startsWith('commander.')) {
     // commander already printed its message (help/version are not errors)
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
-    return err.exitCode === 0 ? 0 : 2
+    if (c.code === 'commander.helpDisplayed' || c.code === 'commander.version' || c.code === 'commander.help') return 0
+    return c.exitCode === 0 ? 0 : 2
   }
   if (err instanceof UserError) {
     // diagnostics (if any) were printed where they arose; this is the one-line summary
@@ -62,14 +30,37 @@ export function reportError(cli: Cli, err: unknown): number {
   return 1
 }
 
+/**
+ * `envelope run [--no-mask|-i] <env> [--] <command> [args...]` parsed by hand: the command that wraps
+ * every other command should not pay for building the whole commander tree. Anything unusual (help,
+ * other options) goes through commander.
+ */
+export function fastRunArgs(argv: string[]): { ref: string; command: string[]; mask: boolean } | undefined {
+  if (argv[0] !== 'run') return undefined
+  let i = 1
+  let mask = true
+  for (; i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--'; i++) {
+    if (argv[i] === '--no-mask' || argv[i] === '-i' || argv[i] === '--interactive') mask = false
+    else return undefined
+  }
+  const ref = argv[i++]
+  if (ref === undefined || ref === '--') return undefined
+  if (argv[i] === '--') i++
+  else if (argv[i]?.startsWith('-')) return undefined
+  const command = argv.slice(i)
+  return command.length > 0 ? { ref, command, mask } : undefined
+}
+
 export async function main(argv: string[], cli: Cli = createCli()): Promise<number> {
   try {
-    const program = buildProgram(cli, argv)
-    if (argv.length === 0) {
-      program.outputHelp()
-      return 0
+    const fast = fastRunArgs(argv)
+    if (fast) {
+      const { runCommand } = await import('./actions/run.ts')
+      await runCommand(cli, fast.ref, fast.command, { mask: fast.mask })
+    } else {
+      const { runProgram } = await import('./program.ts')
+      await runProgram(cli, argv)
     }
-    await program.parseAsync(argv, { from: 'user' })
     return cli.exitCode
   } catch (err) {
     return reportError(cli, err)
