@@ -47,4 +47,15 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/renderer/**'], message: 'main-process and server code may not import renderer/.' }] }],
     },
   },
+  {
+    // the untyped IPC path is a lint error: only the typed wrappers touch ipcMain/ipcRenderer (docs/screens.md)
+    files: ['electron/**/*.ts'],
+    ignores: ['electron/main/ipc.ts', 'electron/preload/index.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/renderer/**'], message: 'main-process and server code may not import renderer/.' }],
+        paths: [{ name: 'electron', importNames: ['ipcMain', 'ipcRenderer'], message: 'use the typed IPC contract: electron/main/ipc.ts (main side) or window.envelope from electron/preload/index.ts (shared/ipc.ts).' }],
+      }],
+    },
+  },
 )

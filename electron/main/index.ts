@@ -65,6 +65,19 @@ function createWindow(): void {
     if (!isOurs(url)) e.preventDefault()
   })
   win.webContents.on('will-attach-webview', (e) => e.preventDefault())
+  // the renderer blocks unload while the editor has unsaved changes: ask before closing
+  win.webContents.on('will-prevent-unload', (e) => {
+    const choice = dialog.showMessageBoxSync(win as BrowserWindow, {
+      type: 'question',
+      buttons: ['Close without saving', 'Cancel'],
+      defaultId: 1,
+      cancelId: 1,
+      title: 'Unsaved changes',
+      message: 'The open environment has unsaved changes.',
+      detail: 'Close anyway and lose them?',
+    })
+    if (choice === 0) e.preventDefault()
+  })
   win.on('closed', () => (win = undefined))
   void win.loadFile(rendererIndex)
 }
