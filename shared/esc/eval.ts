@@ -425,11 +425,12 @@ class Round {
     const x = n.x
     switch (x.kind) {
       case 'null':
-        return mk(null, x.range)
+        return (x.cached as V | undefined) ?? (x.cached = mk(null, x.range)) as V
       case 'boolean':
       case 'number':
       case 'string':
-        return mk(x.value, x.range)
+        // literal values are immutable: one per syntax node, shared by every evaluation
+        return (x.cached as V | undefined) ?? (x.cached = mk(x.value, x.range)) as V
       case 'interp':
         return this.evalInterp(n, x)
       case 'list': {
@@ -438,13 +439,12 @@ class Round {
         return mk(out, x.range)
       }
       case 'object': {
-        const o: Record<string, V> = {}
         const b = n.base && !n.base.unknown && n.base.value !== null && typeof n.base.value === 'object' && !Array.isArray(n.base.value)
           ? (n.base.value as Record<string, V>) : undefined
         // inherited values are shared as they are: their trace.def already points into the imported
         // environment (the reference wraps them with trace.base = themselves; skipped: it costs an
         // allocation per inherited value per import level)
-        if (b) for (const k of Object.keys(b)) o[k] = b[k]
+        const o: Record<string, V> = b ? { ...b } : {}
         const top = x.path === 'values'
         for (const k of x.keys) {
           if (top && (k === 'imports' || k === 'context')) {

@@ -43,6 +43,8 @@ interface Base {
   path: string
   /** path without the `values` prefix, e.g. `a.p` (used in cycle messages) */
   key: string
+  /** evaluator cache (e.g. the immutable value of a literal, shared by every evaluation) */
+  cached?: unknown
 }
 
 export interface NullExpr extends Base { kind: 'null' }
@@ -260,31 +262,35 @@ class Parser {
     let i = 0
     let hasInterp = false
     while (i < s.length) {
-      const c = s.charCodeAt(i)
-      if (c === 36 /* $ */) {
-        if (s.charCodeAt(i + 1) === 36 && s.charCodeAt(i + 2) === 123) {
-          text += '${'
-          i += 3
-          continue
-        }
-        if (s.charCodeAt(i + 1) === 123) {
-          const res = parsePath(s, i + 2)
-          if (res.error) {
-            invalid = true
-            const at = res.errorAt ?? i
-            const b = advance(range.begin, s, 0, at)
-            this.error(res.error, path, { environment: range.environment, begin: b, end: advance(range.begin, s, 0, res.end) })
-            i = res.end
-            continue
-          }
-          parts.push({ text, path: res.path, start: i, end: res.end })
-          hasInterp = true
-          text = ''
+      const d = s.indexOf('$', i)
+      if (d < 0) {
+        text += i === 0 ? s : s.slice(i)
+        break
+      }
+      if (d > i) text += s.slice(i, d)
+      i = d
+      if (s.charCodeAt(i + 1) === 36 && s.charCodeAt(i + 2) === 123) {
+        text += '${'
+        i += 3
+        continue
+      }
+      if (s.charCodeAt(i + 1) === 123) {
+        const res = parsePath(s, i + 2)
+        if (res.error) {
+          invalid = true
+          const at = res.errorAt ?? i
+          const b = advance(range.begin, s, 0, at)
+          this.error(res.error, path, { environment: range.environment, begin: b, end: advance(range.begin, s, 0, res.end) })
           i = res.end
           continue
         }
+        parts.push({ text, path: res.path, start: i, end: res.end })
+        hasInterp = true
+        text = ''
+        i = res.end
+        continue
       }
-      text += s[i]
+      text += '$'
       i++
     }
     if (!hasInterp && !invalid) return { kind: 'string', value: text, range, path, key }
