@@ -43,8 +43,8 @@ export function formatString(v: JsonValue): string {
 export function detailedTree(v: EvalValue, reveal: boolean): JsonValue {
   const out: { [k: string]: JsonValue } = {}
   const x = v.value
-  if (v.unknown) out.value = UNKNOWN_MARK
-  else if (v.secret && !reveal && (x === null || typeof x !== 'object')) out.value = SECRET_MARK
+  if (v.secret && !reveal && (v.unknown || x === null || typeof x !== 'object')) out.value = SECRET_MARK
+  else if (v.unknown) out.value = UNKNOWN_MARK
   else if (Array.isArray(x)) out.value = x.map((e) => detailedTree(v.secret && !reveal ? { ...e, secret: true } : e, reveal))
   else if (x !== null && typeof x === 'object') {
     const o: { [k: string]: JsonValue } = {}

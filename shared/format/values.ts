@@ -18,8 +18,9 @@ export interface RevealOptions {
 /** EvalValue -> JSON. Secrets become "[secret]" unless reveal; unknowns become "[unknown]". */
 export function toPlain(v: EvalValue | undefined, opts: RevealOptions): JsonValue {
   if (v === undefined) return null
-  if (v.unknown) return UNKNOWN_MARK
+  // a secret stays `[secret]` even when it is also unknown (check mode does not decrypt)
   if (v.secret && !opts.reveal) return SECRET_MARK
+  if (v.unknown) return UNKNOWN_MARK
   const x = v.value
   if (Array.isArray(x)) return x.map((e) => toPlain(e, opts))
   if (x !== null && typeof x === 'object') {

@@ -43,9 +43,10 @@ export async function diffCommand(cli: Cli, a: string, b: string | undefined, op
   const reveal = opts.showSecrets
   const load = async (ref: string) => {
     const stored = await store.getDefinition(ref)
-    const checked = await store.check(stored.environment, stored.yaml)
-    const label = `${stored.environment}@${stored.revision}`
     const plain = await store.getDefinition(ref, { decrypt: true })
+    // check mode does not decrypt: with --show-secrets check the decrypted text so secrets have values
+    const checked = await store.check(stored.environment, reveal ? plain.yaml : stored.yaml)
+    const label = `${stored.environment}@${stored.revision}`
     const definition = reveal ? plain.yaml : maskSecrets(plain.yaml, key)
     const root = rootValue(checked.value)
     const v = opts.path ? lookup(root, parsePath(opts.path)) : root

@@ -51,3 +51,10 @@ test('environmentVariables and files projection; secrets listed; redaction', () 
   assert.deepEqual(toPlain(values.other, { reveal: false }), ['[secret]', 'y'])
   assert.equal(formatString(toPlain(values.other, { reveal: true })), '"x","y"\n')
 })
+
+test('a secret that is also unknown (check mode) prints [secret] when redacted, [unknown] when revealed', () => {
+  const s = v(null, { secret: true, unknown: true })
+  assert.equal(toPlain(s, { reveal: false }), '[secret]')
+  assert.equal(toPlain(s, { reveal: true }), '[unknown]')
+  assert.equal(toPlain(v(null, { unknown: true }), { reveal: false }), '[unknown]')
+})
