@@ -31,6 +31,22 @@ test('save twice and diff the two revisions; diff a revision against the unsaved
   await page.getByTestId('dialog-tag').click()
   await expect(page.getByTestId('rev-2')).toContainText('stable')
 
+  // roll back to revision 2: a new revision 4 with revision 2's content
+  await page.getByTestId('rev-rollback-2').click()
+  await page.getByTestId('dialog-rollback').click()
+  await expect(page.getByTestId('rev-4')).toBeVisible()
+  await expect(page.getByTestId('env-item-acme/app')).toContainText('r4')
+  await page.getByTestId('tab-editor').click()
+  await expect(page.getByTestId('values-tree')).toContainText('us-east-1')
+  await page.getByTestId('tab-history').click()
+
+  // retract revision 3 with a reason
+  await page.getByTestId('rev-retract-3').click()
+  await page.getByTestId('dialog-input').fill('wrong region')
+  await page.getByTestId('dialog-retract').click()
+  await expect(page.getByTestId('rev-3')).toContainText('wrong region')
+  await expect(page.getByTestId('rev-3')).toHaveClass(/retracted/)
+
   // revision vs unsaved buffer
   await page.getByTestId('tab-editor').click()
   await typeInEditor(page, ['values:', '  region: ap-south-1', '  replicas: 2'].join('\n'))

@@ -28,22 +28,28 @@ export function HistoryScreen() {
       const list = await api().call('env.revisions', { id, count: 200 })
       list.sort((a, b) => b.number - a.number)
       setRevs(list)
-      if (list.length >= 2) {
-        setLeft((l) => l ?? list[1]?.number)
-        setRight((r) => r ?? list[0]?.number)
-      } else if (list.length === 1) {
-        setLeft((l) => l ?? list[0]?.number)
-        setRight((r) => r ?? 'buffer')
+      // retracted revisions cannot be read: never compare them
+      const readable = list.filter((r) => !r.retracted)
+      const ok = (side: Side | undefined) => side === 'buffer' || readable.some((r) => r.number === side)
+      if (readable.length >= 2) {
+        setLeft((l) => (ok(l) ? l : readable[1]?.number))
+        setRight((r) => (ok(r) ? r : readable[0]?.number))
+      } else if (readable.length === 1) {
+        setLeft((l) => (ok(l) ? l : readable[0]?.number))
+        setRight((r) => (ok(r) ? r : 'buffer'))
       }
     } catch (err) {
       reportError(`Loading the history of ${id}`, err)
     }
   }, [id])
 
+  // on another environment start over; on a new revision keep the picks (the diff editor stays mounted:
+  // unmounting and remounting it in one go trips Monaco's disposed context keys)
   useEffect(() => {
     setLeft(undefined)
     setRight(undefined)
-    setTexts(undefined)
+  }, [id])
+  useEffect(() => {
     void refresh()
   }, [refresh, baseRevision])
 
@@ -144,10 +150,10 @@ export function HistoryScreen() {
             {revs.map((r) => (
               <tr key={r.number} className={r.retracted ? 'retracted' : ''} data-testid={`rev-${r.number}`}>
                 <td>
-                  <input type="radio" name="left" checked={left === r.number} onChange={() => setLeft(r.number)} aria-label={`A = revision ${r.number}`} data-testid={`rev-left-${r.number}`} />
+                  <input type="radio" name="left" disabled={!!r.retracted} checked={left === r.number} onChange={() => setLeft(r.number)} aria-label={`A = revision ${r.number}`} data-testid={`rev-left-${r.number}`} />
                 </td>
                 <td>
-                  <input type="radio" name="right" checked={right === r.number} onChange={() => setRight(r.number)} aria-label={`B = revision ${r.number}`} data-testid={`rev-right-${r.number}`} />
+                  <input type="radio" name="right" disabled={!!r.retracted} checked={right === r.number} onChange={() => setRight(r.number)} aria-label={`B = revision ${r.number}`} data-testid={`rev-right-${r.number}`} />
                 </td>
                 <td>{r.number}</td>
                 <td>{r.author}</td>
