@@ -128,6 +128,11 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   // PostgreSQL: several durable batches may wait for the WAL flush together; SQLite writes are synchronous.
   const auditWriter = new GroupWriter<Omit<AuditRecord, 'id'>>((list) => o.repo.appendAudits(list), { maxInFlight: o.repo.dialect === 'postgres' ? 4 : 1 })
+  // Like the local store: records of successful reads and opens do not wait for the disk flush (a database
+  // crash may lose the last few of them); changes, denials and errors are fully durable before the response.
+  const readAuditWriter = new GroupWriter<Omit<AuditRecord, 'id'>>((list) => o.repo.appendAudits(list, { durable: false }), {
+    maxInFlight: o.repo.dialect === 'postgres' ? 2 : 1,
+  })
   app.decorateRequest('identity', undefined)
   app.decorateRequest('denied', undefined)
   app.decorateRequest('audit', undefined)
@@ -162,7 +167,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     const status = reply.statusCode
     const result = status < 400 ? 'ok' : status === 401 || status === 403 || status === 429 ? 'denied' : 'error'
     try {
-      await auditWriter.add({
+      const readOnly = result === 'ok' && (req.method === 'GET' || req.method === 'HEAD' || a.action === 'env.open')
+      await (readOnly ? readAuditWriter : auditWriter).add({
         time: new Date().toISOString(),
         user: (req.identity ?? req.denied)?.user.login ?? null,
         tokenId: (req.identity ?? req.denied)?.token.id ?? null,

@@ -179,7 +179,8 @@ export interface Repository {
   replaceDataKey(envId: string, oldWrapped: string, newWrapped: string, kekId: string): Promise<boolean>
   // audit
   appendAudit(a: Omit<AuditRecord, 'id'>): Promise<void>
-  appendAudits(list: Omit<AuditRecord, 'id'>[]): Promise<void>
+  /** `durable: false` → no wait for the WAL flush (successful reads and opens; a database crash may lose the last few) */
+  appendAudits(list: Omit<AuditRecord, 'id'>[], opts?: { durable?: boolean }): Promise<void>
   queryAudit(opts: { org?: string; target?: string; user?: string; afterId?: number; limit: number }): Promise<AuditRecord[]>
 }
 
@@ -762,9 +763,9 @@ export class SqlRepository implements Repository {
   async appendAudit(a: Omit<AuditRecord, 'id'>) {
     await this.appendAudits([a])
   }
-  async appendAudits(list: Omit<AuditRecord, 'id'>[]) {
+  async appendAudits(list: Omit<AuditRecord, 'id'>[], opts: { durable?: boolean } = {}) {
     if (list.length === 0) return
-    await this.db.run(
+    await this.db[opts.durable === false ? 'runEphemeral' : 'run'](
       `INSERT INTO audit (time, user_login, token_id, ip, method, action, org, target, status, result, detail) VALUES ${list
         .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .join(', ')}`,
