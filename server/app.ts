@@ -38,6 +38,8 @@ export interface ServerOptions {
   sdkCompat?: '0.12' | '0.14'
   /** token / permission lookup cache (ms), default 1000; 0 disables */
   authCacheMs?: number
+  /** behind a reverse proxy / load balancer: take the client address from X-Forwarded-For (rate limit, audit) */
+  trustProxy?: boolean
 }
 
 export interface AuditInfo {
@@ -113,7 +115,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
     // The SDK reads an open property through `/open//{id}`: collapse duplicate slashes before routing.
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 500 },
-    trustProxy: false,
+    trustProxy: o.trustProxy ?? false,
   })
 
   const auth = new Auth(o.repo, { cacheMs: o.authCacheMs ?? 1000 })

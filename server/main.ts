@@ -13,6 +13,7 @@
  *   --log-level <lvl>          ENVELOPE_LOG_LEVEL (default info; "silent" for none)
  *   --body-limit <bytes>       default 1048576
  *   --sdk-compat 0.12|0.14     status of create/delete (200 for npm @pulumi/esc-sdk 0.12.x, 204 for 0.14)
+ *   --trust-proxy              behind a load balancer: client address from X-Forwarded-For (rate limit, audit)
  * One-off commands (run, print, exit):
  *   --generate-kek <file>      write a new random KEK (mode 0600)
  *   --bootstrap-admin [login]  create a site administrator (default "admin") and print a token for it once;
@@ -43,6 +44,7 @@ const { values, positionals } = parseArgs({
     'log-level': { type: 'string' },
     'body-limit': { type: 'string' },
     'sdk-compat': { type: 'string' },
+    'trust-proxy': { type: 'boolean' },
     'generate-kek': { type: 'string' },
     'bootstrap-admin': { type: 'boolean' },
     org: { type: 'string' },
@@ -147,7 +149,14 @@ async function main() {
   }
 
   const level = values['log-level'] ?? env.ENVELOPE_LOG_LEVEL ?? 'info'
-  const app = await buildServer({ repo, keys, logLevel: level === 'silent' ? false : level, bodyLimit, sdkCompat: compat })
+  const app = await buildServer({
+    repo,
+    keys,
+    logLevel: level === 'silent' ? false : level,
+    bodyLimit,
+    sdkCompat: compat,
+    trustProxy: values['trust-proxy'] === true || env.ENVELOPE_TRUST_PROXY === '1',
+  })
   const address = await app.listen({ port, host })
   // One line on stdout for scripts: the URL (port 0 resolves to the real port).
   if (!cluster.isWorker) process.stdout.write(`envelope-server listening on ${address}\n`)

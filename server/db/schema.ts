@@ -1,5 +1,6 @@
 /**
  * The server schema, identical on SQLite and PostgreSQL except for the auto-increment key of the audit log.
+ * Audit ids only grow (rows are never deleted, so SQLite's rowid needs no AUTOINCREMENT table).
  * Times are RFC 3339 strings (UTC, `toISOString()`), booleans are 0/1 integers, ids are text.
  * Version 1. Migrations append to MIGRATIONS; `schema_version` records what ran.
  */
@@ -121,7 +122,7 @@ CREATE TABLE IF NOT EXISTS open_sessions (
   expires TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
-  id ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY'},
+  id ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGSERIAL PRIMARY KEY'},
   time TEXT NOT NULL,
   user_login TEXT,
   token_id TEXT,

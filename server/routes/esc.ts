@@ -4,7 +4,7 @@
  * settings), open sessions (whole and by property), revisions (paging as the CLI expects), retract, revision tags,
  * environment tags. Status codes follow what the SDK insists on (esc-api.md §6.2).
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { stringify as toYaml } from 'yaml'
 import type { EvalValue, JsonValue } from '../../shared/esc/host.ts'
@@ -433,7 +433,8 @@ export async function escRoutes(app: FastifyInstance, ctx: Ctx) {
     req.audit!.detail = { revision, cached: r.cached }
     if (hasErrors(r.diagnostics)) throw new HttpError(400, 'the environment has errors', { diagnostics: wireDiagnostics(r.diagnostics) })
     const result = await storedResult(env, r)
-    const id = randomUUID()
+    // Time-ordered prefix (index inserts at the end), 128 random bits (unguessable).
+    const id = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(16).toString('base64url')}`
     const expires = Date.now() + ms
     await sessionWriter.add({ id, envId: env.id, userId: user.id, revision, resultKey: result.key, expires: new Date(expires).toISOString() })
     if (sessions.size > 20_000) {
