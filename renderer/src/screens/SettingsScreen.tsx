@@ -105,7 +105,7 @@ export function SettingsScreen() {
         <p>
           <code data-testid="data-dir">{info?.dataDir ?? '…'}</code>
         </p>
-        <p className="muted">Set ENVELOPE_DATA_DIR (or --data-dir on the command line) to use another folder.</p>
+        <p className="muted">Start Envelope with ENVELOPE_DATA_DIR set to use another folder.</p>
       </section>
       <section className="card">
         <h3>Terminal</h3>
