@@ -268,12 +268,19 @@ class Round {
     if (got) return got as Settled<T>
     let p = this.ev.running.get(key)
     if (!p) {
+      const ms = this.ev.limits.operationTimeoutMs ?? 120_000
       p = (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined
         try {
-          const value = await f()
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s`)), ms)
+          })
+          const value = await Promise.race([f(), timeout])
           this.ev.results.set(key, { ok: true, value })
         } catch (e) {
           this.ev.results.set(key, { ok: false, error: errorMessage(e) })
+        } finally {
+          if (timer !== undefined) clearTimeout(timer)
         }
       })()
       this.ev.running.set(key, p)

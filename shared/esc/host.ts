@@ -103,6 +103,8 @@ export interface Limits {
   maxAliasCount: number
   /** longest string produced by interpolation/join/toJSON (default 4 MiB) */
   maxStringBytes: number
+  /** each provider/rotator call, import load and decryption must settle within this time (default 120 s) */
+  operationTimeoutMs?: number
 }
 
 export type EvalMode = 'check' | 'eval' | 'rotate'

@@ -14,6 +14,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxImports: 256,
   maxAliasCount: 100,
   maxStringBytes: 4 * 1024 * 1024,
+  operationTimeoutMs: 120_000,
 }
 
 export function resolveLimits(l?: Partial<Limits>): Limits {

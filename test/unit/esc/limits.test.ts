@@ -82,3 +82,10 @@ test('YAML alias expansions', () => {
   ])
   assert.deepEqual(parseEnvironment('aliases', source).diagnostics, [])
 })
+
+test('a provider that never answers times out with a diagnostic', async () => {
+  const registry = { provider: (n: string) => n === 'hang' ? { open: () => new Promise<never>(() => {}) } : undefined, rotator: () => undefined }
+  const r = await evaluate({ name: 'h', source: 'values:\n  a: {fn::open::hang: {}}\n  b: ok\n', mode: 'eval', providers: registry, limits: { operationTimeoutMs: 50 } })
+  assert.deepEqual(r.diagnostics.map((d) => [d.path, d.summary]), [['values.a', 'timed out after 0.05 s']])
+  assert.deepEqual(toJSON(r.value?.b, { reveal: true }), 'ok')
+})
