@@ -29,9 +29,6 @@ const STRING: Schema = { type: 'string' }
 const ARRAY_OF_STRINGS: Schema = { type: 'array', items: { type: 'string' } }
 const ARRAY_OF_ARRAYS: Schema = { type: 'array', items: { type: 'array' } }
 
-/** Extra, optional provider/rotator metadata the core understands (additive to host.ts). */
-interface ProviderMeta { outputsSchema?: JsonValue; stateSchema?: JsonValue }
-
 export class Evaluation {
   readonly opts: EvaluateOptions
   readonly mode: EvalMode
@@ -804,7 +801,7 @@ class Round {
   evalOpen(n: ENode, x: BuiltinExpr): V {
     const r = x.range
     const name = x.provider as string
-    const provider = this.ev.opts.providers?.provider(name) as (Provider & ProviderMeta) | undefined
+    const provider = this.ev.opts.providers?.provider(name) as Provider | undefined
     const inputs = this.evaluate(argNode(n, x.inputs as Expr))
     if (!provider) {
       this.error(x, `unknown provider ${JSON.stringify(name)}`)
@@ -827,7 +824,7 @@ class Round {
   evalRotate(n: ENode, x: BuiltinExpr): V {
     const r = x.range
     const name = x.provider as string
-    const rotator = this.ev.opts.providers?.rotator(name) as (Rotator & ProviderMeta) | undefined
+    const rotator = this.ev.opts.providers?.rotator(name) as Rotator | undefined
     const rotating = this.ev.mode === 'rotate' && n.env.isRoot && this.selected(x)
     let inputsX = x.inputs as Expr
     let inputsSchema = rotator?.inputsSchema as Schema | undefined

@@ -76,12 +76,19 @@ export interface Provider {
   inputsSchema?: JsonValue
   /** Whole output is secret (like the reference's secret-wrapper). */
   secretOutput?: boolean
+  /** JSON schema of the output (optional): in check mode the unknown output is typed by it. */
+  outputsSchema?: JsonValue
   open(inputs: JsonValue, ctx: ProviderContext): Promise<JsonValue | EvalValue>
 }
 
 /** A rotator (`fn::rotate::<name>`): `open` returns the current credentials from state, `rotate` the new state. */
 export interface Rotator {
+  /** may list `rotateOnly: [names]`: inputs evaluated only during rotation */
   inputsSchema?: JsonValue
+  /** JSON schema of `state` (optional), validated with the reference messages */
+  stateSchema?: JsonValue
+  /** JSON schema of the output (optional, check mode) */
+  outputsSchema?: JsonValue
   open(inputs: JsonValue, state: JsonValue, ctx: ProviderContext): Promise<JsonValue | EvalValue>
   rotate(inputs: JsonValue, state: JsonValue, ctx: ProviderContext): Promise<JsonValue>
 }

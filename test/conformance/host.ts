@@ -41,8 +41,8 @@ export function caseLoader(caseDir: string, caseName: string, overlayDir?: strin
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-type ExtProvider = Provider & { outputsSchema?: JsonValue }
-type ExtRotator = Rotator & { outputsSchema?: JsonValue; stateSchema?: JsonValue }
+type ExtProvider = Provider
+type ExtRotator = Rotator
 
 export function testProviders(opts: { benchDelayMs?: number } = {}): ProviderRegistry {
   const providers: Record<string, ExtProvider> = {
