@@ -9,7 +9,8 @@
  * revision and the same environment id (checked against the database on every open, so several server processes
  * stay correct). Permissions on the imports are re-checked on every open.
  */
-import type { CryptResult, Diagnostic, EvalResult, EvalValue, EvaluateOptions, JsonValue, SecretCipher } from '../shared/esc/host.ts'
+import type { CryptResult, Diagnostic, EvalResult, EvalValue, EvaluateOptions, JsonValue, ProviderRegistry, SecretCipher } from '../shared/esc/host.ts'
+import { decryptSecrets, encryptSecrets, evaluate } from '../shared/esc/index.ts'
 import type { EnvRecord, Repository, Role } from './db/repository.ts'
 import { roleRank } from './db/repository.ts'
 import type { DataKeys } from './keys.ts'
@@ -23,17 +24,33 @@ export interface EscCore {
   decryptSecrets(source: string, key: SecretCipher): Promise<CryptResult>
 }
 
-let corePromise: Promise<EscCore> | undefined
-/** The core is loaded lazily so the rest of the server runs (and reports clearly) even without it. */
-export function loadCore(): Promise<EscCore> {
-  if (!corePromise) {
-    const spec = '../shared/esc/index.ts'
-    corePromise = (import(spec) as Promise<EscCore>).catch((err: unknown) => {
-      corePromise = undefined
-      throw new Error(`the ESC language core (shared/esc/index.ts) could not be loaded: ${(err as Error).message}`)
-    })
-  }
-  return corePromise
+const core: EscCore = { evaluate, encryptSecrets, decryptSecrets }
+
+/**
+ * The team server does not run dynamic providers or rotators (they would act with the server's network access
+ * and credentials). Every name is known, so definitions using them check and save normally (outputs unknown);
+ * opening such an environment reports that it must be opened where providers run (the app or the CLI).
+ */
+const notRun = (kind: string, name: string) =>
+  new Error(`${kind}::${name} is not run by the team server; open this environment with the Envelope app or CLI, where providers run`)
+export const SERVER_PROVIDERS: ProviderRegistry = {
+  provider: (name) => ({
+    open: async () => {
+      throw notRun('fn::open', name)
+    },
+  }),
+  rotator: (name) => ({
+    open: async () => {
+      throw notRun('fn::rotate', name)
+    },
+    rotate: async () => {
+      throw notRun('fn::rotate', name)
+    },
+  }),
+}
+/** The language core (shared/esc); async for callers written when it was loaded lazily. */
+export async function loadCore(): Promise<EscCore> {
+  return core
 }
 
 export class HttpError extends Error {
@@ -283,6 +300,7 @@ export class Evaluator {
       source: opts.source,
       mode: opts.mode,
       loader,
+      providers: SERVER_PROVIDERS,
       cipher: this.orgCipher(opts.org, opts.root ? [opts.root] : [], (env) => {
         if (env.id === opts.root?.id) return
         foreign.set(env.id, env)

@@ -100,5 +100,23 @@ for (const backend of BACKENDS) {
         await s.close()
       }
     })
+  
+    it('saves and checks definitions with fn::open, but does not run providers on the server', async () => {
+      const s = await startServer(backend, { org: ORG })
+      try {
+        const a = s.adminToken
+        const def = 'values:\n  plain: 1\n  creds:\n    fn::open::aws-login:\n      static:\n        accessKeyId: x\n'
+        await s.call(a, 'POST', `/api/esc/environments/${ORG}`, { project: 'p', name: 'dyn' })
+        assert.equal((await s.call(a, 'PATCH', E('p/dyn'), def)).status, 200)
+        const check = await s.call(a, 'POST', `/api/esc/environments/${ORG}/yaml/check`, def)
+        assert.equal(check.status, 200)
+        assert.equal((check.body as { properties: { creds: { unknown: boolean } } }).properties.creds.unknown, true)
+        const open = await s.call(a, 'POST', `${E('p/dyn')}/open`)
+        assert.equal(open.status, 400)
+        assert.match((open.body as { diagnostics: { summary: string }[] }).diagnostics[0]!.summary, /fn::open::aws-login is not run by the team server/)
+      } finally {
+        await s.close()
+      }
+    })
   })
 }
