@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { memo, useEffect, useState } from 'react'
 import type { EvalValue } from '../../../shared/esc/host.ts'
 import { previewCommitted, useEditor } from '../stores/editor.ts'
 import { useApp } from '../stores/app.ts'
@@ -62,7 +62,8 @@ function Node({ name, v, depth, current, reveal }: { name: string; v: EvalValue;
   )
 }
 
-export function Preview() {
+/** Memoised: the editor re-renders on every keystroke; the preview only when its own state changes. */
+export const Preview = memo(function Preview() {
   const id = useEditor((s) => s.id)
   const preview = useEditor((s) => s.preview)
   const previewVersion = useEditor((s) => s.previewVersion)
@@ -139,4 +140,4 @@ export function Preview() {
       )}
     </section>
   )
-}
+})

@@ -32,7 +32,9 @@ export function setupMonaco(): typeof monaco {
   loader.config({ monaco })
   configureMonacoYaml(monaco, {
     enableSchemaRequest: false,
-    validate: true,
+    // the evaluator's diagnostics (env.check) are the one source of markers, syntax errors included;
+    // monaco-yaml's own validation would mark the same YAML errors twice
+    validate: false,
     completion: true,
     hover: true,
     schemas: [{ uri: 'envelope://schema/environment.json', fileMatch: ['envelope://env/**', '**/*.env.yaml'], schema: escSchema }],

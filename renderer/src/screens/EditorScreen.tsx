@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react'
+import { memo, useCallback, useEffect, useRef, useState } from 'react'
 import Editor from '@monaco-editor/react'
 import type * as Monaco from 'monaco-editor/esm/vs/editor/editor.api.js'
 import { setupMonaco } from '../monaco/setup.ts'
@@ -99,6 +99,14 @@ export function EditorScreen() {
     useRevealTarget.getState().set(undefined)
   }, [revealTarget, id, buffer, mounted])
 
+  const goTo = useCallback((line: number, col: number) => {
+    const ed = editorRef.current
+    if (!ed) return
+    ed.setPosition({ lineNumber: line, column: col })
+    ed.revealLineInCenter(line)
+    ed.focus()
+  }, [])
+
   if (!id) return null
   const diags = preview?.diagnostics ?? []
   const errors = diags.filter((d) => d.severity === 'error').length
@@ -154,20 +162,14 @@ export function EditorScreen() {
             }}
           />
         </div>
-        <Problems id={id} onGo={(line, col) => {
-          const ed = editorRef.current
-          if (!ed) return
-          ed.setPosition({ lineNumber: line, column: col })
-          ed.revealLineInCenter(line)
-          ed.focus()
-        }} />
+        <Problems id={id} onGo={goTo} />
       </div>
       <Preview />
     </div>
   )
 }
 
-function Problems({ id, onGo }: { id: string; onGo(line: number, col: number): void }) {
+const Problems = memo(function Problems({ id, onGo }: { id: string; onGo(line: number, col: number): void }) {
   const preview = useEditor((s) => s.preview)
   const diags = preview?.diagnostics ?? []
   if (diags.length === 0) return null
@@ -195,4 +197,4 @@ function Problems({ id, onGo }: { id: string; onGo(line: number, col: number): v
       })}
     </ul>
   )
-}
+})
