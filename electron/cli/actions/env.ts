@@ -65,7 +65,8 @@ export async function getCommand(cli: Cli, ref: string, path: string | undefined
     if (format === 'dotenv' || format === 'shell') {
       if (path) throw new UserError('invalid_input', `--value ${format} cannot be combined with a property path`)
       const p = projectEnvironment(res.value, { reveal })
-      cli.out(formatEnvFile(format, { ...p.variables, ...p.files }))
+      if (Object.keys(p.files).length > 0) cli.err(`note: ${Object.keys(p.files).join(', ')} under files are left out (only \`envelope open\` and \`envelope run\` write them to temp files)\n`)
+      cli.out(formatEnvFile(format, p.variables))
     } else cli.out(formatValue(format, v, { reveal }))
     return
   }
