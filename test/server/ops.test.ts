@@ -58,6 +58,41 @@ describe('server process (node server/main.ts)', () => {
     }
   })
 
+  it('bootstraps from ENVELOPE_BOOTSTRAP_TOKEN with the KEK from ENVELOPE_KEK (container style)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'envelope-main-'))
+    const token = 'esc_' + randomBytes(24).toString('base64url')
+    const child = spawn(process.execPath, [MAIN, '--port', '0', '--log-level', 'silent'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        ENVELOPE_DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+        ENVELOPE_KEK: randomBytes(32).toString('base64'),
+        ENVELOPE_BOOTSTRAP_TOKEN: token,
+      },
+    })
+    try {
+      let out = ''
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString()
+          const m = /listening on (http:\/\/\S+)/.exec(out)
+          if (m) resolve(m[1]!)
+        })
+        child.on('exit', (code) => reject(new Error(`server exited early (${code})`)))
+      })
+      const me = await fetch(`${url}/api/user`, { headers: { authorization: `token ${token}` } })
+      assert.equal(me.status, 200)
+      assert.equal(((await me.json()) as { githubLogin: string; siteAdmin: boolean }).siteAdmin, true)
+      const org = await fetch(`${url}/api/orgs`, { method: 'POST', headers: { authorization: `token ${token}` }, body: JSON.stringify({ name: 'acme' }) })
+      assert.equal(org.status, 201)
+    } finally {
+      const exited = new Promise((r) => child.on('exit', r))
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('refuses to start without a key-encryption key, saying how to provide one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'envelope-main-'))
     try {
