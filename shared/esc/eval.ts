@@ -16,7 +16,7 @@ import { advance, zeroRange } from './source.ts'
 import type { Accessor, BuiltinExpr, EnvironmentDoc, Expr, InterpExpr } from './syntax.ts'
 import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
 import type { V } from './value.ts'
-import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, markFinal, MAX_PLAIN_NODES, merge, mergeAll, mk, plain, schemaOf, sizeOf, unknownV, ValueTooLarge } from './value.ts'
+import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, markFinal, MAX_PLAIN_NODES, merge, mergeAll, mk, numberText, plain, schemaOf, setNumberText, sizeOf, unknownV, ValueTooLarge } from './value.ts'
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: string }
 
@@ -221,7 +221,8 @@ function stringify(v: V): string {
   const x = v.value
   if (typeof x === 'string') return x
   if (x === null) return 'null'
-  if (typeof x === 'number' || typeof x === 'boolean') return String(x)
+  if (typeof x === 'number') return numberText(v) ?? String(x)
+  if (typeof x === 'boolean') return String(x)
   return goJSON(plain(v))
 }
 
@@ -291,11 +292,9 @@ class Round {
     this.rootName = root.name
     const env = this.evalEnv(root, true)
     const diagnostics = [...root.diagnostics, ...this.diags]
-    const value: { [k: string]: EvalValue } = {}
     const rv = env.result?.value
-    if (rv && typeof rv === 'object' && !Array.isArray(rv)) {
-      for (const k of Object.keys(rv)) value[k] = (rv as Record<string, V>)[k]
-    }
+    // the root object is created by this evaluation: handed out as it is
+    const value: { [k: string]: EvalValue } = rv && typeof rv === 'object' && !Array.isArray(rv) ? (rv as Record<string, V>) : {}
     const out: EvalResult = { value, diagnostics, imports: this.importOrder }
     if (this.ev.mode === 'rotate') out.patches = this.patches
     return out
@@ -430,8 +429,9 @@ class Round {
     switch (x.kind) {
       case 'null':
         return (x.cached as V | undefined) ?? (x.cached = mk(null, x.range)) as V
-      case 'boolean':
       case 'number':
+        return (x.cached as V | undefined) ?? (x.cached = setNumberText(mk(x.value, x.range), x.text)) as V
+      case 'boolean':
       case 'string':
         // literal values are immutable: one per syntax node, shared by every evaluation
         return (x.cached as V | undefined) ?? (x.cached = mk(x.value, x.range)) as V

@@ -50,7 +50,12 @@ interface Base {
 
 export interface NullExpr extends Base { kind: 'null' }
 export interface BoolExpr extends Base { kind: 'boolean'; value: boolean }
-export interface NumberExpr extends Base { kind: 'number'; value: number }
+export interface NumberExpr extends Base {
+  kind: 'number'
+  value: number
+  /** the literal's source text when it differs from the number's shortest form (e.g. `1.0`, `1e3`) */
+  text?: string
+}
 export interface StringExpr extends Base { kind: 'string'; value: string }
 export interface InterpExpr extends Base { kind: 'interp'; value: string; parts: InterpPart[]; invalid?: boolean }
 export interface ListExpr extends Base { kind: 'list'; items: Expr[] }
@@ -249,7 +254,12 @@ class Parser {
     const v = node.value
     if (v === null || v === undefined) return { kind: 'null', range, path, key }
     if (typeof v === 'boolean') return { kind: 'boolean', value: v, range, path, key }
-    if (typeof v === 'number') return { kind: 'number', value: v, range, path, key }
+    if (typeof v === 'number') {
+      const n: NumberExpr = { kind: 'number', value: v, range, path, key }
+      // numbers keep their source text for interpolation, as the reference's json.Number does
+      if (node.type === 'PLAIN' && node.source !== undefined && node.source !== String(v) && /^-?[0-9]/.test(node.source)) n.text = node.source
+      return n
+    }
     if (typeof v === 'bigint') return { kind: 'number', value: Number(v), range, path, key }
     const s = typeof v === 'string' ? v : String(v)
     if (s.indexOf('$') < 0) return { kind: 'string', value: s, range, path, key }

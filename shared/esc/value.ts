@@ -33,11 +33,25 @@ export function markFinal(v: V): V {
   return v
 }
 
+/** Source text of literal numbers whose text differs from their shortest form (e.g. `1.0`). */
+const numberTexts = new WeakMap<V, string>()
+
+export function setNumberText(v: V, text: string | undefined): V {
+  if (text !== undefined) numberTexts.set(v, text)
+  return v
+}
+
+export function numberText(v: V): string | undefined {
+  return typeof v.value === 'number' ? numberTexts.get(v) : undefined
+}
+
 /** A shallow copy (same children), keeping the schema of an unknown value. */
 export function copyV(v: V, patch: Partial<V>): V {
   const c: V = { ...v, ...patch }
   const s = schemas.get(v)
   if (s !== undefined) schemas.set(c, s)
+  const t = numberTexts.get(v)
+  if (t !== undefined) numberTexts.set(c, t)
   return c
 }
 
