@@ -7,6 +7,7 @@
  * whatever their Content-Type (the Go CLI labels YAML as JSON); routes parse them. Logs are pino JSON without
  * headers or bodies, so no token or secret value reaches them.
  */
+import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { parse as parseYaml } from 'yaml'
@@ -115,6 +116,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
     // The SDK reads an open property through `/open//{id}`: collapse duplicate slashes before routing.
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 500 },
+    genReqId: () => randomUUID(),
     trustProxy: o.trustProxy ?? false,
   })
 
@@ -163,6 +165,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   // One audit record per /api request, written before the response is sent.
   app.addHook('onSend', async (req, reply, payload) => {
+    // The Go CLI appends this id to 5xx messages; the same id is on the request's log lines.
+    reply.header('X-Pulumi-Request-ID', String(req.id))
     if (req.audited || !req.url.startsWith('/api/')) return payload
     req.audited = true
     const a = req.audit ?? { action: 'unknown', target: req.url.split('?')[0]! }

@@ -31,7 +31,9 @@ for (const backend of BACKENDS) {
       assert.equal(((await s.call(t, 'GET', '/api/user/organizations/default')).body as { gitHubLogin: string }).gitHubLogin, 'acme')
       const loner = await s.user('loner')
       assert.equal((await s.call(loner, 'GET', '/api/user/organizations/default')).status, 404)
-      assert.equal((await s.call('wrong', 'GET', '/api/user')).status, 401)
+      const bad = await s.call('wrong', 'GET', '/api/user')
+      assert.equal(bad.status, 401)
+      assert.match(bad.headers.get('x-pulumi-request-id') ?? '', /^[0-9a-f-]{36}$/, 'request id for support')
     })
 
     it('lists environments of every org, paging until nextToken is empty', async () => {
