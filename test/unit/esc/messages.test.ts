@@ -42,11 +42,14 @@ test('interpolation syntax errors are load diagnostics with their position', () 
 })
 
 test('$${ escapes an interpolation; interpolation converts values to text', async () => {
-  const source = 'values:\n  n: 42\n  b: true\n  z: null\n  o: {k: [1, "x"]}\n  s: $${n} is ${n}, ${b}, ${z}, ${o}\n  whole: ${o}\n'
+  const source = 'values:\n  n: 42\n  b: true\n  z: null\n  o: {k: [1, "x"]}\n  s: $${n} is ${n}, ${b}, ${z}, ${o}\n  whole: ${o}\n  f: 1.50\n  ft: v${f}\n'
   const r = await evaluate({ name: 'i', source, mode: 'eval' })
   assert.deepEqual(r.diagnostics, [])
   assert.equal(toJSON(r.value?.s, { reveal: true }), '${n} is 42, true, null, {"k":[1,"x"]}')
   assert.deepEqual(toJSON(r.value?.whole, { reveal: true }), { k: [1, 'x'] })
+  // numbers keep their literal text in strings (the reference keeps numbers as json.Number)
+  assert.equal(toJSON(r.value?.f, { reveal: true }), 1.5)
+  assert.equal(toJSON(r.value?.ft, { reveal: true }), 'v1.50')
 })
 
 test('secrets propagate through interpolation and builtins; unknowns propagate in check mode', async () => {
