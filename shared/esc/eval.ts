@@ -295,7 +295,8 @@ class Round {
     const rv = env.result?.value
     // the root object is created by this evaluation: handed out as it is
     const value: { [k: string]: EvalValue } = rv && typeof rv === 'object' && !Array.isArray(rv) ? (rv as Record<string, V>) : {}
-    const out: EvalResult = { value, diagnostics, imports: this.importOrder }
+    // host.ts: value is undefined when the document could not be loaded at all
+    const out: EvalResult = { value: root.fatal ? undefined : value, diagnostics, imports: this.importOrder }
     if (this.ev.mode === 'rotate') out.patches = this.patches
     return out
   }

@@ -110,6 +110,8 @@ export interface EnvironmentDoc {
   diagnostics: Diagnostic[]
   /** diagnostics the reference reports at evaluation time (e.g. duplicate keys) */
   evalDiagnostics: Diagnostic[]
+  /** the document could not be loaded at all (YAML syntax, size, not a mapping): nothing to evaluate */
+  fatal?: boolean
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -565,6 +567,7 @@ function parseUncached(name: string, text: string, limits: Limits): EnvironmentD
   const out: EnvironmentDoc = { name, source: src, imports: [], diagnostics: [], evalDiagnostics: [] }
   if (text.length > limits.maxDocumentBytes || (text.length * 3 > limits.maxDocumentBytes && new TextEncoder().encode(text).length > limits.maxDocumentBytes)) {
     out.diagnostics.push({ severity: 'error', summary: `document exceeds the maximum size of ${limits.maxDocumentBytes} bytes`, range: src.range(0, 0) })
+    out.fatal = true
     return out
   }
   let ydoc: ReturnType<typeof parseDocument>
@@ -572,6 +575,7 @@ function parseUncached(name: string, text: string, limits: Limits): EnvironmentD
     ydoc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: false })
   } catch (e) {
     out.diagnostics.push({ severity: 'error', summary: `parsing YAML: ${(e as Error).message}`, range: src.range(0, 0) })
+    out.fatal = true
     return out
   }
   if (ydoc.errors.length > 0) {
@@ -579,6 +583,7 @@ function parseUncached(name: string, text: string, limits: Limits): EnvironmentD
       const at = e.pos?.[0] ?? 0
       out.diagnostics.push({ severity: 'error', summary: e.message.split('\n')[0], range: src.range(at, e.pos?.[1] ?? at) })
     }
+    out.fatal = true
     return out
   }
   const p = new Parser(src, ydoc, limits)
@@ -588,6 +593,7 @@ function parseUncached(name: string, text: string, limits: Limits): EnvironmentD
     p.error('environment must be an object', '', p.rangeOf(root))
     out.diagnostics = p.diags
     out.evalDiagnostics = p.evalDiags
+    out.fatal = true
     return out
   }
   for (const pair of (root as YAMLMap).items as Pair[]) {
