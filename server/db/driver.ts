@@ -7,6 +7,7 @@
  * connection, `BEGIN IMMEDIATE`), on PostgreSQL they run on a dedicated pooled client.
  */
 import { DatabaseSync } from 'node:sqlite'
+import { Worker } from 'node:worker_threads'
 import pg from 'pg'
 
 export type SqlValue = string | number | null
@@ -67,9 +68,26 @@ export class SqliteDriver implements Driver {
   private readonly mutex = new Mutex()
   private readonly cache = new Map<string, ReturnType<DatabaseSync['prepare']>>()
 
+  private checkpointer: Worker | undefined
+
   constructor(file: string) {
     this.db = new DatabaseSync(file)
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;')
+    if (file !== ':memory:' && process.env.ENVELOPE_SQLITE_INLINE_CHECKPOINT !== '1') {
+      // WAL checkpoints copy pages back and fsync: done inline they stall the event loop now and then (tail
+      // latency). A worker thread with its own connection checkpoints instead (PASSIVE: never blocks writers).
+      this.db.exec('PRAGMA wal_autocheckpoint = 0')
+      this.checkpointer = new Worker(
+        `const { DatabaseSync } = require('node:sqlite')
+         const { workerData, parentPort } = require('node:worker_threads')
+         const db = new DatabaseSync(workerData.file)
+         db.exec('PRAGMA busy_timeout = 5000')
+         const t = setInterval(() => { try { db.exec('PRAGMA wal_checkpoint(PASSIVE)') } catch {} }, 500)
+         parentPort.on('message', () => { clearInterval(t); try { db.exec('PRAGMA wal_checkpoint(PASSIVE)') } catch {} db.close(); process.exit(0) })`,
+        { eval: true, workerData: { file } },
+      )
+      this.checkpointer.unref()
+    }
   }
 
   private stmt(sql: string) {
@@ -139,6 +157,11 @@ export class SqliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async close(): Promise<void> {
+    if (this.checkpointer) {
+      const done = new Promise((r) => this.checkpointer!.once('exit', r))
+      this.checkpointer.postMessage('close')
+      await done
+    }
     this.db.close()
   }
 }
