@@ -84,9 +84,12 @@ export function utf8Length(s: string): number {
 }
 
 /** A position `chars` characters after `p` on the same line (the reference's naive string offsets). */
+/** anything but printable/control ASCII (NUL also takes the exact, slower count) */
+const NON_ASCII = /[^\u0001-\u007f]/
+
 export function advance(p: Pos, text: string, from: number, to: number): Pos {
-  const seg = text.slice(from, to)
-  return { line: p.line, column: p.column + seg.length, byte: p.byte + utf8Length(seg) }
+  const seg = from === 0 && to === text.length ? text : text.slice(from, to)
+  return { line: p.line, column: p.column + seg.length, byte: p.byte + (NON_ASCII.test(seg) ? utf8Length(seg) : seg.length) }
 }
 
 export function zeroRange(environment?: string): Range {

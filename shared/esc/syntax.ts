@@ -316,18 +316,21 @@ class Parser {
     const begin = this.src.pos(this.startOf(node))
     // builtin function call?
     let fnCount = 0
-    for (const p of items) {
-      const k = this.keyString(p.key)
-      if (k !== undefined && k.startsWith('fn::')) fnCount++
+    const ks: Array<string | undefined> = new Array(items.length)
+    for (let i = 0; i < items.length; i++) {
+      const k = this.keyString(items[i].key)
+      ks[i] = k
+      if (k !== undefined && k.charCodeAt(0) === 102 /* f */ && k.startsWith('fn::')) fnCount++
     }
     if (fnCount > 0 && items.length === 1) {
       const p = items[0]
-      const k = this.keyString(p.key) as string
+      const k = ks[0] as string
       const b = this.parseBuiltin(k, p, begin, path, key, depth)
       if (b) return b
     } else if (fnCount > 0) {
-      for (const p of items) {
-        const k = this.keyString(p.key)
+      for (let i = 0; i < items.length; i++) {
+        const p = items[i]
+        const k = ks[i]
         if (k !== undefined && k.startsWith('fn::') && builtinName(k)) {
           this.error(`illegal call to builtin function: ${JSON.stringify(k)} must be the only key within its containing object`, keyPath(path, k), this.rangeOf(p.key as YNode))
         }
@@ -338,8 +341,9 @@ class Parser {
     const keyRanges = new Map<string, Range>()
     let lastParsed: Expr | undefined
     let lastPair: Pair | undefined
-    for (const p of items) {
-      const k = this.keyString(p.key)
+    for (let i = 0; i < items.length; i++) {
+      const p = items[i]
+      const k = ks[i]
       const kr = this.rangeOf(p.key as YNode)
       if (k === undefined) {
         this.error('object keys must be strings', path, kr)
