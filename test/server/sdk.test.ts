@@ -5,6 +5,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
 import { Configuration, EscApi } from '@pulumi/esc-sdk'
 import { BACKENDS, startServer } from './helpers.ts'
 import type { TestServer } from './helpers.ts'
@@ -139,7 +140,7 @@ for (const backend of BACKENDS) {
 
     it('keeps secrets encrypted at rest and re-encrypts them for clones', async () => {
       await esc.createEnvironment(ORG, 'rest', 'src')
-      await esc.updateEnvironmentYaml(ORG, 'rest', 'src', `values:\n  pw:\n    fn::secret: ${JSON.stringify(SECRET)}\n`)
+      await esc.updateEnvironmentYaml(ORG, 'rest', 'src', `values:\n  note: visible-marker-123\n  pw:\n    fn::secret: ${JSON.stringify(SECRET)}\n`)
       await esc.cloneEnvironment(ORG, 'rest', 'src', 'rest', 'copy', { preserveHistory: true })
       for (const name of ['src', 'copy']) {
         const env = await s.repo.getEnvironment(ORG, 'rest', name)
@@ -153,6 +154,13 @@ for (const backend of BACKENDS) {
       assert.notEqual((await s.repo.getRevision(a!.id, 2))!.yaml, (await s.repo.getRevision(b!.id, 2))!.yaml)
       assert.equal((await esc.openAndReadEnvironment(ORG, 'rest', 'copy'))?.values?.pw, SECRET)
       assert.deepEqual((await esc.listEnvironmentRevisions(ORG, 'rest', 'copy'))?.map((r) => r.number), [2, 1])
+      if (backend === 'sqlite') {
+        // the raw database files (after definitions, opens and audit records) hold no plaintext secret
+        const file = s.dbUrl.slice('sqlite:'.length)
+        const raw = Buffer.concat([file, `${file}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)))
+        assert.ok(raw.includes(Buffer.from('visible-marker-123')), 'the files hold the definitions (plain values are readable)')
+        assert.ok(!raw.includes(Buffer.from(SECRET)), 'no plaintext secret in the database files')
+      }
     })
 
     it('answers a stale ETag with 409 and reports the new revision in Pulumi-ESC-Revision', async () => {
