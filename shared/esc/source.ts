@@ -83,10 +83,10 @@ export function utf8Length(s: string): number {
   return n
 }
 
-/** A position `chars` characters after `p` on the same line (the reference's naive string offsets). */
-/** anything but printable/control ASCII (NUL also takes the exact, slower count) */
-const NON_ASCII = /[^\u0001-\u007f]/
+/** anything but printable ASCII and tab/newlines (those take the exact, slower byte count) */
+const NON_ASCII = /[^\t\n\r -~]/
 
+/** A position `chars` characters after `p` on the same line (the reference's naive string offsets). */
 export function advance(p: Pos, text: string, from: number, to: number): Pos {
   const seg = from === 0 && to === text.length ? text : text.slice(from, to)
   return { line: p.line, column: p.column + seg.length, byte: p.byte + (NON_ASCII.test(seg) ? utf8Length(seg) : seg.length) }
