@@ -9,6 +9,7 @@ import { switchEnv } from './actions.ts'
 import { Sidebar } from './components/Sidebar.tsx'
 import { Notices } from './components/Notices.tsx'
 import { ConfirmDialog } from './components/ConfirmDialog.tsx'
+import { ErrorBoundary } from './components/ErrorBoundary.tsx'
 import { RunScreen } from './screens/RunScreen.tsx'
 import { ExportScreen } from './screens/ExportScreen.tsx'
 import { SettingsScreen } from './screens/SettingsScreen.tsx'
@@ -59,6 +60,18 @@ export function App() {
   useEffect(() => {
     document.title = id ? `${dirty ? '● ' : ''}${id} — Envelope` : 'Envelope'
   }, [id, dirty])
+
+  // a promise nobody awaited still reaches the user
+  useEffect(() => {
+    const onRejection = (e: PromiseRejectionEvent) => {
+      const r = e.reason as { name?: string; message?: string } | undefined
+      // cancellations (Monaco cancels superseded requests) are not failures
+      if (r?.name === 'Canceled' || r?.message === 'Canceled' || r?.name === 'AbortError') return
+      reportError('A background task', e.reason)
+    }
+    window.addEventListener('unhandledrejection', onRejection)
+    return () => window.removeEventListener('unhandledrejection', onRejection)
+  }, [])
 
   // warn before closing the window/tab with unsaved changes
   useEffect(() => {
@@ -132,6 +145,7 @@ export function App() {
             <p className="muted">Shortcuts: Ctrl+K search · Alt+↑/↓ switch environment · Ctrl+S save · Ctrl+1…6 screens</p>
           </div>
         ) : (
+          <ErrorBoundary key={screen} name={tabs.find((t) => t.screen === screen)?.label ?? screen}>
           <Suspense fallback={<p className="muted pad">Loading…</p>}>
             {screen === 'editor' && <EditorScreen />}
             {screen === 'history' && <HistoryScreen />}
@@ -140,6 +154,7 @@ export function App() {
             {screen === 'export' && <ExportScreen />}
             {screen === 'settings' && <SettingsScreen />}
           </Suspense>
+          </ErrorBoundary>
         )}
       </main>
       <Notices />

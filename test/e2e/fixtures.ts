@@ -87,23 +87,26 @@ export const shot = (page: Page, name: string) => page.screenshot({ path: join(r
  * the buffer holds exactly that text.
  */
 export async function typeInEditor(page: Page, text: string): Promise<void> {
-  const editor = page.locator('.monaco-editor textarea').first()
-  await editor.focus()
-  await page.keyboard.press('ControlOrMeta+A')
-  await editor.evaluate((el, t) => {
-    // in the page: a DataTransfer carrying the text, delivered as a paste event
-    const g = globalThis as unknown as {
-      DataTransfer: new () => { setData(type: string, data: string): void }
-      ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown
-    }
-    const dt = new g.DataTransfer()
-    dt.setData('text/plain', t)
-    ;(el as unknown as { dispatchEvent(e: unknown): boolean }).dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
-  }, text)
-  await page.keyboard.press('Escape')
-  await expect
-    .poll(() => page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { getValue(): string } }).__envelopeEditor.getValue()))
-    .toBe(text)
+  const value = () => page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { getValue(): string } }).__envelopeEditor.getValue())
+  await expect(async () => {
+    // focus the live editor's input (not a previous editor still unmounting), select all with the keyboard
+    await page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { focus(): void } }).__envelopeEditor.focus())
+    await expect(page.locator('.monaco-editor.focused textarea')).toBeFocused({ timeout: 2000 })
+    await page.keyboard.press('ControlOrMeta+A')
+    await page.evaluate((t) => {
+      // in the page: a DataTransfer carrying the text, delivered as a paste event to the focused editor input
+      const g = globalThis as unknown as {
+        document: { activeElement: { dispatchEvent(e: unknown): boolean } | null }
+        DataTransfer: new () => { setData(type: string, data: string): void }
+        ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown
+      }
+      const dt = new g.DataTransfer()
+      dt.setData('text/plain', t)
+      g.document.activeElement?.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
+    }, text)
+    await page.keyboard.press('Escape')
+    await expect.poll(value, { timeout: 3000 }).toBe(text)
+  }).toPass({ timeout: 20_000 })
 }
 
 /** Creates an environment through the UI and waits for its editor. */
@@ -112,5 +115,8 @@ export async function createEnv(page: Page, id: string): Promise<void> {
   await page.getByTestId('dialog-input').fill(id)
   await page.getByTestId('dialog-create').click()
   await expect(page.getByTestId('editor-title')).toContainText(id)
-  await expect(page.locator('.monaco-editor').first()).toBeVisible()
+  // the editor of THIS environment is mounted (model URIs are per environment)
+  await expect
+    .poll(() => page.evaluate(() => (globalThis as unknown as { __envelopeEditor?: { getModel(): { uri: { toString(): string } } | null } }).__envelopeEditor?.getModel()?.uri.toString() ?? ''))
+    .toContain(encodeURIComponent(id).replace('%2F', '/'))
 }

@@ -158,6 +158,8 @@ export function EditorScreen() {
               scrollBeyondLastLine: false,
               automaticLayout: true,
               renderWhitespace: 'boundary',
+              // sticky scroll races model replacement (Monaco 0.52: "Illegal value for lineNumber")
+              stickyScroll: { enabled: false },
               quickSuggestions: { other: true, strings: true, comments: false },
             }}
           />
