@@ -187,6 +187,15 @@ export class SyncService {
       throw err
     }
   }
+  /** A local revision's plaintext, or undefined when it was retracted (it cannot be read any more). */
+  private async liveLocalYaml(id: string, version: number): Promise<string | undefined> {
+    try {
+      return await this.localYaml(id, version)
+    } catch (err) {
+      if (err instanceof UserError && err.code === 'not_found') return undefined
+      throw err
+    }
+  }
   private localYaml(id: string, version: number) {
     return this.store.getDefinition(id, { version, decrypt: true }).then((d) => d.yaml)
   }
@@ -228,7 +237,9 @@ export class SyncService {
       const first = await this.localYaml(id, 1)
       const from = first === '' ? 2 : 1
       for (let k = from; k <= L!; k++) {
-        const up = await remote.update(id, await this.localYaml(id, k), head.etag)
+        const yaml = await this.liveLocalYaml(id, k)
+        if (yaml === undefined) continue // retracted locally: never published
+        const up = await remote.update(id, yaml, head.etag)
         head = { ...head, revision: up.revision, etag: up.etag }
         result.pushed.push(k)
       }
@@ -281,8 +292,10 @@ export class SyncService {
       let etag = R.etag
       let rev = R.revision
       for (let k = state.local + 1; k <= L; k++) {
+        const yaml = await this.liveLocalYaml(id, k)
+        if (yaml === undefined) continue // retracted locally: never published
         try {
-          const up = await remote.update(id, await this.localYaml(id, k), etag)
+          const up = await remote.update(id, yaml, etag)
           etag = up.etag
           rev = up.revision
         } catch (err) {

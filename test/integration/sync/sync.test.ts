@@ -218,4 +218,17 @@ describe('sync client: two local stores and one server', () => {
     assert.equal(denied?.action, 'error')
     assert.equal(denied?.error?.code, 'forbidden')
   })
+
+  it('does not publish a revision that was retracted locally', async () => {
+    const A = a.services.environments
+    await A.create('app/retracted')
+    await A.update('app/retracted', 'values:\n  v: leaked\n', { baseRevision: 1 })
+    await A.update('app/retracted', 'values:\n  v: fixed\n', { baseRevision: 2 })
+    await A.retract('app/retracted', 2, { reason: 'leaked value' })
+    const [r] = await a.sync.sync({ environments: ['app/retracted'] })
+    assert.deepEqual([r?.action, r?.pushed], ['created-remote', [3]])
+    const remote = await remoteHistory(s, token, 'app/retracted')
+    assert.ok(!remote.join('\n').includes('leaked'), 'the retracted text never reaches the server')
+    assert.equal(remote[remote.length - 1], '2:values:\n  v: fixed\n')
+  })
 })
