@@ -134,7 +134,7 @@ const typicalCold = await time(async () => {
 const typicalWarm = await time(() => evaluate({ name: 't/app', source: typical + `# edit ${Math.random()}\n`, mode: 'eval', loader: tloader, cipher }), 101)
 
 const fmt = (t: Timing, d = 1) => `${t.wall.toFixed(d)} ms`
-console.log(`eval.workload: ${ENVS} envs x ${VALUES} values, chains of ${CHAIN}, ${nvalues} top-level values`)
+console.log(`eval.workload: ${nvalues} values (root of ${ENVS} environments x ${VALUES} values, import chains of ${CHAIN})`)
 console.log(`eval.root.cold: ${fmt(coldMs)}`)
 console.log(`eval.root.cold.cpu: ${coldMs.cpu.toFixed(1)} ms`)
 console.log(`eval.root.warm: ${fmt(warmMs)}`)
