@@ -63,6 +63,13 @@ export interface EnvironmentLoader {
 export interface SecretCipher {
   encrypt(plaintext: Uint8Array, environment: string): Promise<Uint8Array>
   decrypt(ciphertext: Uint8Array, environment: string): Promise<Uint8Array>
+  /**
+   * Optional synchronous decryption, tried first by `evaluate`: returns the plaintext when the key is at
+   * hand (e.g. already unwrapped), or undefined to fall back to `decrypt`. Throwing means the ciphertext
+   * cannot be decrypted (reported like a `decrypt` rejection). Lets an evaluation with secrets finish in
+   * one synchronous round instead of two.
+   */
+  decryptSync?(ciphertext: Uint8Array, environment: string): Uint8Array | undefined
 }
 
 export interface ProviderContext {

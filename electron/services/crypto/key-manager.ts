@@ -183,9 +183,10 @@ export class KeyManager {
   /**
    * A SecretCipher for the core. `keyOf(environment)` names the data key of an environment (`project/env`,
    * possibly with an `@version` suffix, which is ignored). Decrypting refuses ciphertext made with another
-   * environment's key, like the reference service.
+   * environment's key, like the reference service. `decryptSync` works once the data key is unwrapped
+   * (`warm(environment)` does that ahead of evaluation), so the core evaluates in one round.
    */
-  cipher(keyOf: (environment: string) => string): SecretCipher {
+  cipher(keyOf: (environment: string) => string): SecretCipher & Required<Pick<SecretCipher, 'decryptSync'>> & { warm(environment: string): Promise<void> } {
     // one evaluation asks for the same few environments many times: remember their key ids
     const ids = new Map<string, string>()
     const idOf = (environment: string): string => {
@@ -196,6 +197,25 @@ export class KeyManager {
       }
       return id
     }
+    /** the payload's key id, checked against the environment's key */
+    const keyIdOf = (buf: Buffer, environment: string): string => {
+      if (buf.length <= HEADER_BYTES || buf[0] !== PAYLOAD_VERSION) throw new Error('unknown ciphertext format')
+      const keyId = buf.subarray(1, HEADER_BYTES).toString('hex')
+      if (keyId !== idOf(environment)) throw new Error(`ciphertext was not made with the key of ${stripVersion(environment)}`)
+      return keyId
+    }
+    const openPayload = (key: KeyObject, buf: Buffer): Buffer => {
+      try {
+        return open(key, buf.subarray(HEADER_BYTES), buf.subarray(0, HEADER_BYTES))
+      } catch (err) {
+        if (err instanceof OpenFailedError) throw new Error('ciphertext does not authenticate (corrupted or made with another key)', { cause: err })
+        throw err
+      }
+    }
+    const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    // a key that could not be reached while warming is not asked for again (one keychain prompt, not two)
+    const unreachable = new Map<string, unknown>()
+    const keyFor = (keyId: string): Promise<KeyObject> => (unreachable.has(keyId) ? Promise.reject(unreachable.get(keyId)) : this.#dataKeyObject(keyId))
     return {
       encrypt: async (plaintext, environment) => {
         const keyId = idOf(environment)
@@ -205,15 +225,25 @@ export class KeyManager {
         return Buffer.concat([header, seal(await this.#dataKeyObject(keyId), plaintext, header)])
       },
       decrypt: async (ciphertext, environment) => {
-        const buf = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength)
-        if (buf.length <= HEADER_BYTES || buf[0] !== PAYLOAD_VERSION) throw new Error('unknown ciphertext format')
-        const keyId = buf.subarray(1, HEADER_BYTES).toString('hex')
-        if (keyId !== idOf(environment)) throw new Error(`ciphertext was not made with the key of ${stripVersion(environment)}`)
+        const buf = toBuffer(ciphertext)
+        return openPayload(await keyFor(keyIdOf(buf, environment)), buf)
+      },
+      decryptSync: (ciphertext, environment) => {
+        const buf = toBuffer(ciphertext)
+        const key = this.#dataKeyObjects.get(keyIdOf(buf, environment))
+        return key ? openPayload(key, buf) : undefined
+      },
+      warm: async (environment) => {
+        let keyId: string
         try {
-          return open(await this.#dataKeyObject(keyId), buf.subarray(HEADER_BYTES), buf.subarray(0, HEADER_BYTES))
+          keyId = idOf(environment)
+        } catch {
+          return // decrypt reports it when a secret of that environment is really needed
+        }
+        try {
+          await this.#dataKeyObject(keyId)
         } catch (err) {
-          if (err instanceof OpenFailedError) throw new Error('ciphertext does not authenticate (corrupted or made with another key)', { cause: err })
-          throw err
+          unreachable.set(keyId, err) // decrypt rethrows it, through the caller's error handling
         }
       },
     }

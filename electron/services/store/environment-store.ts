@@ -10,7 +10,7 @@
  * - Every action lands in the `audit` table (never with secret values).
  */
 import { userInfo } from 'node:os'
-import type { DatabaseSync } from 'node:sqlite'
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { ConflictError, UserError } from '../../../shared/errors.ts'
 import type {
   AuditEvent,
@@ -116,7 +116,13 @@ const KEY_ERRORS = new Set(['keychain_unavailable', 'unauthorized', 'io'])
 
 interface StoreCipher extends SecretCipher {
   keyError?: UserError
+  decryptSync(ciphertext: Uint8Array, environment: string): Uint8Array | undefined
+  /** unwraps the data key of `environment` ahead of evaluation (failures surface when decrypting) */
+  warm(environment: string): Promise<void>
 }
+
+/** whether a stored definition holds secrets (then its data key is unwrapped before evaluation) */
+const holdsSecrets = (source: string): boolean => source.includes('ciphertext')
 
 function rethrowKeyError(c: StoreCipher): void {
   if (c.keyError) throw c.keyError
@@ -147,6 +153,7 @@ export class EnvironmentStore implements EnvironmentService {
   readonly #context: ExecutionContext
   /** immutable revision sources by `envRowId:created:number` (revisions never change once written) */
   readonly #sources = new Map<string, string>()
+  readonly #statements = new Map<string, StatementSync>()
   #closed = false
 
   constructor(opts: EnvironmentStoreOptions = {}) {
@@ -169,8 +176,18 @@ export class EnvironmentStore implements EnvironmentService {
 
   // ---------------------------------------------------------------------------------------------- rows
 
+  /** Prepared statements are reused: compiling the SQL again on every call costs more than running it. */
+  #stmt(sql: string): StatementSync {
+    let st = this.#statements.get(sql)
+    if (!st) {
+      st = this.#db.prepare(sql)
+      this.#statements.set(sql, st)
+    }
+    return st
+  }
+
   #env(ref: EnvRef): EnvRow | undefined {
-    return this.#db.prepare('SELECT * FROM environments WHERE project = ? AND name = ?').get(ref.project, ref.name) as EnvRow | undefined
+    return this.#stmt('SELECT * FROM environments WHERE project = ? AND name = ?').get(ref.project, ref.name) as EnvRow | undefined
   }
 
   #mustEnv(ref: EnvRef): EnvRow {
@@ -181,8 +198,7 @@ export class EnvironmentStore implements EnvironmentService {
 
   /** Revision metadata (the YAML is fetched separately, through the cache: see #yamlOf). */
   #rev(env: EnvRow, n: number): RevMeta | undefined {
-    return this.#db
-      .prepare('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number = ?')
+    return this.#stmt('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number = ?')
       .get(env.id, n) as RevMeta | undefined
   }
 
@@ -193,7 +209,7 @@ export class EnvironmentStore implements EnvironmentService {
     if (v.kind === 'latest') n = env.latest
     else if (v.kind === 'number') n = v.number
     else {
-      const tag = this.#db.prepare('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, v.tag) as { revision: number } | undefined
+      const tag = this.#stmt('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, v.tag) as { revision: number } | undefined
       if (!tag) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(v.tag)}`, { hint: 'list tags with `envelope env version tag ls`' })
       n = tag.revision
     }
@@ -208,7 +224,7 @@ export class EnvironmentStore implements EnvironmentService {
   }
 
   #tagsOf(envId: number): Map<number, string[]> {
-    const rows = this.#db.prepare('SELECT name, revision FROM revision_tags WHERE env_id = ? ORDER BY name').all(envId) as unknown as { name: string; revision: number }[]
+    const rows = this.#stmt('SELECT name, revision FROM revision_tags WHERE env_id = ? ORDER BY name').all(envId) as unknown as { name: string; revision: number }[]
     const m = new Map<number, string[]>()
     for (const r of rows) m.set(r.revision, [...(m.get(r.revision) ?? []), r.name])
     return m
@@ -231,8 +247,7 @@ export class EnvironmentStore implements EnvironmentService {
   }
 
   #insertAudit(e: AuditInput): void {
-    this.#db
-      .prepare('INSERT INTO audit (time, user, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)')
+    this.#stmt('INSERT INTO audit (time, user, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)')
       .run(now(), e.user ?? this.user, e.action, e.target, e.result ?? 'ok', e.detail === undefined ? null : JSON.stringify(e.detail))
   }
 
@@ -271,6 +286,14 @@ export class EnvironmentStore implements EnvironmentService {
     const c: StoreCipher = {
       encrypt: (p, e) => inner.encrypt(p, e).catch((err: unknown) => trap(err)),
       decrypt: (p, e) => inner.decrypt(p, e).catch((err: unknown) => trap(err)),
+      decryptSync: (p, e) => {
+        try {
+          return inner.decryptSync(p, e)
+        } catch (err) {
+          return trap(err)
+        }
+      },
+      warm: (e) => inner.warm(e),
     }
     const trap = (err: unknown): never => {
       if (err instanceof UserError && KEY_ERRORS.has(err.code)) c.keyError ??= err
@@ -279,7 +302,8 @@ export class EnvironmentStore implements EnvironmentService {
     return c
   }
 
-  #loader(): EnvironmentLoader {
+  /** Imports from the store; with `cipher`, the data keys of imports holding secrets are unwrapped while loading. */
+  #loader(cipher?: StoreCipher): EnvironmentLoader {
     return {
       load: async (name) => {
         let ref: EnvRef
@@ -291,7 +315,9 @@ export class EnvironmentStore implements EnvironmentService {
         const env = this.#env(ref)
         if (!env) return undefined
         const rev = this.#resolve(ref, env, ref.version)
-        return { name: ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`, source: this.#yamlOf(env, rev) }
+        const source = this.#yamlOf(env, rev)
+        if (cipher && holdsSecrets(source)) await cipher.warm(ref.id)
+        return { name: ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`, source }
       },
     }
   }
@@ -301,7 +327,7 @@ export class EnvironmentStore implements EnvironmentService {
     const key = `${env.id}:${env.created}:${rev.number}`
     let s = this.#sources.get(key)
     if (s === undefined) {
-      s = (this.#db.prepare('SELECT yaml FROM revisions WHERE env_id = ? AND number = ?').get(env.id, rev.number) as { yaml: string }).yaml
+      s = (this.#stmt('SELECT yaml FROM revisions WHERE env_id = ? AND number = ?').get(env.id, rev.number) as { yaml: string }).yaml
       if (this.#sources.size > 2000) this.#sources.clear()
       this.#sources.set(key, s)
     }
@@ -323,12 +349,15 @@ export class EnvironmentStore implements EnvironmentService {
 
   async #evaluate(name: string, source: string, mode: EvalMode, cipher: StoreCipher, rotatePaths?: string[]): Promise<EvalResult> {
     const core = await loadCore()
+    // secrets are decrypted synchronously once their data keys are unwrapped: one evaluation round
+    const decrypting = mode !== 'check'
+    if (decrypting && holdsSecrets(source)) await cipher.warm(name)
     const res = await core.evaluate({
       name,
       source,
       mode,
       ...(rotatePaths ? { rotatePaths } : {}),
-      loader: this.#loader(),
+      loader: this.#loader(decrypting ? cipher : undefined),
       cipher,
       context: this.#context,
       ...(this.#providers ? { providers: this.#providers } : {}),
@@ -341,8 +370,8 @@ export class EnvironmentStore implements EnvironmentService {
 
   /** All environments, sorted by `project/name`. */
   async list(): Promise<EnvironmentSummary[]> {
-    const envs = this.#db.prepare('SELECT * FROM environments ORDER BY project, name').all() as unknown as EnvRow[]
-    const tags = this.#db.prepare('SELECT env_id, name, value FROM env_tags ORDER BY name').all() as unknown as { env_id: number; name: string; value: string }[]
+    const envs = this.#stmt('SELECT * FROM environments ORDER BY project, name').all() as unknown as EnvRow[]
+    const tags = this.#stmt('SELECT env_id, name, value FROM env_tags ORDER BY name').all() as unknown as { env_id: number; name: string; value: string }[]
     return envs.map((e) => ({
       project: e.project,
       name: e.name,
@@ -375,7 +404,7 @@ export class EnvironmentStore implements EnvironmentService {
               .run(ref.project, ref.name, at, at, dk.id)
             const envId = Number(res.lastInsertRowid)
             const message = opts.message ?? 'created'
-            this.#db.prepare('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, 1, ?, ?, ?, ?)').run(envId, yaml, this.user, at, message)
+            this.#stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, 1, ?, ?, ?, ?)').run(envId, yaml, this.user, at, message)
             this.#insertAudit({ action: 'create', target: ref.id, detail: { revision: 1 } })
             return { environment: ref.id, number: 1, author: this.user, created: at, message, tags: ['latest'] }
           })
@@ -442,8 +471,8 @@ export class EnvironmentStore implements EnvironmentService {
       if (baseRevision !== undefined && env.latest !== baseRevision) throw new ConflictError(ref.id, baseRevision, env.latest)
       const n = env.latest + 1
       const at = now()
-      this.#db.prepare('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, ?, ?, ?, ?, ?)').run(env.id, n, yaml, this.user, at, message)
-      this.#db.prepare('UPDATE environments SET latest = ?, modified = ? WHERE id = ?').run(n, at, env.id)
+      this.#stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, ?, ?, ?, ?, ?)').run(env.id, n, yaml, this.user, at, message)
+      this.#stmt('UPDATE environments SET latest = ?, modified = ? WHERE id = ?').run(n, at, env.id)
       this.#insertAudit({ action, target: ref.id, detail: { revision: n, ...detail } })
       const tags = this.#tagsOf(env.id).get(n) ?? []
       return { environment: ref.id, number: n, author: this.user, created: at, message, tags: ['latest', ...tags] }
@@ -456,7 +485,7 @@ export class EnvironmentStore implements EnvironmentService {
     try {
       immediate(this.#db, () => {
         const env = this.#mustEnv(ref)
-        this.#db.prepare('DELETE FROM environments WHERE id = ?').run(env.id)
+        this.#stmt('DELETE FROM environments WHERE id = ?').run(env.id)
         this.#keys.dropDataKeyIfUnused(env.data_key)
         this.#insertAudit({ action: 'delete', target: ref.id, detail: { revisions: env.latest } })
       })
@@ -479,13 +508,13 @@ export class EnvironmentStore implements EnvironmentService {
         const env = this.#mustEnv(src)
         if (this.#env(dst)) throw new UserError('already_exists', `environment ${dst.id} already exists`)
         const at = now()
-        const revs = opts.keepHistory ? (this.#db.prepare('SELECT * FROM revisions WHERE env_id = ? ORDER BY number').all(env.id) as unknown as RevRow[]) : []
+        const revs = opts.keepHistory ? (this.#stmt('SELECT * FROM revisions WHERE env_id = ? ORDER BY number').all(env.id) as unknown as RevRow[]) : []
         const latest = opts.keepHistory ? env.latest : 1
         const res = this.#db
           .prepare('INSERT INTO environments (project, name, created, modified, latest, data_key) VALUES (?, ?, ?, ?, ?, ?)')
           .run(dst.project, dst.name, at, at, latest, env.data_key)
         const newId = Number(res.lastInsertRowid)
-        const ins = this.#db.prepare(
+        const ins = this.#stmt(
           'INSERT INTO revisions (env_id, number, yaml, author, created, message, retracted_by, retracted_at, retract_reason, replacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         if (opts.keepHistory) {
@@ -494,10 +523,10 @@ export class EnvironmentStore implements EnvironmentService {
           ins.run(newId, 1, this.#yamlOf(env, this.#resolve(src, env, 'latest')), this.user, at, `cloned from ${src.id}@${env.latest}`, null, null, null, null)
         }
         if (opts.keepHistory && opts.keepRevisionTags) {
-          this.#db.prepare('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) SELECT ?, name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').run(newId, env.id)
+          this.#stmt('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) SELECT ?, name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').run(newId, env.id)
         }
         if (opts.keepEnvTags) {
-          this.#db.prepare('INSERT INTO env_tags (env_id, name, value, created, modified, editor) SELECT ?, name, value, created, modified, editor FROM env_tags WHERE env_id = ?').run(newId, env.id)
+          this.#stmt('INSERT INTO env_tags (env_id, name, value, created, modified, editor) SELECT ?, name, value, created, modified, editor FROM env_tags WHERE env_id = ?').run(newId, env.id)
         }
         this.#insertAudit({ action: 'clone', target: dst.id, detail: { from: src.id, revision: env.latest, keepHistory: !!opts.keepHistory } })
         const newEnv = this.#mustEnv(dst)
@@ -515,8 +544,7 @@ export class EnvironmentStore implements EnvironmentService {
     const env = this.#mustEnv(ref)
     const before = opts.before && opts.before > 0 ? opts.before : Number.MAX_SAFE_INTEGER
     const count = opts.count && opts.count > 0 ? opts.count : -1
-    const rows = this.#db
-      .prepare('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?')
+    const rows = this.#stmt('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?')
       .all(env.id, before, count) as unknown as RevMeta[]
     const tags = this.#tagsOf(env.id)
     return rows.map((r) => this.#info(ref, env, r, tags))
@@ -532,7 +560,7 @@ export class EnvironmentStore implements EnvironmentService {
         const env = this.#mustEnv(ref)
         const rev = this.#resolve(ref, env, revision)
         const at = now()
-        const prev = this.#db.prepare('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, tag) as { revision: number } | undefined
+        const prev = this.#stmt('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, tag) as { revision: number } | undefined
         this.#db
           .prepare('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET revision = excluded.revision, modified = excluded.modified, editor = excluded.editor')
           .run(env.id, tag, rev.number, at, at, this.user)
@@ -551,7 +579,7 @@ export class EnvironmentStore implements EnvironmentService {
       if (tag === 'latest') throw new UserError('invalid_input', '`latest` is built in and cannot be removed')
       immediate(this.#db, () => {
         const env = this.#mustEnv(ref)
-        const res = this.#db.prepare('DELETE FROM revision_tags WHERE env_id = ? AND name = ?').run(env.id, tag)
+        const res = this.#stmt('DELETE FROM revision_tags WHERE env_id = ? AND name = ?').run(env.id, tag)
         if (res.changes === 0) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(tag)}`)
         this.#insertAudit({ action: 'untag', target: ref.id, detail: { tag } })
       })
@@ -565,7 +593,7 @@ export class EnvironmentStore implements EnvironmentService {
   async listRevisionTags(id: string): Promise<{ name: string; revision: number; created: string; modified: string; editor: string }[]> {
     const ref = this.#plainRef(id)
     const env = this.#mustEnv(ref)
-    const rows = this.#db.prepare('SELECT name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').all(env.id) as unknown as {
+    const rows = this.#stmt('SELECT name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').all(env.id) as unknown as {
       name: string
       revision: number
       created: string
@@ -596,7 +624,7 @@ export class EnvironmentStore implements EnvironmentService {
         }
         let replacement = opts.replacement
         if (replacement === undefined) {
-          const r = this.#db.prepare('SELECT number FROM revisions WHERE env_id = ? AND number < ? AND retracted_at IS NULL ORDER BY number DESC LIMIT 1').get(env.id, revision) as { number: number } | undefined
+          const r = this.#stmt('SELECT number FROM revisions WHERE env_id = ? AND number < ? AND retracted_at IS NULL ORDER BY number DESC LIMIT 1').get(env.id, revision) as { number: number } | undefined
           if (!r) throw new UserError('invalid_input', `revision ${revision} has no earlier revision to replace it`, { hint: 'name a replacement revision' })
           replacement = r.number
         }
@@ -607,7 +635,7 @@ export class EnvironmentStore implements EnvironmentService {
         this.#db
           .prepare('UPDATE revisions SET retracted_by = ?, retracted_at = ?, retract_reason = ?, replacement = ? WHERE env_id = ? AND number = ?')
           .run(this.user, at, opts.reason ?? '', replacement, env.id, revision)
-        const moved = this.#db.prepare('UPDATE revision_tags SET revision = ?, modified = ?, editor = ? WHERE env_id = ? AND revision = ?').run(replacement, at, this.user, env.id, revision)
+        const moved = this.#stmt('UPDATE revision_tags SET revision = ?, modified = ?, editor = ? WHERE env_id = ? AND revision = ?').run(replacement, at, this.user, env.id, revision)
         this.#insertAudit({ action: 'retract', target: ref.id, detail: { revision, replacement, reason: opts.reason ?? '', movedTags: Number(moved.changes) } })
       })
     } catch (err) {
@@ -635,7 +663,7 @@ export class EnvironmentStore implements EnvironmentService {
   /** Environment tags (key/value metadata). */
   async getTags(id: string): Promise<Record<string, string>> {
     const env = this.#mustEnv(this.#plainRef(id))
-    const rows = this.#db.prepare('SELECT name, value FROM env_tags WHERE env_id = ? ORDER BY name').all(env.id) as unknown as { name: string; value: string }[]
+    const rows = this.#stmt('SELECT name, value FROM env_tags WHERE env_id = ? ORDER BY name').all(env.id) as unknown as { name: string; value: string }[]
     return Object.fromEntries(rows.map((r) => [r.name, r.value]))
   }
 
@@ -665,7 +693,7 @@ export class EnvironmentStore implements EnvironmentService {
     try {
       immediate(this.#db, () => {
         const env = this.#mustEnv(ref)
-        const res = this.#db.prepare('DELETE FROM env_tags WHERE env_id = ? AND name = ?').run(env.id, key)
+        const res = this.#stmt('DELETE FROM env_tags WHERE env_id = ? AND name = ?').run(env.id, key)
         if (res.changes === 0) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(key)}`)
         this.#insertAudit({ action: 'untag', target: ref.id, detail: { envTag: key } })
       })
@@ -761,7 +789,7 @@ export class EnvironmentStore implements EnvironmentService {
     if (opts.action !== undefined) add('action = ?', opts.action)
     if (opts.before !== undefined && opts.before > 0) add('id < ?', opts.before)
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
-    const rows = this.#db.prepare(sql).all(...args, limit) as unknown as {
+    const rows = this.#stmt(sql).all(...args, limit) as unknown as {
       id: number
       time: string
       user: string
