@@ -19,6 +19,17 @@ const root = resolve(import.meta.dirname, '..')
 const edits = 100
 const valuesCount = 200
 
+/** the Resource Timing fields read in the page (the Node-side lib types have no DOM) */
+interface ResourceEntry {
+  name: string
+  startTime: number
+  requestStart: number
+  responseStart: number
+  responseEnd: number
+  encodedBodySize: number
+  serverTiming: { name: string; duration: number }[]
+}
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN
@@ -109,6 +120,25 @@ try {
         .map((e) => e.duration),
     edits,
   )
+  // the split of one env.check round trip: before the request left the page (queueing/connection), the
+  // bridge's own work (Server-Timing: dispatch = validation + evaluation, encode = JSON), the rest of the
+  // time to first byte (HTTP + process scheduling on this machine), and the body transfer
+  const split = await page.evaluate(
+    (n) =>
+      (performance.getEntriesByType('resource') as unknown as ResourceEntry[])
+        .filter((e) => e.name.includes('rpc/env.check'))
+        .slice(-n)
+        .map((e) => {
+          const st = (name: string) => e.serverTiming.find((t) => t.name === name)?.duration ?? NaN
+          return { queue: e.requestStart - e.startTime, server: st('dispatch'), encode: st('encode'), wait: e.responseStart - e.requestStart - st('dispatch') - st('encode'), transfer: e.responseEnd - e.responseStart, bytes: e.encodedBodySize }
+        }),
+    edits,
+  )
+  for (const k of ['queue', 'server', 'encode', 'wait', 'transfer'] as const) {
+    const xs = split.map((x) => x[k]).filter((x) => Number.isFinite(x))
+    if (xs.length) console.log(`ui_check_${k}_p50: ${pct(xs, 50).toFixed(1)} ms`, `\nui_check_${k}_p95: ${pct(xs, 95).toFixed(1)} ms`)
+  }
+  console.log(`ui_check_response_bytes: ${pct(split.map((x) => x.bytes), 50)} bytes`)
   console.log(`ui_preview_samples: ${lat.length} edits`)
   console.log(`ui_check_rpc_p50: ${pct(rpc, 50).toFixed(1)} ms (network part of env.check, Resource Timing)`)
   console.log(`ui_check_rpc_p95: ${pct(rpc, 95).toFixed(1)} ms`)

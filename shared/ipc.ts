@@ -11,8 +11,10 @@
  * SerializedError (shared/errors.ts) and are rebuilt with fromSerialized().
  */
 import type { Diagnostic, EvalValue } from './esc/host.ts'
-import type { AuditEvent, Definition, EnvironmentSummary, KeyStatus, OpenResult, RevisionInfo } from './models.ts'
+import type { AuditEvent, Definition, EnvironmentSummary, KeyStatus, OpenResult, RevisionInfo, RotationResult } from './models.ts'
 import type { SerializedError } from './errors.ts'
+import type { SyncRequestChannels } from './sync-ipc.ts'
+import { syncChannels } from './sync-ipc.ts'
 
 export type ExportFormat = 'dotenv' | 'json' | 'yaml' | 'shell'
 export const exportFormats: readonly ExportFormat[] = ['dotenv', 'json', 'yaml', 'shell']
@@ -93,7 +95,7 @@ export interface RunPoll {
 }
 
 /** Request/response channels. Keys are channel names; each signature takes one request object. */
-export interface RequestChannels {
+export interface RequestChannels extends SyncRequestChannels {
   'app.info': (req: Record<string, never>) => Promise<AppInfo>
 
   'env.list': (req: Record<string, never>) => Promise<EnvironmentSummary[]>
@@ -114,6 +116,11 @@ export interface RequestChannels {
   /** live preview of an unsaved buffer (evaluated in the main process, off the UI thread) */
   'env.check': (req: { id: string; yaml: string }) => Promise<OpenResult>
   'env.audit': (req: { target?: string; limit?: number }) => Promise<AuditEvent[]>
+  /**
+   * Rotates the `fn::rotate` secrets of the latest saved revision (all, or those under `paths`) and saves
+   * their new state as a new revision; one entry per rotation with its status (never the credentials).
+   */
+  'env.rotate': (req: { id: string; paths?: string[] }) => Promise<RotationResult>
   'env.graph': (req: Record<string, never>) => Promise<ImportGraph>
 
   'key.status': (req: Record<string, never>) => Promise<KeyStatus>
@@ -159,6 +166,7 @@ export const channels = [
   'env.open',
   'env.check',
   'env.audit',
+  'env.rotate',
   'env.graph',
   'key.status',
   'key.rotate',
@@ -170,6 +178,7 @@ export const channels = [
   'terminal.launch',
   'settings.get',
   'settings.set',
+  ...syncChannels,
 ] as const satisfies readonly Channel[]
 
 // Compile-time check that `channels` lists every key of RequestChannels.

@@ -17,6 +17,7 @@ import { RunManager } from './runs.ts'
 import type { RunIo } from './runs.ts'
 import { SettingsStore } from './settings.ts'
 import { defaultTerminalCommand, launchTerminal } from './terminal.ts'
+import { syncHandlers } from './sync.ts'
 
 export interface HandlerContext {
   env: EnvironmentService
@@ -67,6 +68,10 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
     'env.open': (r) => env.open(r.id, r.version !== undefined ? { version: r.version } : {}),
     'env.check': (r) => env.check(r.id, r.yaml),
     'env.audit': (r) => env.audit({ ...(r.target ? { target: r.target } : {}), ...(r.limit ? { limit: r.limit } : {}) }),
+    'env.rotate': (r) => {
+      if (!env.rotate) throw new UserError('invalid_input', 'this store cannot rotate secrets', { hint: 'update Envelope' })
+      return env.rotate(r.id, r.paths ? { paths: r.paths } : {})
+    },
     'env.graph': () => buildGraph(env),
     'key.status': () => env.keyStatus(),
     'key.rotate': () => env.rotateKey(),
@@ -91,6 +96,7 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
     },
     'settings.get': () => settings.info(),
     'settings.set': (r) => settings.write(r),
+    ...syncHandlers(ctx),
   }
 
   return {

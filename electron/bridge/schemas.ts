@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import type { Channel, RequestOf } from '../../shared/ipc.ts'
 import { UserError } from '../../shared/errors.ts'
+import { syncSchemas } from './sync.ts'
 
 const envId = z
   .string()
@@ -37,6 +38,16 @@ export const requestSchemas = {
   'env.open': z.object({ id: envId, version: version.optional() }).strict(),
   'env.check': z.object({ id: envId, yaml: yamlText }).strict(),
   'env.audit': z.object({ target: z.string().max(200).optional(), limit: z.number().int().positive().max(10000).optional() }).strict(),
+  'env.rotate': z
+    .object({
+      id: envId,
+      paths: z
+        .array(z.string().min(1).max(500).regex(/^[^\s]+$/, 'a value path without spaces, e.g. db or db.creds'))
+        .min(1)
+        .max(100)
+        .optional(),
+    })
+    .strict(),
   'env.graph': empty,
   'key.status': empty,
   'key.rotate': empty,
@@ -48,6 +59,7 @@ export const requestSchemas = {
   'terminal.launch': z.object({ id: envId }).strict(),
   'settings.get': empty,
   'settings.set': z.object({ terminalCommand: z.string().max(2000).optional() }).strict(),
+  ...syncSchemas,
 } satisfies { [C in Channel]: z.ZodType }
 
 /** Validates `raw` as the request of `channel`; throws an `invalid_input` UserError saying what and where. */

@@ -13,6 +13,7 @@ import { ErrorBoundary } from './components/ErrorBoundary.tsx'
 import { RunScreen } from './screens/RunScreen.tsx'
 import { ExportScreen } from './screens/ExportScreen.tsx'
 import { SettingsScreen } from './screens/SettingsScreen.tsx'
+import { AuditScreen } from './screens/AuditScreen.tsx'
 
 // Monaco and React Flow are big: loaded on first use so the shell is interactive sooner
 const EditorScreen = lazy(() => import('./screens/EditorScreen.tsx').then((m) => ({ default: m.EditorScreen })))
@@ -25,6 +26,7 @@ const tabs: { screen: Screen; label: string; needsEnv: boolean }[] = [
   { screen: 'graph', label: 'Import graph', needsEnv: false },
   { screen: 'run', label: 'Run', needsEnv: true },
   { screen: 'export', label: 'Export', needsEnv: true },
+  { screen: 'audit', label: 'Audit log', needsEnv: false },
   { screen: 'settings', label: 'Settings', needsEnv: false },
 ]
 
@@ -82,7 +84,7 @@ export function App() {
     return () => window.removeEventListener('beforeunload', onBeforeUnload)
   }, [])
 
-  // global shortcuts: Ctrl/Cmd+S save, Ctrl/Cmd+K search, Alt+Up/Down switch environment, Ctrl+1..6 screens
+  // global shortcuts: Ctrl/Cmd+S save, Ctrl/Cmd+K search, Alt+Up/Down switch environment, Ctrl+1..7 screens
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey
@@ -95,7 +97,7 @@ export function App() {
       } else if (e.altKey && (e.key === 'ArrowDown' || e.key === 'ArrowUp')) {
         e.preventDefault()
         switchEnv(e.key === 'ArrowDown' ? 1 : -1, visibleIds)
-      } else if (mod && /^[1-6]$/.test(e.key)) {
+      } else if (mod && /^[1-7]$/.test(e.key)) {
         const tab = tabs[Number(e.key) - 1]
         if (tab) {
           e.preventDefault()
@@ -142,7 +144,7 @@ export function App() {
           <div className="empty">
             <h2>No environment open</h2>
             <p>Pick an environment on the left, or create one with “New”.</p>
-            <p className="muted">Shortcuts: Ctrl+K search · Alt+↑/↓ switch environment · Ctrl+S save · Ctrl+1…6 screens</p>
+            <p className="muted">Shortcuts: Ctrl+K search · Alt+↑/↓ switch environment · Ctrl+S save · Ctrl+1…7 screens</p>
           </div>
         ) : (
           <ErrorBoundary key={screen} name={tabs.find((t) => t.screen === screen)?.label ?? screen}>
@@ -152,6 +154,7 @@ export function App() {
             {screen === 'graph' && <GraphScreen />}
             {screen === 'run' && <RunScreen />}
             {screen === 'export' && <ExportScreen />}
+            {screen === 'audit' && <AuditScreen />}
             {screen === 'settings' && <SettingsScreen />}
           </Suspense>
           </ErrorBoundary>

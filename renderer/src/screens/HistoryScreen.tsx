@@ -1,17 +1,21 @@
 import { useCallback, useEffect, useState } from 'react'
 import { DiffEditor } from '@monaco-editor/react'
-import type { RevisionInfo } from '../../../shared/models.ts'
+import type { RevisionInfo, RotationResult } from '../../../shared/models.ts'
 import { api } from '../api/client.ts'
 import { useEditor } from '../stores/editor.ts'
 import { useEnvs } from '../stores/envs.ts'
 import { useApp } from '../stores/app.ts'
-import { notify, reportError } from '../stores/notices.ts'
+import { notify, reportError, useNotices } from '../stores/notices.ts'
 import { guardUnsaved } from '../actions.ts'
 import { setupMonaco } from '../monaco/setup.ts'
+import { EnvTags } from '../components/EnvTags.tsx'
 
 setupMonaco()
 
 type Side = number | 'buffer'
+
+/** The definition calls a rotator (`fn::rotate::<name>`) somewhere. */
+export const hasRotations = (yaml: string): boolean => /(^|[\s{,"'])fn::rotate::[A-Za-z0-9_.-]+/m.test(yaml)
 
 export function HistoryScreen() {
   const id = useEditor((s) => s.id) as string
@@ -22,6 +26,9 @@ export function HistoryScreen() {
   const [left, setLeft] = useState<Side | undefined>()
   const [right, setRight] = useState<Side | undefined>()
   const [texts, setTexts] = useState<{ left: string; right: string; labels: [string, string] } | undefined>()
+  const saved = useEditor((s) => s.saved)
+  const [rotation, setRotation] = useState<RotationResult | undefined>()
+  const [rotating, setRotating] = useState(false)
 
   const refresh = useCallback(async () => {
     try {
@@ -48,6 +55,7 @@ export function HistoryScreen() {
   useEffect(() => {
     setLeft(undefined)
     setRight(undefined)
+    setRotation(undefined)
   }, [id])
   useEffect(() => {
     void refresh()
@@ -123,16 +131,91 @@ export function HistoryScreen() {
     })
   }
 
+  /** Rotates every `fn::rotate` of the latest saved revision; the new state lands as a new revision. */
+  const rotate = async () => {
+    if (!(await guardUnsaved())) return
+    const { action } = await useApp.getState().ask({
+      title: `Rotate the secrets of ${id}?`,
+      body: 'Each fn::rotate in the latest saved revision calls its rotator; the new credentials are saved as a new revision. Credentials handed out before stay valid until the next rotation only if the rotator keeps the previous ones.',
+      actions: [
+        { label: 'Rotate', value: 'rotate', danger: true },
+        { label: 'Cancel', value: 'cancel' },
+      ],
+    })
+    if (action !== 'rotate') return
+    setRotating(true)
+    setRotation(undefined)
+    try {
+      const res = await api().call('env.rotate', { id })
+      setRotation(res)
+      if (res.postRotationRevision !== undefined) {
+        await useEditor.getState().load(id, reveal ? { decrypt: true } : undefined)
+        await useEnvs.getState().refresh()
+        setLeft(res.preRotationRevision)
+        setRight(res.postRotationRevision)
+      }
+      await refresh()
+      const failed = res.rotations.filter((r) => r.status === 'failed').length
+      if (failed === 0) notify(`Rotated ${res.rotations.length} secret(s) of ${id}: revision ${res.postRotationRevision ?? res.preRotationRevision}`)
+      else
+        useNotices.getState().push({
+          kind: 'error',
+          what: `Rotating ${id}: ${failed} of ${res.rotations.length} rotation(s) failed`,
+          why: res.rotations.find((r) => r.status === 'failed')?.errorMessage ?? 'see the rotation results',
+          hint: 'the successful ones are saved; fix the rotator inputs or the backend, then rotate again',
+        })
+    } catch (err) {
+      reportError(`Rotating ${id}`, err)
+    } finally {
+      setRotating(false)
+    }
+  }
+
   return (
     <div className="history-screen">
       <div className="revisions">
+        <EnvTags id={id} />
         <div className="toolbar">
           <strong>History of {id}</strong>
           <span className="spacer" />
+          {hasRotations(saved) && (
+            <button onClick={() => void rotate()} disabled={rotating} data-testid="rotate" title="Rotate the fn::rotate secrets of the latest saved revision">
+              {rotating ? 'Rotating…' : '⟳ Rotate secrets'}
+            </button>
+          )}
           <button onClick={() => setRight('buffer')} data-testid="diff-buffer" title="Compare the left revision with the unsaved editor buffer">
             vs unsaved buffer
           </button>
         </div>
+        {rotation && (
+          <div className={`rotation-result ${rotation.status}`} data-testid="rotation-result" data-status={rotation.status}>
+            <div className="rotation-head">
+              <strong>
+                Rotation {rotation.status === 'succeeded' ? 'succeeded' : 'failed'}:{' '}
+                {rotation.postRotationRevision !== undefined
+                  ? `revision ${rotation.preRotationRevision} → ${rotation.postRotationRevision}`
+                  : `nothing saved (revision ${rotation.preRotationRevision} unchanged)`}
+              </strong>
+              <button className="icon small" title="dismiss" onClick={() => setRotation(undefined)}>
+                ✕
+              </button>
+            </div>
+            {rotation.rotations.length === 0 && <div className="muted">no fn::rotate found in the latest revision</div>}
+            <ul>
+              {rotation.rotations.map((r) => (
+                <li key={r.path} data-testid={`rotation-${r.path}`} data-status={r.status}>
+                  <code>{r.path}</code> <span className={r.status === 'succeeded' ? 'ok' : 'bad'}>{r.status === 'succeeded' ? 'rotated' : 'failed'}</span>
+                  {r.errorMessage && <span className="muted"> — {r.errorMessage}</span>}
+                </li>
+              ))}
+            </ul>
+            {rotation.diagnostics.filter((d) => d.severity === 'error').map((d, i) => (
+              <div key={i} className="muted">
+                {d.summary}
+              </div>
+            ))}
+          </div>
+        )}
         <table className="rev-table" data-testid="revisions">
           <thead>
             <tr>

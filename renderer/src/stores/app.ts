@@ -2,7 +2,7 @@
 import { create } from 'zustand'
 import type { AppInfo } from '../../../shared/ipc.ts'
 
-export type Screen = 'editor' | 'history' | 'graph' | 'run' | 'export' | 'settings'
+export type Screen = 'editor' | 'history' | 'graph' | 'run' | 'export' | 'audit' | 'settings'
 export type Theme = 'light' | 'dark'
 
 export interface ConfirmRequest {
