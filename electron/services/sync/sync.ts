@@ -66,17 +66,34 @@ export interface SyncServiceOptions {
   dataDir: string
   /** keychain service name (default `Envelope`; tests use their own) */
   keychainService?: string
+  /**
+   * Keeps the tokens of several data folders on one machine apart: the keychain account becomes
+   * `sync:<url>#<scope>` (the CLI and the app pass their data folder, so both share one login per folder).
+   */
+  keychainScope?: string
+}
+
+/** Where one environment stands between the local store and the server (see `SyncService.environmentStatus`). */
+export interface SyncEnvironmentStatus {
+  environment: string
+  state: 'in-sync' | 'ahead' | 'behind' | 'diverged' | 'conflict' | 'local-only' | 'remote-only'
+  localRevision?: number
+  remoteRevision?: number
+  /** the last revision pair known equal */
+  synced?: { local: number; remote: number }
 }
 
 export class SyncService {
   private readonly store: LocalStore
   private readonly file: string
   private readonly service: string
+  private readonly scope: string | undefined
 
   constructor(opts: SyncServiceOptions) {
     this.store = opts.store
     this.file = join(opts.dataDir, 'sync.json')
     this.service = opts.keychainService ?? 'Envelope'
+    this.scope = opts.keychainScope
   }
 
   // ---------------------------------------------------------------- state and credentials
@@ -95,7 +112,7 @@ export class SyncService {
     renameSync(tmp, this.file)
   }
   private entry(url: string): Entry {
-    return new Entry(this.service, `sync:${url}`, { linux: { store: 'secret-service' } })
+    return new Entry(this.service, this.scope ? `sync:${url}#${this.scope}` : `sync:${url}`, { linux: { store: 'secret-service' } })
   }
   private keychain<T>(what: string, fn: () => T): T {
     try {
@@ -344,6 +361,52 @@ export class SyncService {
       action: 'conflict',
       conflict: { ...diff, environment: id, localRevision: c.L, remoteRevision: c.R.revision, ...(c.pair ? { basePair: c.pair } : {}) },
     }
+  }
+
+  /**
+   * Per environment (local ∪ remote, or the given ones): in sync, ahead (local revisions to push), behind
+   * (server revisions to pull), diverged (both moved, or never synced with different text — the next sync
+   * reports a conflict), conflict (a sync reported one that is not resolved yet), local-only, remote-only.
+   * Reads the server; writes nothing. Offline → an `io` UserError.
+   */
+  async environmentStatus(opts: { environments?: string[] } = {}): Promise<SyncEnvironmentStatus[]> {
+    const { remote, file } = this.remote()
+    const ids = opts.environments ?? [...new Set([...(await this.store.list()).map((e) => e.id), ...(await remote.list())])].sort()
+    const out: SyncEnvironmentStatus[] = []
+    for (const id of ids) {
+      const L = await this.localLatest(id)
+      const R = await this.remoteLatest(remote, id)
+      const synced = file.state[id]
+      const st: SyncEnvironmentStatus = { environment: id, state: 'in-sync', ...(L !== undefined ? { localRevision: L } : {}), ...(R ? { remoteRevision: R.revision } : {}), ...(synced ? { synced } : {}) }
+      const pending = file.conflicts[id]
+      if (L === undefined && R === undefined) continue
+      if (R === undefined) st.state = 'local-only'
+      else if (L === undefined) st.state = 'remote-only'
+      else if (pending && L === pending.local && R.revision === pending.remote) st.state = 'conflict'
+      else if (!synced) st.state = (await this.localYaml(id, L)) === R.yaml ? 'in-sync' : 'diverged'
+      else {
+        const ahead = L > synced.local
+        const behind = R.revision > synced.remote
+        st.state = ahead && behind ? 'diverged' : ahead ? 'ahead' : behind ? 'behind' : 'in-sync'
+      }
+      out.push(st)
+    }
+    return out
+  }
+
+  /** The three-way diff of a pending conflict (as the sync that found it reported it). */
+  async conflictDetails(id: string): Promise<SyncConflict> {
+    const { remote, file } = this.remote()
+    const c = file.conflicts[id]
+    if (!c) throw new UserError('not_found', `no pending sync conflict for ${id}`, { hint: 'run `envelope sync` first; conflicts are found by a sync' })
+    const pair = file.state[id]
+    const [base, mine, theirs] = await Promise.all([
+      pair ? this.localYaml(id, pair.local) : Promise.resolve(''),
+      this.localYaml(id, c.local),
+      remote.definition(id, c.remote).then((d) => d.yaml),
+    ])
+    const diff = threeWay(base, mine, theirs, { local: `local ${id}@${c.local}`, remote: `${remote.url} ${id}@${c.remote}` })
+    return { ...diff, environment: id, localRevision: c.local, remoteRevision: c.remote, ...(pair ? { basePair: pair } : {}) }
   }
 
   /** Pending conflicts (environment → the revision pair the user must merge). */
