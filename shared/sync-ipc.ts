@@ -1,0 +1,60 @@
+/**
+ * IPC channels of the sync client (electron/services/sync): the settings screen's sync section and the
+ * conflict view. Merged into RequestChannels (shared/ipc.ts); handlers and zod schemas in
+ * electron/bridge/sync.ts. The token goes main-ward only (login) and is never sent back.
+ */
+import type { SerializedError } from './errors.ts'
+
+export interface SyncAccount {
+  url: string
+  org: string
+  login: string
+}
+
+export type SyncState = 'in-sync' | 'ahead' | 'behind' | 'diverged' | 'conflict' | 'local-only' | 'remote-only'
+
+export interface SyncEnvStatus {
+  environment: string
+  state: SyncState
+  localRevision?: number
+  remoteRevision?: number
+  synced?: { local: number; remote: number }
+}
+
+export interface SyncConflictView {
+  environment: string
+  base: string
+  local: string
+  remote: string
+  localPatch: string
+  remotePatch: string
+  /** merge proposal (with conflict markers when `conflicts` > 0) */
+  merged: string
+  conflicts: number
+  localRevision: number
+  remoteRevision: number
+  basePair?: { local: number; remote: number }
+}
+
+export interface SyncOutcome {
+  environment: string
+  action: 'up-to-date' | 'pushed' | 'pulled' | 'created-remote' | 'created-local' | 'linked' | 'conflict' | 'error'
+  pushed: number[]
+  pulled: number[]
+  conflict?: SyncConflictView
+  error?: SerializedError
+}
+
+export interface SyncRequestChannels {
+  /** the account in use (undefined when not logged in); no server call */
+  'sync.account': (req: Record<string, never>) => Promise<SyncAccount | null>
+  'sync.login': (req: { url: string; token: string; org?: string }) => Promise<SyncAccount>
+  'sync.logout': (req: Record<string, never>) => Promise<void>
+  /** per environment, from the server (offline → `io` error) */
+  'sync.status': (req: { environments?: string[] }) => Promise<SyncEnvStatus[]>
+  'sync.now': (req: { environments?: string[] }) => Promise<SyncOutcome[]>
+  'sync.conflict': (req: { id: string }) => Promise<SyncConflictView>
+  'sync.resolve': (req: { id: string; yaml: string }) => Promise<SyncOutcome>
+}
+
+export const syncChannels = ['sync.account', 'sync.login', 'sync.logout', 'sync.status', 'sync.now', 'sync.conflict', 'sync.resolve'] as const satisfies readonly (keyof SyncRequestChannels)[]
