@@ -5,28 +5,78 @@
  * sources otherwise. The native keychain module stays external.
  */
 import { build } from 'rolldown'
-import { rmSync, statSync, writeFileSync } from 'node:fs'
+import type { RolldownOutput } from 'rolldown'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/**
+ * `import { x } from "node:fs"` in an ES module makes Node build the builtin's ESM facade, which reads
+ * every export and so loads all of the builtin's lazily loaded parts (node:fs pulls in fs/promises and
+ * readline, node:crypto webcrypto, node:util parseArgs…): ~15 ms of start-up for nothing. The chunks
+ * take their builtins from `process.getBuiltinModule()` instead (the plain CommonJS exports, no facade).
+ */
+function builtinsWithoutFacade(code: string): string {
+  return code.replace(/^import\s+(?:([\w$]+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s+as\s+([\w$]+))?\s*from\s*"(node:[\w/]+)";?$/gm, (m, def: string | undefined, named: string | undefined, ns: string | undefined, id: string) => {
+    const get = `process.getBuiltinModule(${JSON.stringify(id)})`
+    const out: string[] = []
+    if (def) out.push(`const ${def} = ${get};`)
+    if (ns) out.push(`const ${ns} = ${get};`)
+    if (named !== undefined) {
+      const names = named.split(',').map((n) => n.trim()).filter(Boolean).map((n) => n.replace(/^([\w$]+)\s+as\s+([\w$]+)$/, '$1: $2'))
+      if (names.some((n) => !/^[\w$]+(?:: [\w$]+)?$/.test(n))) return m // unexpected syntax: leave it as it was
+      out.push(`const { ${names.join(', ')} } = ${get};`)
+    }
+    return out.length > 0 ? out.join(' ') : m
+  })
+}
 const outDir = join(root, 'out', 'cli')
-rmSync(outDir, { recursive: true, force: true })
+// built beside, then swapped in: a failed build leaves the previous bundle in place
+const tmpDir = `${outDir}.build-${process.pid}`
+rmSync(tmpDir, { recursive: true, force: true })
 const t0 = performance.now()
-const out = await build({
-  input: { main: join(root, 'electron', 'cli', 'main.ts') },
-  platform: 'node',
-  external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/],
-  write: true,
-  output: { dir: outDir, format: 'esm', entryFileNames: '[name].mjs', chunkFileNames: 'chunk-[hash].mjs', minify: false },
-  logLevel: 'warn',
-})
+let out: RolldownOutput
+let fast: RolldownOutput
+try {
+  out = await build({
+    input: { main: join(root, 'electron', 'cli', 'main.ts') },
+    platform: 'node',
+    external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/],
+    write: true,
+    output: { dir: tmpDir, format: 'esm', entryFileNames: '[name].mjs', chunkFileNames: 'chunk-[hash].mjs', minify: false },
+    plugins: [{ name: 'builtins-without-facade', renderChunk: (code) => ({ code: builtinsWithoutFacade(code) }) }],
+    logLevel: 'warn',
+  })
+  // `envelope run` alone, as one classic script: bin/envelope runs it with a V8 code cache taken after a
+  // run (so it holds every function the run path compiled), no ES module loading at all
+  fast = await build({
+    input: { run: join(root, 'electron', 'cli', 'fast.ts') },
+    platform: 'node',
+    // the postgres driver stays a dynamic import (loaded by the few environments that use it)
+    external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/, 'pg'],
+    write: true,
+    output: { dir: tmpDir, format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false, minify: false },
+    logLevel: 'warn',
+  })
+} catch (err) {
+  rmSync(tmpDir, { recursive: true, force: true })
+  throw err
+}
 // our sources (dependencies are covered by package-lock.json: npm rewrites it whenever node_modules changes)
 const inputs = new Set<string>([join(root, 'package-lock.json')])
-for (const o of out.output) {
+for (const o of [...out.output, ...fast.output]) {
   if (o.type !== 'chunk') continue
   for (const id of o.moduleIds) if (!id.startsWith('\0') && id.startsWith(root) && !id.includes('/node_modules/')) inputs.add(id)
 }
 const manifest = [...inputs].sort().map((p) => [relative(root, p), statSync(p).mtimeMs] as const)
-writeFileSync(join(outDir, 'inputs.json'), JSON.stringify({ built: new Date().toISOString(), inputs: manifest }))
+// names the run bundle's code cache: V8 checks a cache only against the source length, not its content
+const runHash = createHash('sha256').update(readFileSync(join(tmpDir, 'run.cjs'))).digest('hex').slice(0, 16)
+writeFileSync(join(tmpDir, 'inputs.json'), JSON.stringify({ built: new Date().toISOString(), run: { file: 'run.cjs', hash: runHash }, inputs: manifest }))
+const oldDir = `${outDir}.old-${process.pid}`
+if (existsSync(outDir)) renameSync(outDir, oldDir)
+renameSync(tmpDir, outDir)
+rmSync(oldDir, { recursive: true, force: true })
 console.log(`built out/cli (${out.output.length} files, ${manifest.length} inputs) in ${(performance.now() - t0).toFixed(0)} ms`)

@@ -6,61 +6,17 @@
  * User errors print `error: <what>` and `hint: <what to do>`, never a stack trace (ENVELOPE_DEBUG=1 shows
  * stacks of unexpected errors).
  */
-import { UserError } from '../../shared/errors.ts'
 import { createCli, type Cli } from './context.ts'
+import { reportError, runFast } from './fast.ts'
 
-/** Prints an error the way users should see it; returns the exit code. */
-export function reportError(cli: Cli, err: unknown): number {
-  const c = err as { code?: unknown; exitCode?: number }
-  if (err instanceof Error && typeof c.code === 'string' && c.code.startsWith('commander.')) {
-    // commander already printed its message (help/version are not errors)
-    if (c.code === 'commander.helpDisplayed' || c.code === 'commander.version' || c.code === 'commander.help') return 0
-    return c.exitCode === 0 ? 0 : 2
-  }
-  if (err instanceof UserError) {
-    // diagnostics (if any) were printed where they arose; this is the one-line summary
-    cli.err(`error: ${err.message}\n`)
-    if (err.hint) cli.err(`hint: ${err.hint}\n`)
-    return 1
-  }
-  const e = err instanceof Error ? err : new Error(String(err))
-  cli.err(`error: unexpected failure: ${e.message}\n`)
-  if (process.env.ENVELOPE_DEBUG) cli.err(`${e.stack ?? ''}\n`)
-  else cli.err('hint: this is a bug in envelope; run again with ENVELOPE_DEBUG=1 for details and report it\n')
-  return 1
-}
-
-/**
- * `envelope run [--no-mask|-i] <env> [--] <command> [args...]` parsed by hand: the command that wraps
- * every other command should not pay for building the whole commander tree. Anything unusual (help,
- * other options) goes through commander.
- */
-export function fastRunArgs(argv: string[]): { ref: string; command: string[]; mask: boolean } | undefined {
-  if (argv[0] !== 'run') return undefined
-  let i = 1
-  let mask = true
-  for (; i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--'; i++) {
-    if (argv[i] === '--no-mask' || argv[i] === '-i' || argv[i] === '--interactive') mask = false
-    else return undefined
-  }
-  const ref = argv[i++]
-  if (ref === undefined || ref === '--') return undefined
-  if (argv[i] === '--') i++
-  else if (argv[i]?.startsWith('-')) return undefined
-  const command = argv.slice(i)
-  return command.length > 0 ? { ref, command, mask } : undefined
-}
+export { fastRunArgs, reportError } from './fast.ts'
 
 export async function main(argv: string[], cli: Cli = createCli()): Promise<number> {
+  const fast = await runFast(argv, cli)
+  if (fast !== undefined) return fast
   try {
-    const fast = fastRunArgs(argv)
-    if (fast) {
-      const { runCommand } = await import('./actions/run.ts')
-      await runCommand(cli, fast.ref, fast.command, { mask: fast.mask })
-    } else {
-      const { runProgram } = await import('./program.ts')
-      await runProgram(cli, argv)
-    }
+    const { runProgram } = await import('./program.ts')
+    await runProgram(cli, argv)
     return cli.exitCode
   } catch (err) {
     return reportError(cli, err)

@@ -10,7 +10,9 @@
  * the secret material. A new store picks: key file if ENVELOPE_KEY_FILE is set, else passphrase if
  * ENVELOPE_PASSPHRASE is set, else the keychain.
  */
-import { AsyncEntry } from '@napi-rs/keyring'
+import type { AsyncEntry } from '@napi-rs/keyring'
+import type * as KeyringModule from '@napi-rs/keyring'
+import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -104,8 +106,32 @@ function keychainError(action: string, err: unknown, existing = false): UserErro
  * the kernel keyutils keyring, which is in-memory only and forgets the key at reboot (= every secret lost).
  * The pinned constructor throws when the Secret Service is unreachable; callers turn that into a clear error.
  */
-function entry(config: KeyConfig, account: string): AsyncEntry {
+async function entry(config: KeyConfig, account: string): Promise<AsyncEntry> {
+  const { AsyncEntry } = await keyring()
   return new AsyncEntry(config.service ?? DEFAULT_SERVICE, account, { linux: { store: 'secret-service' } })
+}
+
+type Keyring = typeof KeyringModule
+let keyringModule: Promise<Keyring> | undefined
+
+/**
+ * @napi-rs/keyring, loaded on first use (stores whose key is in a file or derived from a passphrase, and
+ * commands that need no key, never load the native module). On glibc Linux x64 its binary is loaded
+ * directly: the package's loader first probes for musl and tries several paths, which costs about as much
+ * as loading the binary itself; anything unexpected falls back to the package's own loader.
+ */
+function keyring(): Promise<Keyring> {
+  keyringModule ??= (async () => {
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      try {
+        return createRequire(import.meta.url)('@napi-rs/keyring-linux-x64-gnu/keyring.linux-x64-gnu.node') as Keyring
+      } catch {
+        // not installed there, or not a glibc system: the package's loader finds the right binary
+      }
+    }
+    return (await import('@napi-rs/keyring')) as Keyring
+  })()
+  return keyringModule
 }
 
 /** Keychain account name of a KEK: the store id keeps two data folders on one machine apart. */
@@ -120,7 +146,7 @@ export function keychainAccount(storeId: string, kekId: string): string {
 export async function probeKeychain(config: KeyConfig = {}): Promise<void> {
   try {
     // a unique account: concurrent probes (app + CLI) never touch the same item
-    const probe = entry(config, `probe:${process.pid}:${randomBytes(4).toString('hex')}`)
+    const probe = await entry(config, `probe:${process.pid}:${randomBytes(4).toString('hex')}`)
     await probe.setPassword('probe')
     await probe.deleteCredential()
   } catch (err) {
@@ -187,7 +213,7 @@ export async function makeKek(backend: KeyBackend, config: KeyConfig): Promise<N
 export async function persistKek(kek: NewKek, kekId: string, storeId: string, config: KeyConfig): Promise<Buffer> {
   if (kek.backend === 'keychain') {
     try {
-      await entry(config, keychainAccount(storeId, kekId)).setPassword(kek.key.toString('base64'))
+      await (await entry(config, keychainAccount(storeId, kekId))).setPassword(kek.key.toString('base64'))
     } catch (err) {
       throw keychainError('store the key', err)
     }
@@ -208,7 +234,7 @@ export async function loadKek(backend: KeyBackend, params: KekParams, kekId: str
   if (backend === 'keychain') {
     let text: string | null
     try {
-      text = await entry(config, keychainAccount(storeId, kekId)).getPassword()
+      text = await (await entry(config, keychainAccount(storeId, kekId))).getPassword()
     } catch (err) {
       throw keychainError('read the store key', err, true)
     }
@@ -242,7 +268,7 @@ export async function loadKek(backend: KeyBackend, params: KekParams, kekId: str
 export async function forgetKek(backend: KeyBackend, kekId: string, storeId: string, config: KeyConfig): Promise<boolean> {
   if (backend !== 'keychain') return false
   try {
-    return await entry(config, keychainAccount(storeId, kekId)).deleteCredential()
+    return await (await entry(config, keychainAccount(storeId, kekId))).deleteCredential()
   } catch (err) {
     throw keychainError('delete the retired key', err)
   }

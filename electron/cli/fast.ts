@@ -1,0 +1,68 @@
+/**
+ * `envelope run` without commander: the command that wraps every other command should not pay for
+ * building the whole commander tree. bin/envelope loads this module alone (out/cli/run.cjs, with a V8
+ * code cache) for `envelope run …`; main.ts uses it too. Exit codes and error reporting: see main.ts.
+ */
+import { UserError } from '../../shared/errors.ts'
+import { createCli, type Cli } from './context.ts'
+
+/** Prints an error the way users should see it; returns the exit code. */
+export function reportError(cli: Cli, err: unknown): number {
+  const c = err as { code?: unknown; exitCode?: number }
+  if (err instanceof Error && typeof c.code === 'string' && c.code.startsWith('commander.')) {
+    // commander already printed its message (help/version are not errors)
+    if (c.code === 'commander.helpDisplayed' || c.code === 'commander.version' || c.code === 'commander.help') return 0
+    return c.exitCode === 0 ? 0 : 2
+  }
+  if (err instanceof UserError) {
+    // diagnostics (if any) were printed where they arose; this is the one-line summary
+    cli.err(`error: ${err.message}\n`)
+    if (err.hint) cli.err(`hint: ${err.hint}\n`)
+    return 1
+  }
+  const e = err instanceof Error ? err : new Error(String(err))
+  cli.err(`error: unexpected failure: ${e.message}\n`)
+  if (process.env.ENVELOPE_DEBUG) cli.err(`${e.stack ?? ''}\n`)
+  else cli.err('hint: this is a bug in envelope; run again with ENVELOPE_DEBUG=1 for details and report it\n')
+  return 1
+}
+
+/**
+ * `envelope run [--no-mask|-i] <env> [--] <command> [args...]` parsed by hand: the command that wraps
+ * every other command should not pay for building the whole commander tree. Anything unusual (help,
+ * other options) goes through commander.
+ */
+export function fastRunArgs(argv: string[]): { ref: string; command: string[]; mask: boolean } | undefined {
+  if (argv[0] !== 'run') return undefined
+  let i = 1
+  let mask = true
+  for (; i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--'; i++) {
+    if (argv[i] === '--no-mask' || argv[i] === '-i' || argv[i] === '--interactive') mask = false
+    else return undefined
+  }
+  const ref = argv[i++]
+  if (ref === undefined || ref === '--') return undefined
+  if (argv[i] === '--') i++
+  else if (argv[i]?.startsWith('-')) return undefined
+  const command = argv.slice(i)
+  return command.length > 0 ? { ref, command, mask } : undefined
+}
+
+/** Runs `envelope run …` when `argv` is a plain run (see fastRunArgs); undefined otherwise (nothing done). */
+export async function runFast(argv: string[], cli: Cli = createCli()): Promise<number | undefined> {
+  const fast = fastRunArgs(argv)
+  if (!fast) return undefined
+  try {
+    const { runCommand } = await import('./actions/run.ts')
+    await runCommand(cli, fast.ref, fast.command, { mask: fast.mask })
+    return cli.exitCode
+  } catch (err) {
+    return reportError(cli, err)
+  } finally {
+    try {
+      cli.close()
+    } catch {
+      // closing must not hide the real outcome
+    }
+  }
+}
