@@ -4,6 +4,7 @@ import type { SettingsInfo } from '../../../shared/ipc.ts'
 import { api } from '../api/client.ts'
 import { useApp } from '../stores/app.ts'
 import { notify, reportError } from '../stores/notices.ts'
+import { SyncSection } from '../components/SyncSection.tsx'
 
 export function SettingsScreen() {
   const info = useApp((s) => s.info)
@@ -126,8 +127,7 @@ export function SettingsScreen() {
       </section>
       <section className="card">
         <h3>Sync</h3>
-        <p data-testid="sync-status">Sync account: not configured.</p>
-        <p className="muted">Syncing with a self-hosted Envelope server comes in a later version.</p>
+        <SyncSection />
       </section>
       <section className="card">
         <h3>About</h3>
