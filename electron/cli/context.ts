@@ -2,6 +2,7 @@
  * What every command gets: output streams, lazily created services, confirmation prompts, and the
  * error/exit-code conventions. Nothing heavy is imported here (services load on first use).
  */
+import { isatty } from 'node:tty'
 import type { EnvironmentStore, Services } from '../services/index.ts'
 
 export interface Cli {
@@ -19,8 +20,13 @@ export interface Cli {
   color: boolean
   /** reads one line from stdin (prompt on stderr); undefined at end of input */
   prompt(question: string): Promise<string | undefined>
-  /** closes what store() opened */
-  close(): void
+  /**
+   * closes what store() opened. `{ exiting: true }`: the process ends once the current command is done
+   * (`envelope run` after its child started): the database is let go without closing it, which skips the
+   * last connection's WAL checkpoint (an fsync'd copy into the main file that the next writer's automatic
+   * checkpoint does anyway). Every commit is already in the WAL, exactly as after a crash.
+   */
+  close(opts?: { exiting?: boolean }): void
 }
 
 export function createCli(): Cli {
@@ -36,8 +42,10 @@ export function createCli(): Cli {
       return services.environments
     },
     exitCode: 0,
-    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
-    color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+    // isatty, not process.stdin.isTTY: touching process.stdin builds a stream for it (and loads fs streams,
+    // fs/promises and readline), which `envelope run` never needs (its child inherits fd 0)
+    interactive: isatty(0) && isatty(2),
+    color: isatty(2) && !process.env.NO_COLOR,
     async prompt(question) {
       const { createInterface } = await import('node:readline')
       const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) })
@@ -50,8 +58,8 @@ export function createCli(): Cli {
         rl.close()
       }
     },
-    close() {
-      services?.close()
+    close(opts) {
+      if (!opts?.exiting) services?.close()
       services = undefined
     },
   }

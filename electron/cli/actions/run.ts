@@ -62,9 +62,9 @@ export async function runCommand(cli: Cli, ref: string, argv: string[], opts: { 
     target: res.environment,
     detail: { revision: res.revision, command: basename(command), variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: opts.mask },
   })
-  // the store is not needed while the child runs: close the database (its last-connection checkpoint
-  // can take a while) once the child has started, so the command does not wait for it
-  cli.exitCode = await launch({ command, args: finalArgs, variables: p.variables, files: p.files, secrets, mask: opts.mask, onSpawn: () => cli.close() })
+  // the store is not needed while the child runs: let it go once the child has started, without the
+  // last-connection checkpoint (an fsync) that closing would do (see Cli.close)
+  cli.exitCode = await launch({ command, args: finalArgs, variables: p.variables, files: p.files, secrets, mask: opts.mask, onSpawn: () => cli.close({ exiting: true }) })
 }
 
 export async function exportCommand(cli: Cli, ref: string, opts: { format: 'dotenv' | 'shell' | 'json' | 'yaml'; output?: string }): Promise<void> {
