@@ -95,6 +95,39 @@ test('sync: log in with a token, push, in sync; a conflict resolved with "Take t
   await expect(page.getByTestId('sync-state-app/dev')).toHaveText('in sync')
   expect((await remote('app/dev/decrypt')).text).toBe(theirs)
 
+  // a second conflict, merged by hand: markers are refused, the edited merge lands on both sides
+  const head2 = await remote('app/dev/decrypt')
+  expect((await remote('app/dev', { method: 'PATCH', body: head2.text.replace('region: eu', 'region: us'), headers: { 'content-type': 'application/x-yaml', etag: head2.etag } })).status).toBe(200)
+  await page.getByTestId('tab-editor').click()
+  await typeInEditor(page, ['values:', '  greeting: hello again', '  region: eu'].join('\n'))
+  await page.getByTestId('save').click()
+  await expect(page.getByTestId('env-item-app/dev')).toContainText('r5')
+  await page.getByTestId('tab-settings').click()
+  await page.getByTestId('sync-now').click()
+  await expect(page.getByTestId('sync-conflict')).toBeVisible()
+  await page.getByTestId('sync-edit-merged').click()
+  await expect(page.getByTestId('sync-merged')).toContainText('<<<<<<<')
+  await page.getByTestId('sync-save-merged').click()
+  await expect(page.getByTestId('sync-conflict-error')).toContainText('conflict markers')
+  const merged = ['values:', '  greeting: hello again', '  region: us', ''].join('\n')
+  await page.getByTestId('sync-merged').locator('.monaco-editor').click()
+  await page.keyboard.press('ControlOrMeta+A')
+  await page.evaluate((t) => {
+    const g = globalThis as unknown as {
+      document: { activeElement: { dispatchEvent(e: unknown): boolean } | null }
+      DataTransfer: new () => { setData(type: string, data: string): void }
+      ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown
+    }
+    const dt = new g.DataTransfer()
+    dt.setData('text/plain', t)
+    g.document.activeElement?.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
+  }, merged)
+  await expect(page.getByTestId('sync-merged')).not.toContainText('<<<<<<<')
+  await page.getByTestId('sync-save-merged').click()
+  await expect(page.getByTestId('sync-conflict')).toHaveCount(0)
+  await expect(page.getByTestId('sync-state-app/dev')).toHaveText('in sync')
+  expect((await remote('app/dev/decrypt')).text).toBe(merged)
+
   await page.getByTestId('sync-logout').click()
   await expect(page.getByTestId('sync-status')).toHaveText('Sync account: not configured.')
 })

@@ -10,6 +10,7 @@ import { api } from '../api/client.ts'
 import { useApp } from '../stores/app.ts'
 import { notify, reportError } from '../stores/notices.ts'
 import { useEnvs } from '../stores/envs.ts'
+import { useEditor } from '../stores/editor.ts'
 import { setupMonaco } from '../monaco/setup.ts'
 
 setupMonaco()
@@ -22,6 +23,13 @@ const LABEL: Record<SyncEnvStatus['state'], string> = {
   conflict: 'conflict',
   'local-only': 'ahead (new)',
   'remote-only': 'behind (new)',
+}
+
+/** After sync wrote local revisions: refresh the list, and reload the open editor unless it has unsaved edits. */
+async function afterLocalWrites(ids: string[]): Promise<void> {
+  await useEnvs.getState().refresh()
+  const ed = useEditor.getState()
+  if (ed.id && ids.includes(ed.id) && ed.buffer === ed.saved) await ed.load(ed.id, { decrypt: ed.decrypted })
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
@@ -100,7 +108,7 @@ export function SyncSection() {
       const conflicts = results.filter((r) => r.action === 'conflict')
       notify(changed.length ? changed.map((r) => `${r.environment}: ${outcomeText(r)}`).join('; ') : 'Everything is in sync')
       await loadStatus()
-      void useEnvs.getState().refresh()
+      await afterLocalWrites(results.filter((r) => r.pulled.length > 0 || r.action === 'created-local').map((r) => r.environment))
       if (conflicts[0]?.conflict) setConflict(conflicts[0].conflict)
     } catch (err) {
       setProblem(message(err))
@@ -193,9 +201,10 @@ export function SyncSection() {
           conflict={conflict}
           onClose={() => setConflict(undefined)}
           onResolved={async () => {
+            const id = conflict.environment
             setConflict(undefined)
             await loadStatus()
-            void useEnvs.getState().refresh()
+            await afterLocalWrites([id])
           }}
         />
       )}
@@ -238,7 +247,15 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
   }
 
   return (
-    <div className="card sync-conflict" data-testid="sync-conflict">
+    <div className="modal-backdrop" onKeyDown={(e) => e.key === 'Escape' && !busy && props.onClose()}>
+      <div
+        className="modal sync-conflict"
+        role="dialog"
+        aria-modal="true"
+        aria-label={`Sync conflict in ${c.environment}`}
+        style={{ width: 'min(1200px, 94vw)', maxWidth: 'none', height: '86vh', display: 'flex', flexDirection: 'column', gap: 8 }}
+        data-testid="sync-conflict"
+      >
       <h4>
         Conflict in <code>{c.environment}</code>: local r{c.localRevision} vs server r{c.remoteRevision}
         {c.basePair ? ` (base: local r${c.basePair.local} = server r${c.basePair.remote})` : ' (never synced: empty base)'}
@@ -257,7 +274,7 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
         </span>
       </div>
       {merged === undefined ? (
-        <div className="diff-host" style={{ height: 320 }} data-testid="sync-diff">
+        <div className="diff-host" style={{ flex: 1, minHeight: 200 }} data-testid="sync-diff">
           <DiffEditor
             original={left}
             modified={right}
@@ -271,7 +288,7 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
           />
         </div>
       ) : (
-        <div className="diff-host" style={{ height: 320 }} data-testid="sync-merged">
+        <div className="diff-host" style={{ flex: 1, minHeight: 200 }} data-testid="sync-merged">
           <Editor
             value={merged}
             onChange={(v) => setMerged(v ?? '')}
@@ -295,13 +312,14 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
             Edit merged…
           </button>
         ) : (
-          <button onClick={() => void resolve(merged, 'merged')} disabled={busy} data-testid="sync-save-merged">
+          <button className="primary" onClick={() => void resolve(merged, 'merged')} disabled={busy} data-testid="sync-save-merged">
             Save merged
           </button>
         )}
         <button onClick={props.onClose} disabled={busy} data-testid="sync-conflict-close">
           Close
         </button>
+      </div>
       </div>
     </div>
   )
