@@ -23,7 +23,8 @@ function Origin({ v, current }: { v: EvalValue; current: string }) {
   )
 }
 
-function Node({ name, v, depth, current, reveal }: { name: string; v: EvalValue; depth: number; current: string; reveal: boolean }) {
+/** Memoised: with structural sharing (stores/editor.ts) only the subtrees an edit changed re-render. */
+const Node = memo(function Node({ name, v, depth, current, reveal }: { name: string; v: EvalValue; depth: number; current: string; reveal: boolean }) {
   const [open, setOpen] = useState(depth < 2)
   const isObj = v.value !== null && typeof v.value === 'object' && !v.unknown && !(v.secret && !reveal)
   const entries: [string, EvalValue][] = isObj
@@ -60,14 +61,27 @@ function Node({ name, v, depth, current, reveal }: { name: string; v: EvalValue;
       )}
     </li>
   )
-}
+})
+
+const VarRow = memo(function VarRow({ name, v, current, reveal }: { name: string; v: EvalValue; current: string; reveal: boolean }) {
+  return (
+    <tr data-testid={`var-${name}`}>
+      <td className="key">{name}</td>
+      <td className={v.secret ? 'val secret' : 'val'}>{displayValue(v, reveal, 300)}</td>
+      <td>
+        <Origin v={v} current={current} />
+      </td>
+    </tr>
+  )
+})
 
 /** Memoised: the editor re-renders on every keystroke; the preview only when its own state changes. */
 export const Preview = memo(function Preview() {
   const id = useEditor((s) => s.id)
   const preview = useEditor((s) => s.preview)
   const previewVersion = useEditor((s) => s.previewVersion)
-  const version = useEditor((s) => s.version)
+  // a boolean, not the version: the preview does not re-render on every keystroke, only when it turns stale
+  const stale = useEditor((s) => s.previewVersion < s.version)
   const checking = useEditor((s) => s.checking)
   const reveal = useApp((s) => s.reveal)
 
@@ -79,7 +93,6 @@ export const Preview = memo(function Preview() {
   const value = preview?.value
   const ev = value?.environmentVariables
   const vars = ev && ev.value && typeof ev.value === 'object' && !Array.isArray(ev.value) ? Object.entries(ev.value) : []
-  const stale = previewVersion < version
 
   return (
     <section className="preview" aria-label="Preview" data-testid="preview" data-version={previewVersion} data-stale={stale ? 'true' : 'false'}>
@@ -105,13 +118,7 @@ export const Preview = memo(function Preview() {
               </thead>
               <tbody>
                 {vars.map(([k, v]) => (
-                  <tr key={k} data-testid={`var-${k}`}>
-                    <td className="key">{k}</td>
-                    <td className={v.secret ? 'val secret' : 'val'}>{displayValue(v, reveal, 300)}</td>
-                    <td>
-                      <Origin v={v} current={id} />
-                    </td>
-                  </tr>
+                  <VarRow key={k} name={k} v={v} current={id} reveal={reveal} />
                 ))}
               </tbody>
             </table>

@@ -40,11 +40,30 @@ function secretRanges(model: Monaco.editor.ITextModel): Monaco.Range[] {
   return out
 }
 
+const modelUri = (id: string | undefined) => (id ? monaco.Uri.parse(`envelope://env/${id}.yaml`).toString() : '')
+
+/** one object for the component's lifetime: a new literal per render would make the wrapper call updateOptions */
+const editorOptions: Monaco.editor.IStandaloneEditorConstructionOptions = {
+  minimap: { enabled: false },
+  fontSize: 13,
+  tabSize: 2,
+  insertSpaces: true,
+  scrollBeyondLastLine: false,
+  automaticLayout: true,
+  renderWhitespace: 'boundary',
+  // sticky scroll races model replacement (Monaco 0.52: "Illegal value for lineNumber")
+  stickyScroll: { enabled: false },
+  quickSuggestions: { other: true, strings: true, comments: false },
+}
+
 export function EditorScreen() {
   const id = useEditor((s) => s.id)
-  const buffer = useEditor((s) => s.buffer)
+  // NOT the buffer: Monaco holds the text while typing, so a keystroke re-renders nothing here (see the
+  // store subscription below, which pushes outside changes such as load/reload into the model)
+  const saved = useEditor((s) => s.saved)
   const baseRevision = useEditor((s) => s.baseRevision)
-  const preview = useEditor((s) => s.preview)
+  // diagnostics only (kept identical across answers when unchanged): the editor does not re-render per preview
+  const diagnostics = useEditor((s) => s.preview?.diagnostics)
   const saving = useEditor((s) => s.saving)
   const decrypted = useEditor((s) => s.decrypted)
   const dirty = useEditor(isDirty)
@@ -54,25 +73,58 @@ export function EditorScreen() {
   const [message, setMessage] = useState('')
   const editorRef = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null)
   const masks = useRef<Monaco.editor.IEditorDecorationsCollection | null>(null)
+  /** the last text the editor itself reported (typed), so the store → model sync skips it */
+  const typed = useRef<string | undefined>(undefined)
   const [mounted, setMounted] = useState(false)
 
   // diagnostics → markers at their exact ranges
   useEffect(() => {
     const model = editorRef.current?.getModel()
     if (!model || !id) return
-    monaco.editor.setModelMarkers(model, 'envelope', toMarkers(monaco, diagnosticsFor(preview?.diagnostics ?? [], id), model))
-  }, [preview, id, mounted])
+    monaco.editor.setModelMarkers(model, 'envelope', toMarkers(monaco, diagnosticsFor(diagnostics ?? [], id), model))
+  }, [diagnostics, id, mounted])
 
-  // mask plaintext secrets unless revealed
-  useEffect(() => {
+  // mask plaintext secrets unless revealed (on mount, on the reveal toggle, and on every buffer change)
+  const updateMasks = useCallback(() => {
     const ed = editorRef.current
     const model = ed?.getModel()
     if (!ed || !model) return
+    const show = useApp.getState().reveal
+    // nothing to mask and nothing masked: skip the scan (the common keystroke)
+    if (!show && masks.current && masks.current.length === 0 && !model.getValue().includes('fn::secret')) return
     masks.current ??= ed.createDecorationsCollection()
     masks.current.set(
-      reveal ? [] : secretRanges(model).map((range) => ({ range, options: { inlineClassName: 'secret-mask', hoverMessage: { value: 'secret (toggle “Reveal secrets” to show)' } } })),
+      show ? [] : secretRanges(model).map((range) => ({ range, options: { inlineClassName: 'secret-mask', hoverMessage: { value: 'secret (toggle “Reveal secrets” to show)' } } })),
     )
-  }, [buffer, reveal, mounted])
+  }, [])
+  useEffect(updateMasks, [reveal, mounted, updateMasks])
+
+  // the store's buffer → the model, for changes that did not come from typing (load, reload after save,
+  // rollback, conflict "reload"); typed text is already in the model and is skipped without a copy
+  useEffect(() => {
+    const sync = (text: string) => {
+      const ed = editorRef.current
+      const model = ed?.getModel()
+      // only into this environment's model: on a switch the store holds the next environment before the
+      // editor of this one unmounts
+      if (!ed || !model || useEditor.getState().id !== id || model.uri.toString() !== modelUri(id)) return
+      if (text === typed.current || text === model.getValue()) return
+      typed.current = text
+      if (ed.getOption(monaco.editor.EditorOption.readOnly)) model.setValue(text)
+      else {
+        ed.executeEdits('envelope', [{ range: model.getFullModelRange(), text, forceMoveMarkers: true }])
+        ed.pushUndoStop()
+      }
+    }
+    typed.current = undefined
+    sync(useEditor.getState().buffer)
+    return useEditor.subscribe((st, prev) => {
+      if (st.buffer !== prev.buffer) {
+        sync(st.buffer)
+        updateMasks()
+      }
+    })
+  }, [id, mounted, updateMasks])
 
   // reveal toggle: load the definition decrypted (or encrypted again) when nothing is unsaved
   useEffect(() => {
@@ -90,14 +142,14 @@ export function EditorScreen() {
     const ed = editorRef.current
     if (!ed || !revealTarget || revealTarget.id !== id) return
     // wait for the editor of this environment (the previous one may still be referenced while it remounts)
-    if (ed.getModel()?.uri.toString() !== monaco.Uri.parse(`envelope://env/${id}.yaml`).toString() || ed.getModel()?.getValue() !== buffer) return
+    if (ed.getModel()?.uri.toString() !== monaco.Uri.parse(`envelope://env/${id}.yaml`).toString() || ed.getModel()?.getValue() !== useEditor.getState().buffer) return
     const r = revealTarget.range
     const range = new monaco.Range(r.begin.line, r.begin.column, r.end.line, Math.max(r.end.column, r.begin.column))
     ed.setSelection(range)
     ed.revealRangeInCenter(range)
     ed.focus()
     useRevealTarget.getState().set(undefined)
-  }, [revealTarget, id, buffer, mounted])
+  }, [revealTarget, id, saved, mounted])
 
   const goTo = useCallback((line: number, col: number) => {
     const ed = editorRef.current
@@ -108,7 +160,7 @@ export function EditorScreen() {
   }, [])
 
   if (!id) return null
-  const diags = preview?.diagnostics ?? []
+  const diags = diagnostics ?? []
   const errors = diags.filter((d) => d.severity === 'error').length
 
   return (
@@ -141,8 +193,11 @@ export function EditorScreen() {
             path={`envelope://env/${id}.yaml`}
             language="yaml"
             theme={theme === 'dark' ? 'vs-dark' : 'vs'}
-            value={buffer}
-            onChange={(v) => useEditor.getState().setBuffer(v ?? '')}
+            defaultValue={useEditor.getState().buffer}
+            onChange={(v) => {
+              typed.current = v ?? ''
+              useEditor.getState().setBuffer(v ?? '')
+            }}
             onMount={(ed) => {
               editorRef.current = ed
               masks.current = null
@@ -150,18 +205,7 @@ export function EditorScreen() {
               ;(window as unknown as { __envelopeEditor?: unknown }).__envelopeEditor = ed
               setMounted((m) => !m)
             }}
-            options={{
-              minimap: { enabled: false },
-              fontSize: 13,
-              tabSize: 2,
-              insertSpaces: true,
-              scrollBeyondLastLine: false,
-              automaticLayout: true,
-              renderWhitespace: 'boundary',
-              // sticky scroll races model replacement (Monaco 0.52: "Illegal value for lineNumber")
-              stickyScroll: { enabled: false },
-              quickSuggestions: { other: true, strings: true, comments: false },
-            }}
+            options={editorOptions}
           />
         </div>
         <Problems id={id} onGo={goTo} />
@@ -172,8 +216,7 @@ export function EditorScreen() {
 }
 
 const Problems = memo(function Problems({ id, onGo }: { id: string; onGo(line: number, col: number): void }) {
-  const preview = useEditor((s) => s.preview)
-  const diags = preview?.diagnostics ?? []
+  const diags = useEditor((s) => s.preview?.diagnostics) ?? []
   if (diags.length === 0) return null
   return (
     <ul className="problems" data-testid="problems">

@@ -13,6 +13,7 @@ import { api } from '../api/client.ts'
 import { notify, reportError } from './notices.ts'
 import { useEnvs } from './envs.ts'
 import { useApp } from './app.ts'
+import { shareEqual } from '../lib/share.ts'
 
 interface EditorState {
   id?: string
@@ -75,18 +76,24 @@ export const useEditor = create<EditorState>((set, get) => {
       return
     }
     inFlight = true
-    set({ checking: true })
+    if (!get().checking) set({ checking: true })
     try {
       const t0 = performance.now()
       const result = await api().call('env.check', { id, yaml: buffer })
       answeredAt = performance.now()
       metrics.check.push(answeredAt - t0)
-      if (get().id === id && version >= get().previewVersion) set({ preview: result, previewVersion: version })
+      inFlight = false
+      // one commit per answer: the new preview (unchanged subtrees keep their identity, so the memoised
+      // preview tree re-renders only what the edit touched) and, unless edits are waiting, checking=false
+      const again = pending
+      pending = false
+      if (get().id === id && version >= get().previewVersion) set({ preview: shareEqual(get().preview, result), previewVersion: version, checking: again })
+      else set({ checking: again })
+      if (again) void runCheck()
     } catch (err) {
-      reportError(`Checking ${id}`, err)
-    } finally {
       inFlight = false
       set({ checking: false })
+      reportError(`Checking ${id}`, err)
       if (pending) {
         pending = false
         void runCheck()

@@ -14,6 +14,8 @@ import { createDispatcher } from '../../../electron/bridge/handlers.ts'
 import { startBridge } from '../../../electron/bridge/server.ts'
 import type { Bridge } from '../../../electron/bridge/server.ts'
 
+// the example plugin rotator (examples/provider-example) for the env.rotate test
+process.env.ENVELOPE_PLUGINS_PATH = join(import.meta.dirname, '../../../examples/provider-example')
 if (!process.env.ENVELOPE_IN_KEYRING && !process.env.ENVELOPE_KEY_FILE) process.env.ENVELOPE_PASSPHRASE ??= 'bridge-test'
 
 let dir: string
@@ -147,4 +149,40 @@ test('the contract end to end: create, live check with a ranged diagnostic, save
   const v = revealed.json.result as { content: string; containsSecrets: boolean }
   assert.equal(v.containsSecrets, true)
   assert.equal(v.content, "HOST='a.example'\nPW='hunter22'\n")
+})
+
+test('env.rotate: runs the rotator, saves the new state as a revision, reports per path; bad paths are refused', async () => {
+  const yaml = 'values:\n  key:\n    fn::rotate::example:\n      inputs: {prefix: "tok_", length: 16}\n  plain: x\n'
+  const created = await rpc('env.create', { id: 'rot/app', yaml })
+  assert.equal(created.status, 200)
+  const r = await rpc('env.rotate', { id: 'rot/app' })
+  assert.equal(r.status, 200, JSON.stringify(r.json))
+  const res = r.json.result as { status: string; preRotationRevision: number; postRotationRevision?: number; rotations: { path: string; status: string }[] }
+  assert.equal(res.status, 'succeeded')
+  assert.equal(res.preRotationRevision, 1)
+  assert.equal(res.postRotationRevision, 2)
+  assert.deepEqual(res.rotations.map((x) => [x.path, x.status]), [['values.key', 'succeeded']])
+  // the new revision holds the state, encrypted (the token is a secret)
+  const def = await rpc('env.get', { id: 'rot/app' })
+  const stored = (def.json.result as { yaml: string; revision: number })
+  assert.equal(stored.revision, 2)
+  assert.match(stored.yaml, /state:/)
+  assert.match(stored.yaml, /ciphertext:/)
+  assert.doesNotMatch(stored.yaml, /tok_[A-Za-z0-9_-]{8,}/)
+  // the response never carries the credentials either
+  assert.doesNotMatch(JSON.stringify(r.json), /tok_[A-Za-z0-9_-]{8,}/)
+
+  const bad = await rpc('env.rotate', { id: 'rot/app', paths: ['has space'] })
+  assert.equal(bad.status, 400)
+  assert.match(bad.json.error?.message ?? '', /env\.rotate: paths\.0/)
+  const empty = await rpc('env.rotate', { id: 'rot/app', paths: [] })
+  assert.equal(empty.status, 400)
+  const missing = await rpc('env.rotate', { id: 'rot/none' })
+  assert.equal(missing.status, 404)
+})
+
+test('RPC answers carry Server-Timing with the dispatch and encode durations only', async () => {
+  const res = await raw('POST', '/rpc/env.list', rpcHeaders(), '{}')
+  assert.equal(res.status, 200)
+  assert.match(String(res.headers['server-timing']), /^dispatch;dur=\d+(\.\d)?, encode;dur=\d+(\.\d)?$/)
 })
