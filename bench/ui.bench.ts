@@ -100,13 +100,27 @@ try {
   for (let i = 0; i < edits; i++) {
     const before = Number(await page.getByTestId('preview').getAttribute('data-version'))
     await page.keyboard.type(String(i % 10))
-    await page.waitForFunction(
-      (v) => {
-        const el = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector('[data-testid=preview]')
-        return !!el && Number(el.getAttribute('data-version')) > v && el.getAttribute('data-stale') === 'false'
-      },
+    // wait for the preview of the new buffer with a MutationObserver on the preview element: no rAF
+    // polling, which would itself keep the page's main thread busy every frame and inflate the figure
+    await page.evaluate(
+      (v) =>
+        new Promise<void>((resolve) => {
+          const doc = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document
+          const MO = (globalThis as unknown as { MutationObserver: new (cb: () => void) => { observe(t: unknown, o: unknown): void; disconnect(): void } }).MutationObserver
+          const done = () => {
+            const el = doc.querySelector('[data-testid=preview]')
+            return !!el && Number(el.getAttribute('data-version')) > v && el.getAttribute('data-stale') === 'false'
+          }
+          if (done()) return resolve()
+          const mo = new MO(() => {
+            if (done()) {
+              mo.disconnect()
+              resolve()
+            }
+          })
+          mo.observe(doc.querySelector('[data-testid=preview]'), { attributes: true, attributeFilter: ['data-version', 'data-stale'] })
+        }),
       before,
-      { polling: 'raf' },
     )
   }
   const metrics = await page.evaluate(() => (globalThis as unknown as { __envelopeMetrics: { preview: number[]; check: number[]; render: number[] } }).__envelopeMetrics)
