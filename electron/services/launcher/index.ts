@@ -8,6 +8,7 @@
  * No shell is involved: `command` is executed directly.
  */
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -72,6 +73,15 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const env = { ...(opts.baseEnv ?? process.env), ...opts.variables, ...temp.paths }
   const out = opts.stdout ?? process.stdout
   const err = opts.stderr ?? process.stderr
+  // forwarding is in place before the child exists: a signal that arrives while it starts is delivered
+  // once it runs (otherwise it would kill this process and orphan the child)
+  let running: ChildProcess | undefined
+  const early: NodeJS.Signals[] = []
+  const forward = (sig: NodeJS.Signals): void => {
+    if (running) running.kill(sig)
+    else early.push(sig)
+  }
+  for (const s of FORWARDED) process.on(s, forward)
   try {
     // pipe when masking, or when the caller gave its own streams (the UI collects output); else inherit
     const pipe = mask || opts.stdout !== undefined || opts.stderr !== undefined
@@ -80,6 +90,8 @@ export async function launch(opts: LaunchOptions): Promise<number> {
       stdio: [opts.stdin ?? 'inherit', pipe ? 'pipe' : 'inherit', pipe ? 'pipe' : 'inherit'],
       ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}),
     })
+    running = child
+    for (const sig of early) child.kill(sig)
     if (opts.onSpawn) child.once('spawn', opts.onSpawn)
     const drained: Promise<void>[] = []
     if (pipe && !mask) {
@@ -95,30 +107,23 @@ export async function launch(opts: LaunchOptions): Promise<number> {
         drained.push(new Promise((resolve) => m.once('end', resolve).once('error', () => resolve())))
       }
     }
-    const forward = (sig: NodeJS.Signals): void => {
-      child.kill(sig)
-    }
-    for (const s of FORWARDED) process.on(s, forward)
-    try {
-      const code = await new Promise<number>((resolve, reject) => {
-        child.once('error', (e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') reject(new UserError('not_found', `command not found: ${opts.command}`, { hint: 'check the spelling and your PATH; commands run without a shell, use `sh -c "..."` for shell syntax' }))
-          else if (e.code === 'EACCES') reject(new UserError('forbidden', `permission denied running ${opts.command}`))
-          else if (e.name === 'AbortError') return // killed through opts.signal: 'close' reports the signal
-          else reject(e)
-        })
-        // 'close' (not 'exit'): all masked output has been flushed through the pipes
-        child.once('close', (code, signal) => {
-          if (code !== null) resolve(code)
-          else resolve(128 + (signal ? (constants.signals[signal] ?? 0) : 0))
-        })
+    const code = await new Promise<number>((resolve, reject) => {
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') reject(new UserError('not_found', `command not found: ${opts.command}`, { hint: 'check the spelling and your PATH; commands run without a shell, use `sh -c "..."` for shell syntax' }))
+        else if (e.code === 'EACCES') reject(new UserError('forbidden', `permission denied running ${opts.command}`))
+        else if (e.name === 'AbortError') return // killed through opts.signal: 'close' reports the signal
+        else reject(e)
       })
-      await Promise.all(drained)
-      return code
-    } finally {
-      for (const s of FORWARDED) process.off(s, forward)
-    }
+      // 'close' (not 'exit'): all masked output has been flushed through the pipes
+      child.once('close', (code, signal) => {
+        if (code !== null) resolve(code)
+        else resolve(128 + (signal ? (constants.signals[signal] ?? 0) : 0))
+      })
+    })
+    await Promise.all(drained)
+    return code
   } finally {
+    for (const s of FORWARDED) process.off(s, forward)
     temp.cleanup()
   }
 }

@@ -35,10 +35,18 @@ export class SecretMasker {
     return out
   }
 
-  /** Whether a secret longer than the match at `at` could still match there once more bytes arrive. */
-  private couldGrow(buf: Buffer, at: number, len: number): boolean {
-    const avail = buf.length - at
-    return this.secrets.some((s) => s.length > len && s.length > avail && buf.compare(s, 0, avail, at, buf.length) === 0)
+  /**
+   * Where a secret that is not complete yet (it runs past the end of `buf`) starts at or before the match
+   * at `at` (length `len`): such a secret would be the leftmost(-longest) match once more bytes arrive.
+   * -1 when there is none.
+   */
+  private pendingStart(buf: Buffer, from: number, at: number, len: number): number {
+    const longest = this.secrets[0]!.length
+    for (let p = Math.max(from, buf.length - longest + 1); p <= at; p++) {
+      const avail = buf.length - p
+      if (this.secrets.some((s) => s.length > avail && (p < at || s.length > len) && buf.compare(s, 0, avail, p, buf.length) === 0)) return p
+    }
+    return -1
   }
 
   private scan(buf: Buffer, final: boolean): { out: Buffer; rest: Buffer } {
@@ -56,10 +64,11 @@ export class SecretMasker {
         }
       }
       if (best === -1) break
-      if (!final && this.couldGrow(buf, best, bestLen)) {
-        // a longer secret may start here and continue in the next chunk: decide when it arrives
-        parts.push(buf.subarray(from, best))
-        return { out: Buffer.concat(parts), rest: Buffer.from(buf.subarray(best)) }
+      const hold = final ? -1 : this.pendingStart(buf, from, best, bestLen)
+      if (hold !== -1) {
+        // a secret starting here (or earlier) may continue in the next chunk: decide when it arrives
+        parts.push(buf.subarray(from, hold))
+        return { out: Buffer.concat(parts), rest: Buffer.from(buf.subarray(hold)) }
       }
       parts.push(buf.subarray(from, best), this.mask)
       from = best + bestLen
