@@ -18,7 +18,7 @@ if (!process.env.ENVELOPE_IN_KEYRING) {
 }
 
 const N = Number(process.env.BENCH_RUNS ?? 21)
-/** bare `node -e 0` CPU time on a quiet machine (Node 24, x64), for the quiet-machine estimate */
+/** bare `node -e 0` CPU time on a typical quiet desktop (Node 24, x64), for the scaled estimate */
 const QUIET_NODE_MS = Number(process.env.BENCH_QUIET_NODE_MS ?? 40)
 const bin = join(root, 'bin', 'envelope')
 const dotenvx = join(root, 'node_modules', '.bin', 'dotenvx')
@@ -109,9 +109,9 @@ try {
   console.log(`envelope_run_true_without_code_cache_cpu_mean: ${fmt(nocache.cpu)} ms`)
   console.log(`dotenvx_run_true_cpu_mean: ${fmt(theirs.cpu)} ms`)
   console.log(`envelope_run_cpu_overhead_over_node: ${fmt(ours.cpu - node.cpu)} ms`)
-  // on a busy machine every process's CPU time is inflated alike: bare node's ~40 ms on a quiet machine
-  // gives the factor that scales the overhead back to a quiet machine's figure
-  console.log(`envelope_run_overhead_over_node_quiet_estimate: ${fmt(((ours.cpu - node.cpu) * QUIET_NODE_MS) / node.cpu)} ms (CPU overhead scaled by ${QUIET_NODE_MS} ms / bare node CPU)`)
+  // every process's CPU time is inflated alike by a busy or slow machine: scaling by bare node's CPU time
+  // estimates the overhead on a machine where `node -e 0` costs QUIET_NODE_MS (a typical quiet desktop)
+  console.log(`envelope_run_overhead_scaled_to_${QUIET_NODE_MS}ms_node: ${fmt(((ours.cpu - node.cpu) * QUIET_NODE_MS) / node.cpu)} ms (CPU overhead x ${QUIET_NODE_MS} ms / bare node CPU; estimate)`)
 } finally {
   rmSync(work, { recursive: true, force: true })
 }
