@@ -28,12 +28,13 @@ export interface WebUiOptions {
   staticDir?: string
 }
 
-export async function runWebUi(opts: WebUiOptions = {}): Promise<{ bridge: Bridge; stop(): Promise<void> }> {
+export async function runWebUi(opts: WebUiOptions = {}): Promise<{ bridge: Bridge; staticDir: string; stop(): Promise<void> }> {
   const { ctx, services } = createContext({ mode: 'web', version: appVersion(), dataDir: opts.dataDir })
   const dispatcher = createDispatcher(ctx)
+  const staticDir = opts.staticDir ?? join(repoRoot, 'out', 'renderer')
   const bridge = await startBridge({
     dispatcher,
-    staticDir: opts.staticDir ?? join(repoRoot, 'out', 'renderer'),
+    staticDir,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
   })
   let stopped = false
@@ -43,7 +44,7 @@ export async function runWebUi(opts: WebUiOptions = {}): Promise<{ bridge: Bridg
     await bridge.close()
     services.close()
   }
-  return { bridge, stop }
+  return { bridge, staticDir, stop }
 }
 
 function arg(name: string): string | undefined {

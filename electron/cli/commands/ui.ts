@@ -30,9 +30,9 @@ defineCommand({
           if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError('io', `port ${port} is already in use`, { hint: 'choose another --port, or leave it out for a random one' })
           throw err
         }
-        const { bridge, stop } = started
-        if (!existsSync(join(import.meta.dirname, '../../../out/renderer/index.html'))) {
-          cli.err('warning: the UI is not built (out/renderer is missing); run `npm run build` first\n')
+        const { bridge, staticDir, stop } = started
+        if (!existsSync(join(staticDir, 'index.html'))) {
+          cli.err(`warning: the UI is not built (${staticDir} is missing); run \`npm run build\` first\n`)
         }
         cli.out(`Envelope UI: ${bridge.openUrl}\n`)
         cli.err('Open that URL in your browser (it carries this launch\'s access token). Ctrl+C stops.\n')

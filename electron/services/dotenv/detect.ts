@@ -35,10 +35,12 @@ export interface SecretGuess {
 }
 
 export function guessSecret(name: string, value: string): SecretGuess {
-  const v = value.trim()
+  // `${…}` references are not literal secrets: the referenced value carries its own secretness
+  // (`postgres://app:${db.password}@host` or `DB_PASSWORD: ${db.password}` store no secret)
+  const v = value.trim().replace(/\$\{[^}]*\}/g, '')
   if (PLACEHOLDER.test(v)) return { secret: false }
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)) return { secret: true, reason: 'private key' }
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i.test(v)) return { secret: true, reason: 'credentials in URL' }
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i.test(v)) return { secret: true, reason: 'credentials in URL' }
   if (SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(name) && v.length >= 3) return { secret: true, reason: 'name' }
   // random-looking tokens: long, mixed, high entropy, no spaces (sentences and paths are not tokens)
   if (v.length >= 20 && !/\s/.test(v) && !/^[./~]/.test(v) && !/^https?:\/\//.test(v) && classes(v) >= 3 && entropy(v) >= 4) return { secret: true, reason: 'entropy' }

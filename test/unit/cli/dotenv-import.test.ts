@@ -16,6 +16,11 @@ test('guesses secrets by name and by entropy, not placeholders or URLs without c
   assert.equal(guessSecret('TOKEN_URL', 'https://auth.example.com/token').secret, false)
   assert.equal(guessSecret('GREETING', 'hello world').secret, false)
   assert.equal(guessSecret('PORT', '8080').secret, false)
+  // references carry their own secretness: only literal text is judged
+  assert.equal(guessSecret('DATABASE_URL', 'postgres://app:${db.password}@db/app').secret, false)
+  assert.equal(guessSecret('DB_PASSWORD', '${db.password}').secret, false)
+  assert.equal(guessSecret('DATABASE_URL', 'postgres://${db.user}:pw@db/app').secret, true)
+  assert.equal(guessSecret('DB_PASSWORD', '${db.prefix}hunter2').secret, true)
 })
 
 test('builds a definition; flags win over detection; ${ stays literal; existing content kept', () => {
