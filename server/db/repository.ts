@@ -546,15 +546,19 @@ export class SqlRepository implements Repository {
   }
 
   // ---- revision tags
-  async listRevisionTags(envId: string, opts: { after?: string; count: number }) {
+  /** one page of an environment's tags (revision or environment tags), by name after `after` */
+  private async tagPage(table: 'revision_tags' | 'env_tags', envId: string, opts: { after?: string; count: number }) {
     const p: SqlValue[] = [envId]
-    let sql = 'SELECT * FROM revision_tags WHERE env_id = ?'
+    let sql = `SELECT * FROM ${table} WHERE env_id = ?`
     if (opts.after !== undefined) {
       sql += ' AND name > ?'
       p.push(opts.after)
     }
     p.push(opts.count)
-    return (await this.db.all(sql + ' ORDER BY name LIMIT ?', p)).map((r) => ({ ...toTag(r), revision: Number(r.revision) }))
+    return this.db.all(sql + ' ORDER BY name LIMIT ?', p)
+  }
+  async listRevisionTags(envId: string, opts: { after?: string; count: number }) {
+    return (await this.tagPage('revision_tags', envId, opts)).map((r) => ({ ...toTag(r), revision: Number(r.revision) }))
   }
   async getRevisionTag(envId: string, name: string) {
     const r = await this.db.get('SELECT * FROM revision_tags WHERE env_id = ? AND name = ?', [envId, name])
@@ -591,14 +595,7 @@ export class SqlRepository implements Repository {
 
   // ---- environment tags
   async listEnvTags(envId: string, opts: { after?: string; count: number }) {
-    const p: SqlValue[] = [envId]
-    let sql = 'SELECT * FROM env_tags WHERE env_id = ?'
-    if (opts.after !== undefined) {
-      sql += ' AND name > ?'
-      p.push(opts.after)
-    }
-    p.push(opts.count)
-    return (await this.db.all(sql + ' ORDER BY name LIMIT ?', p)).map((r) => ({ ...toTag(r), value: str(r.value) }))
+    return (await this.tagPage('env_tags', envId, opts)).map((r) => ({ ...toTag(r), value: str(r.value) }))
   }
   async getEnvTag(envId: string, name: string) {
     const r = await this.db.get('SELECT * FROM env_tags WHERE env_id = ? AND name = ?', [envId, name])
