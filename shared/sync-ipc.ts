@@ -13,6 +13,17 @@ export interface SyncAccount {
 
 export type SyncState = 'in-sync' | 'ahead' | 'behind' | 'diverged' | 'conflict' | 'local-only' | 'remote-only'
 
+/** How a state reads to a user (the CLI's `sync status` and the app's sync table). */
+export const syncStateLabel: Record<SyncState, string> = {
+  'in-sync': 'in sync',
+  ahead: 'ahead',
+  behind: 'behind',
+  diverged: 'diverged',
+  conflict: 'conflict',
+  'local-only': 'ahead (new)',
+  'remote-only': 'behind (new)',
+}
+
 export interface SyncEnvStatus {
   environment: string
   state: SyncState

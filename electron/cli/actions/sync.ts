@@ -5,6 +5,7 @@
  */
 import { UserError } from '../../../shared/errors.ts'
 import type { SyncEnvironmentStatus, SyncResult, SyncConflict } from '../../services/sync/index.ts'
+import { syncStateLabel } from '../../../shared/sync-ipc.ts'
 import { SyncService } from '../../services/sync/index.ts'
 import type { Cli } from '../context.ts'
 import { readInput, writePrivateFile } from '../util.ts'
@@ -79,15 +80,6 @@ export async function syncLogoutCommand(cli: Cli): Promise<void> {
   cli.out(s ? `Logged out of ${s.url}; the token was removed from the OS keychain.\n` : 'Not logged in.\n')
 }
 
-const LABEL: Record<SyncEnvironmentStatus['state'], string> = {
-  'in-sync': 'in sync',
-  ahead: 'ahead',
-  behind: 'behind',
-  diverged: 'diverged',
-  conflict: 'conflict',
-  'local-only': 'ahead (new)',
-  'remote-only': 'behind (new)',
-}
 
 function describeStatus(s: SyncEnvironmentStatus): string {
   const l = s.localRevision
@@ -117,7 +109,7 @@ export async function syncStatusCommand(cli: Cli, envs: string[], opts: { output
   cli.out(`server: ${server.url} (organization ${server.org}, logged in as ${server.login})\n`)
   if (list.length === 0) cli.out('no environments on either side\n')
   const w = Math.max(0, ...list.map((s) => s.environment.length))
-  for (const s of list) cli.out(`${s.environment.padEnd(w)}  ${LABEL[s.state].padEnd(12)}  ${describeStatus(s)}\n`)
+  for (const s of list) cli.out(`${s.environment.padEnd(w)}  ${syncStateLabel[s.state].padEnd(12)}  ${describeStatus(s)}\n`)
 }
 
 function describeResult(r: SyncResult): string {
@@ -149,7 +141,7 @@ export async function syncNowCommand(cli: Cli, envs: string[], opts: { output: s
     targets = []
     for (const s of st) {
       if (wanted.includes(s.state)) targets.push(s.environment)
-      else if (s.state !== 'in-sync') skipped.push({ environment: s.environment, reason: `${LABEL[s.state]}: use sync ${opts.mode === 'push' ? 'pull' : 'push'}` })
+      else if (s.state !== 'in-sync') skipped.push({ environment: s.environment, reason: `${syncStateLabel[s.state]}: use sync ${opts.mode === 'push' ? 'pull' : 'push'}` })
     }
   }
   const results = targets && targets.length === 0 ? [] : await sync.sync(targets ? { environments: targets } : {})

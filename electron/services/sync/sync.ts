@@ -19,34 +19,22 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Entry } from '@napi-rs/keyring'
 import { UserError } from '../../../shared/errors.ts'
-import type { SerializedError } from '../../../shared/errors.ts'
 import { serializeError } from '../../../shared/errors.ts'
 import type { EnvironmentService } from '../../../shared/models.ts'
+import type { SyncConflictView, SyncEnvStatus, SyncOutcome } from '../../../shared/sync-ipc.ts'
 import { Remote } from './remote.ts'
 import { threeWay } from './merge.ts'
-import type { ThreeWayDiff } from './merge.ts'
 
 /** What sync needs from the local store (EnvironmentStore provides it). */
 export type LocalStore = Pick<EnvironmentService, 'list' | 'create' | 'getDefinition' | 'update'> & {
   recordAudit?(e: { action: 'sync.push' | 'sync.pull'; target: string; result?: 'ok' | 'denied' | 'error'; detail?: Record<string, string | number> }): Promise<void>
 }
 
-export interface SyncConflict extends ThreeWayDiff {
-  environment: string
-  localRevision: number
-  remoteRevision: number
-  /** the last revision pair both sides had (absent when they were never synced); `base` is its text */
-  basePair?: { local: number; remote: number }
-}
+/** A conflict: the three-way diff plus the revisions involved (the type the app receives, shared/sync-ipc.ts). */
+export type SyncConflict = SyncConflictView
 
-export interface SyncResult {
-  environment: string
-  action: 'up-to-date' | 'pushed' | 'pulled' | 'created-remote' | 'created-local' | 'linked' | 'conflict' | 'error'
-  pushed: number[]
-  pulled: number[]
-  conflict?: SyncConflict
-  error?: SerializedError
-}
+/** What one environment's sync did (shared/sync-ipc.ts). */
+export type SyncResult = SyncOutcome
 
 interface PendingConflict {
   local: number
@@ -74,14 +62,8 @@ export interface SyncServiceOptions {
 }
 
 /** Where one environment stands between the local store and the server (see `SyncService.environmentStatus`). */
-export interface SyncEnvironmentStatus {
-  environment: string
-  state: 'in-sync' | 'ahead' | 'behind' | 'diverged' | 'conflict' | 'local-only' | 'remote-only'
-  localRevision?: number
-  remoteRevision?: number
-  /** the last revision pair known equal */
-  synced?: { local: number; remote: number }
-}
+/** Where an environment stands (shared/sync-ipc.ts); `synced` is the last revision pair known equal. */
+export type SyncEnvironmentStatus = SyncEnvStatus
 
 export class SyncService {
   private readonly store: LocalStore

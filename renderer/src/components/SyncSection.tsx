@@ -6,6 +6,7 @@ import { useEffect, useState } from 'react'
 import { DiffEditor } from '@monaco-editor/react'
 import Editor from '@monaco-editor/react'
 import type { SyncAccount, SyncConflictView, SyncEnvStatus, SyncOutcome } from '../../../shared/sync-ipc.ts'
+import { syncStateLabel } from '../../../shared/sync-ipc.ts'
 import { api } from '../api/client.ts'
 import { useApp } from '../stores/app.ts'
 import { notify, reportError } from '../stores/notices.ts'
@@ -15,15 +16,6 @@ import { setupMonaco } from '../monaco/setup.ts'
 
 setupMonaco()
 
-const LABEL: Record<SyncEnvStatus['state'], string> = {
-  'in-sync': 'in sync',
-  ahead: 'ahead',
-  behind: 'behind',
-  diverged: 'diverged',
-  conflict: 'conflict',
-  'local-only': 'ahead (new)',
-  'remote-only': 'behind (new)',
-}
 
 /** After sync wrote local revisions: refresh the list, and reload the open editor unless it has unsaved edits. */
 async function afterLocalWrites(ids: string[]): Promise<void> {
@@ -168,7 +160,7 @@ export function SyncSection() {
                   <code>{s.environment}</code>
                 </td>
                 <td className={s.state === 'in-sync' ? 'ok' : s.state === 'conflict' || s.state === 'diverged' ? 'error' : ''} data-testid={`sync-state-${s.environment}`}>
-                  {LABEL[s.state]}
+                  {syncStateLabel[s.state]}
                 </td>
                 <td className="muted">
                   {s.localRevision !== undefined ? `local r${s.localRevision}` : ''} {s.remoteRevision !== undefined ? `· server r${s.remoteRevision}` : ''}
