@@ -52,9 +52,16 @@ export function fastRunArgs(argv: string[]): { ref: string; command: string[]; m
 export async function runFast(argv: string[], cli: Cli = createCli()): Promise<number | undefined> {
   const fast = fastRunArgs(argv)
   if (!fast) return undefined
-  try {
+  return runWithCli(cli, async () => {
     const { runCommand } = await import('./actions/run.ts')
     await runCommand(cli, fast.ref, fast.command, { mask: fast.mask })
+  })
+}
+
+/** Runs one command body: its exit code, or the reported error's; the CLI is closed either way. */
+export async function runWithCli(cli: Cli, body: () => Promise<void>): Promise<number> {
+  try {
+    await body()
     return cli.exitCode
   } catch (err) {
     return reportError(cli, err)

@@ -7,24 +7,15 @@
  * stacks of unexpected errors).
  */
 import { createCli, type Cli } from './context.ts'
-import { reportError, runFast } from './fast.ts'
+import { runFast, runWithCli } from './fast.ts'
 
 export { fastRunArgs, reportError } from './fast.ts'
 
 export async function main(argv: string[], cli: Cli = createCli()): Promise<number> {
   const fast = await runFast(argv, cli)
   if (fast !== undefined) return fast
-  try {
+  return runWithCli(cli, async () => {
     const { runProgram } = await import('./program.ts')
     await runProgram(cli, argv)
-    return cli.exitCode
-  } catch (err) {
-    return reportError(cli, err)
-  } finally {
-    try {
-      cli.close()
-    } catch {
-      // closing must not hide the real outcome
-    }
-  }
+  })
 }
