@@ -32,16 +32,21 @@ export interface SyncEnvStatus {
   synced?: { local: number; remote: number }
 }
 
-export interface SyncConflictView {
-  environment: string
+/** A three-way diff of one environment's definition (electron/services/sync/merge.ts computes it). */
+export interface ThreeWayDiff {
   base: string
   local: string
   remote: string
+  /** unified diffs base→local and base→remote */
   localPatch: string
   remotePatch: string
-  /** merge proposal (with conflict markers when `conflicts` > 0) */
+  /** the merge proposal; contains conflict markers when `conflicts` > 0 */
   merged: string
   conflicts: number
+}
+
+export interface SyncConflictView extends ThreeWayDiff {
+  environment: string
   localRevision: number
   remoteRevision: number
   basePair?: { local: number; remote: number }

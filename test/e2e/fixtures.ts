@@ -86,6 +86,21 @@ export const shot = (page: Page, name: string) => page.screenshot({ path: join(r
  * paste event carrying the text (typed newlines would be auto-indented by the editor), and waits until
  * the buffer holds exactly that text.
  */
+/** Delivers a real paste event carrying `text` to the focused element (a Monaco input pastes it as is). */
+export async function pasteIntoFocused(page: Page, text: string): Promise<void> {
+  await page.evaluate((t) => {
+    // in the page: a DataTransfer carrying the text, delivered as a paste event to the focused editor input
+    const g = globalThis as unknown as {
+      document: { activeElement: { dispatchEvent(e: unknown): boolean } | null }
+      DataTransfer: new () => { setData(type: string, data: string): void }
+      ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown
+    }
+    const dt = new g.DataTransfer()
+    dt.setData('text/plain', t)
+    g.document.activeElement?.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
+  }, text)
+}
+
 export async function typeInEditor(page: Page, text: string): Promise<void> {
   const value = () => page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { getValue(): string } }).__envelopeEditor.getValue())
   await expect(async () => {
@@ -93,17 +108,7 @@ export async function typeInEditor(page: Page, text: string): Promise<void> {
     await page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { focus(): void } }).__envelopeEditor.focus())
     await expect(page.locator('.monaco-editor.focused textarea')).toBeFocused({ timeout: 2000 })
     await page.keyboard.press('ControlOrMeta+A')
-    await page.evaluate((t) => {
-      // in the page: a DataTransfer carrying the text, delivered as a paste event to the focused editor input
-      const g = globalThis as unknown as {
-        document: { activeElement: { dispatchEvent(e: unknown): boolean } | null }
-        DataTransfer: new () => { setData(type: string, data: string): void }
-        ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown
-      }
-      const dt = new g.DataTransfer()
-      dt.setData('text/plain', t)
-      g.document.activeElement?.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
-    }, text)
+    await pasteIntoFocused(page, text)
     await page.keyboard.press('Escape')
     await expect.poll(value, { timeout: 3000 }).toBe(text)
   }).toPass({ timeout: 20_000 })

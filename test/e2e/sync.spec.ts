@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { test, expect, createEnv, typeInEditor, shot } from './fixtures.ts'
+import { test, expect, createEnv, typeInEditor, pasteIntoFocused, shot } from './fixtures.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const MAIN = join(root, 'server/main.ts')
@@ -112,16 +112,7 @@ test('sync: log in with a token, push, in sync; a conflict resolved with "Take t
   const merged = ['values:', '  greeting: hello again', '  region: us', ''].join('\n')
   await page.getByTestId('sync-merged').locator('.monaco-editor').click()
   await page.keyboard.press('ControlOrMeta+A')
-  await page.evaluate((t) => {
-    const g = globalThis as unknown as {
-      document: { activeElement: { dispatchEvent(e: unknown): boolean } | null }
-      DataTransfer: new () => { setData(type: string, data: string): void }
-      ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown
-    }
-    const dt = new g.DataTransfer()
-    dt.setData('text/plain', t)
-    g.document.activeElement?.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
-  }, merged)
+  await pasteIntoFocused(page, merged)
   await expect(page.getByTestId('sync-merged')).not.toContainText('<<<<<<<')
   await page.getByTestId('sync-save-merged').click()
   await expect(page.getByTestId('sync-conflict')).toHaveCount(0)

@@ -7,6 +7,7 @@
  * is never silently wrong. The result is only a proposal: the user always confirms it.
  */
 import { createTwoFilesPatch, diffArrays } from 'diff'
+import type { ThreeWayDiff } from '../../../shared/sync-ipc.ts'
 
 interface Hunk {
   /** base lines [start, end) replaced by `lines` */
@@ -15,17 +16,7 @@ interface Hunk {
   lines: string[]
 }
 
-export interface ThreeWayDiff {
-  base: string
-  local: string
-  remote: string
-  /** unified diffs base→local and base→remote */
-  localPatch: string
-  remotePatch: string
-  /** the merge proposal; contains conflict markers when `conflicts` > 0 */
-  merged: string
-  conflicts: number
-}
+export type { ThreeWayDiff }
 
 const splitLines = (s: string): string[] => (s === '' ? [] : s.replace(/\n$/, '').split('\n'))
 const joinLines = (lines: string[], trailingNewline: boolean): string => (lines.length === 0 ? '' : lines.join('\n') + (trailingNewline ? '\n' : ''))
