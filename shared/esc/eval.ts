@@ -43,7 +43,7 @@ export class Evaluation {
     this.opts = opts
     this.mode = opts.mode
     this.limits = resolveLimits(opts.limits)
-    this.rootDoc = parseEnvironmentDoc(opts.name, opts.source, opts.limits)
+    this.rootDoc = parseEnvironmentDoc(opts.name, opts.source, opts.limits, opts.syntax)
   }
 
   async run(): Promise<EvalResult> {
@@ -91,7 +91,7 @@ export class Evaluation {
       try {
         const got = await loader.load(name)
         if (!got) this.loaded.set(name, { error: `environment ${JSON.stringify(name)} not found` })
-        else this.loaded.set(name, { doc: parseEnvironmentDoc(got.name ?? name, got.source, this.opts.limits) })
+        else this.loaded.set(name, { doc: parseEnvironmentDoc(got.name ?? name, got.source, this.opts.limits, got.syntax) })
       } catch (e) {
         this.loaded.set(name, { error: errorMessage(e) })
       }

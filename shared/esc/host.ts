@@ -56,7 +56,8 @@ export interface ExecutionContext {
 
 /** Resolves an imported environment by name (e.g. `project/env`, `project/env@3`, `env`). */
 export interface EnvironmentLoader {
-  load(name: string): Promise<{ name: string; source: string } | undefined>
+  /** `syntax`: the cached form of the source's syntax tree (encodeEnvironmentDoc), when the host keeps one */
+  load(name: string): Promise<{ name: string; source: string; syntax?: string } | undefined>
 }
 
 /** Encrypts/decrypts the payload of `escx` envelopes. The environment name is given for per-environment keys. */
@@ -126,6 +127,8 @@ export type EvalMode = 'check' | 'eval' | 'rotate'
 export interface EvaluateOptions {
   name: string
   source: string
+  /** the cached form of `source`'s syntax tree (encodeEnvironmentDoc): decoded instead of parsing when current */
+  syntax?: string
   mode: EvalMode
   loader?: EnvironmentLoader
   providers?: ProviderRegistry

@@ -12,6 +12,7 @@ export { toJSON, objectToJSON } from './value.ts'
 export { encodeEnvelope, decodeEnvelope, crc32 } from './envelope.ts'
 export { bytesToBase64, base64ToBytes } from './base64.ts'
 export { DEFAULT_LIMITS, clearParseCache } from './syntax.ts'
+export { encodeEnvironmentDoc, decodeEnvironmentDoc, SYNTAX_FORMAT } from './syntax-cache.ts'
 export type { EnvironmentDoc, Expr, ObjectExpr, BuiltinExpr, InterpExpr, Accessor } from './syntax.ts'
 
 /** Parses an environment definition with positions (for editors); diagnostics are the load diagnostics. */

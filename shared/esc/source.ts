@@ -7,15 +7,21 @@ import type { Pos, Range } from './host.ts'
 export class SourceMap {
   readonly environment: string
   readonly text: string
-  /** character offset of the start of each line */
-  private readonly lineStarts: number[]
+  /** character offset of the start of each line (built on the first position asked for) */
+  private lineStarts: number[] | undefined
   /** UTF-8 byte offset of each character offset, only when the text is not pure ASCII */
-  private readonly bytes: Uint32Array | undefined
+  private bytes: Uint32Array | undefined
   private cursor = 0
 
   constructor(environment: string, text: string) {
     this.environment = environment
     this.text = text
+  }
+
+  /** The line index: a tree decoded from its cached form (syntax-cache.ts) may never need it. */
+  private index(): number[] {
+    if (this.lineStarts) return this.lineStarts
+    const text = this.text
     const starts = [0]
     let ascii = true
     for (let i = 0; i < text.length; i++) {
@@ -41,12 +47,13 @@ export class SourceMap {
       b[text.length] = n
       this.bytes = b
     }
+    return starts
   }
 
   pos(offset: number): Pos {
     if (offset < 0) offset = 0
     if (offset > this.text.length) offset = this.text.length
-    const starts = this.lineStarts
+    const starts = this.index()
     // positions are mostly asked for in document order: try the last line first
     const c = this.cursor
     if (starts[c] <= offset && (c + 1 >= starts.length || starts[c + 1] > offset)) {

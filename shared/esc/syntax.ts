@@ -6,6 +6,7 @@ import { Alias, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YNode, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml'
 import type { Diagnostic, Limits, Pos, Range } from './host.ts'
 import { advance, SourceMap } from './source.ts'
+import { decodeEnvironmentDoc } from './syntax-cache.ts'
 
 export const DEFAULT_LIMITS: Limits = {
   maxDocumentBytes: 1024 * 1024,
@@ -549,16 +550,18 @@ const CACHE_MAX = 512
 
 /**
  * Parses an environment definition. Results are cached by (name, source, limits) since the tree is
- * immutable: live preview re-evaluates the same imported documents on every keystroke.
+ * immutable: live preview re-evaluates the same imported documents on every keystroke. `syntax`: the
+ * tree's cached form kept by the host (syntax-cache.ts), decoded instead of parsing when it is current.
  */
-export function parseEnvironmentDoc(name: string, text: string, limits?: Partial<Limits>): EnvironmentDoc {
+export function parseEnvironmentDoc(name: string, text: string, limits?: Partial<Limits>, syntax?: string): EnvironmentDoc {
   const lim = resolveLimits(limits)
   const cacheKey = limits ? undefined : `${name}\u0000${text}`
   if (cacheKey !== undefined) {
     const hit = cache.get(cacheKey)
     if (hit) return hit
   }
-  const doc = parseUncached(name, text, lim)
+  // the host's cached tree (syntax-cache.ts) stands for parsing under the default limits only
+  const doc = (syntax !== undefined && cacheKey !== undefined ? decodeEnvironmentDoc(name, text, syntax) : undefined) ?? parseUncached(name, text, lim)
   if (cacheKey !== undefined) {
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string)
     cache.set(cacheKey, doc)

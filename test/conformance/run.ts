@@ -11,8 +11,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Diagnostic, EvalMode, EvalResult, JsonValue } from '../../shared/esc/index.ts'
-import { evaluate, objectToJSON, parseEnvironment } from '../../shared/esc/index.ts'
+import type { Diagnostic, EnvironmentLoader, EvalMode, EvalResult, JsonValue } from '../../shared/esc/index.ts'
+import { clearParseCache, encodeEnvironmentDoc, evaluate, objectToJSON, parseEnvironment } from '../../shared/esc/index.ts'
 import { caseLoader, TEST_CONTEXT, testCipher, testProviders } from './host.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -104,15 +104,35 @@ interface Range0 { environment: string; begin: { line: number; column: number };
 
 let treeNotes: string[] = []
 
-export async function runCase(dir: string): Promise<string[]> {
+/**
+ * Runs one case. `viaSyntaxCache`: every document (root and imports) reaches the evaluator as the cached
+ * tree a host keeps (encodeEnvironmentDoc, decoded instead of parsed; the parse cache is emptied before
+ * each evaluation), to show that evaluating a decoded tree gives exactly the results of parsing.
+ * `stats.decoded` counts the documents handed over that way.
+ */
+export async function runCase(dir: string, opts: { viaSyntaxCache?: boolean; stats?: { decoded: number } } = {}): Promise<string[]> {
   const caseName = dir.split('/').filter(Boolean).pop() as string
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, unknown>
   const overrides: Overrides = existsSync(join(dir, 'overrides.json')) ? JSON.parse(readFileSync(join(dir, 'overrides.json'), 'utf8')) : {}
   const name = overrides.rootEnvironment ?? caseName
   const source = readFileSync(join(dir, 'env.yaml'), 'utf8')
   const failures: string[] = []
-  const loader = caseLoader(dir, caseName, OVERLAY_DIR)
   const providers = testProviders()
+  const syntaxOf = (n: string, text: string): string | undefined => {
+    if (!opts.viaSyntaxCache) return undefined
+    const syntax = encodeEnvironmentDoc(parseEnvironment(n, text).doc)
+    clearParseCache()
+    if (syntax !== undefined && opts.stats) opts.stats.decoded++
+    return syntax
+  }
+  const files = caseLoader(dir, caseName, OVERLAY_DIR)
+  const loader: EnvironmentLoader = {
+    async load(n) {
+      const got = await files.load(n)
+      const syntax = got && syntaxOf(got.name, got.source)
+      return got && syntax !== undefined ? { ...got, syntax } : got
+    },
+  }
 
   const load = parseEnvironment(name, source)
   const loadTuples = ourTuples(load.diagnostics)
@@ -125,10 +145,14 @@ export async function runCase(dir: string): Promise<string[]> {
   const loadKeys = new Set(loadTuples.map((t) => JSON.stringify(t)))
   const withoutLoad = (r: EvalResult) => ourTuples(r.diagnostics).filter((t) => !loadKeys.has(JSON.stringify(t)))
 
-  const run = (mode: EvalMode) => evaluate({
-    name, source, mode, loader, providers, cipher: testCipher, context: TEST_CONTEXT,
-    rotatePaths: overrides.rotatePaths,
-  })
+  const run = (mode: EvalMode) => {
+    const syntax = syntaxOf(name, source)
+    return evaluate({
+      name, source, mode, loader, providers, cipher: testCipher, context: TEST_CONTEXT,
+      rotatePaths: overrides.rotatePaths,
+      ...(syntax !== undefined ? { syntax } : {}),
+    })
+  }
 
   const phases: Array<{ mode: EvalMode; diagKey: string; json: Array<[string, boolean]>; present: boolean }> = [
     { mode: 'check', diagKey: 'checkDiags', json: [['checkJson', !!overrides.showSecrets]], present: ['check', 'checkJson', 'checkDiags'].some((k) => k in expected) },

@@ -85,6 +85,18 @@ const MIGRATIONS: string[] = [
   ) STRICT;
   CREATE INDEX audit_target ON audit (target, id);
   `,
+  // 2: the parsed form of each revision (shared/esc/syntax-cache.ts), a cache: opening an environment in a
+  // fresh process (`envelope run`) decodes it instead of parsing YAML; rows of another format are ignored
+  `
+  CREATE TABLE revision_syntax (
+    env_id INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    format INTEGER NOT NULL,
+    tree TEXT NOT NULL,
+    PRIMARY KEY (env_id, number),
+    FOREIGN KEY (env_id, number) REFERENCES revisions (env_id, number) ON DELETE CASCADE
+  ) STRICT;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

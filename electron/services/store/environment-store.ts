@@ -36,7 +36,7 @@ import { resolveDataDir, storeFile } from '../paths.ts'
 import { KeyManager, StaleKekError } from '../crypto/key-manager.ts'
 import type { KeyConfig } from '../keychain/kek.ts'
 import { immediate, openDatabase } from './db.ts'
-import { loadCore } from './core.ts'
+import { core, loadCore } from './core.ts'
 import { checkTagName, parseRef, parseVersion } from './names.ts'
 import { rotateStoredEnvironment } from '../../providers/rotation.ts'
 import type { EnvRef } from './names.ts'
@@ -121,6 +121,15 @@ interface StoreCipher extends SecretCipher {
   warm(environment: string): Promise<void>
 }
 
+/** A revision's YAML and, when the store has it, its syntax tree in cached form (shared/esc/syntax-cache.ts). */
+interface StoredDoc {
+  yaml: string
+  syntax?: string
+}
+
+/** Revisions opened without a cached syntax tree: the tree is stored once the evaluation is done. */
+type SyntaxMisses = Array<{ envId: number; number: number; name: string; doc: StoredDoc }>
+
 /** whether a stored definition holds secrets (then its data key is unwrapped before evaluation) */
 const holdsSecrets = (source: string): boolean => source.includes('ciphertext')
 
@@ -151,8 +160,11 @@ export class EnvironmentStore implements EnvironmentService {
   readonly #keys: KeyManager
   readonly #providers: ProviderRegistry | undefined
   readonly #context: ExecutionContext
-  /** immutable revision sources by `envRowId:created:number` (revisions never change once written) */
-  readonly #sources = new Map<string, string>()
+  /**
+   * immutable revision sources by `envRowId:created:number` (revisions never change once written), with
+   * their cached syntax trees (revision_syntax, see #docOf)
+   */
+  readonly #sources = new Map<string, StoredDoc>()
   readonly #statements = new Map<string, StatementSync>()
   #closed = false
 
@@ -303,7 +315,7 @@ export class EnvironmentStore implements EnvironmentService {
   }
 
   /** Imports from the store; with `cipher`, the data keys of imports holding secrets are unwrapped while loading. */
-  #loader(cipher?: StoreCipher): EnvironmentLoader {
+  #loader(cipher?: StoreCipher, misses?: SyntaxMisses): EnvironmentLoader {
     return {
       load: async (name) => {
         let ref: EnvRef
@@ -315,23 +327,50 @@ export class EnvironmentStore implements EnvironmentService {
         const env = this.#env(ref)
         if (!env) return undefined
         const rev = this.#resolve(ref, env, ref.version)
-        const source = this.#yamlOf(env, rev)
-        if (cipher && holdsSecrets(source)) await cipher.warm(ref.id)
-        return { name: ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`, source }
+        const doc = this.#docOf(env, rev)
+        if (cipher && holdsSecrets(doc.yaml)) await cipher.warm(ref.id)
+        const loaded = ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`
+        if (doc.syntax === undefined) misses?.push({ envId: env.id, number: rev.number, name: loaded, doc })
+        return { name: loaded, source: doc.yaml, ...(doc.syntax !== undefined ? { syntax: doc.syntax } : {}) }
       },
     }
   }
 
-  /** The stored YAML of a revision; revisions are immutable, so it is cached by environment row + revision. */
+  /** The stored YAML of a revision. */
   #yamlOf(env: EnvRow, rev: RevMeta): string {
+    return this.#docOf(env, rev).yaml
+  }
+
+  /**
+   * The stored YAML of a revision with its cached syntax tree when there is one of the current format;
+   * revisions are immutable, so both are cached by environment row + revision.
+   */
+  #docOf(env: EnvRow, rev: RevMeta): StoredDoc {
     const key = `${env.id}:${env.created}:${rev.number}`
-    let s = this.#sources.get(key)
-    if (s === undefined) {
-      s = (this.#stmt('SELECT yaml FROM revisions WHERE env_id = ? AND number = ?').get(env.id, rev.number) as { yaml: string }).yaml
+    let d = this.#sources.get(key)
+    if (d === undefined) {
+      const row = this.#stmt(
+        'SELECT r.yaml, s.tree FROM revisions r LEFT JOIN revision_syntax s ON s.env_id = r.env_id AND s.number = r.number AND s.format = ? WHERE r.env_id = ? AND r.number = ?',
+      ).get(core.SYNTAX_FORMAT, env.id, rev.number) as { yaml: string; tree: string | null }
+      d = row.tree === null ? { yaml: row.yaml } : { yaml: row.yaml, syntax: row.tree }
       if (this.#sources.size > 2000) this.#sources.clear()
-      this.#sources.set(key, s)
+      this.#sources.set(key, d)
     }
-    return s
+    return d
+  }
+
+  /**
+   * Stores the syntax trees of revisions evaluated without one (written by an older version, cloned,
+   * or synced), inside the caller's transaction. The trees come from the parse cache of the evaluation
+   * that just ran. A tree is a cache entry: an environment whose tree cannot be cached just has none.
+   */
+  #storeSyntax(misses: SyntaxMisses): void {
+    for (const m of misses) {
+      const tree = core.syntaxOf(m.name, m.doc.yaml)
+      if (tree === undefined) continue
+      this.#stmt('INSERT OR REPLACE INTO revision_syntax (env_id, number, format, tree) VALUES (?, ?, ?, ?)').run(m.envId, m.number, core.SYNTAX_FORMAT, tree)
+      m.doc.syntax = tree
+    }
   }
 
   /** Encrypts plaintext secrets and validates the definition; throws DefinitionError on errors. */
@@ -347,17 +386,23 @@ export class EnvironmentStore implements EnvironmentService {
     return { yaml: enc.text, diagnostics: [...enc.diagnostics, ...checked.diagnostics] }
   }
 
-  async #evaluate(name: string, source: string, mode: EvalMode, cipher: StoreCipher, rotatePaths?: string[]): Promise<EvalResult> {
+  /**
+   * `source`: the definition, or a stored revision (its cached syntax tree is used; `misses` collects
+   * the stored revisions, root or imported, that had none).
+   */
+  async #evaluate(name: string, source: string | StoredDoc, mode: EvalMode, cipher: StoreCipher, rotatePaths?: string[], misses?: SyntaxMisses): Promise<EvalResult> {
     const core = await loadCore()
+    const doc = typeof source === 'string' ? { yaml: source } : source
     // secrets are decrypted synchronously once their data keys are unwrapped: one evaluation round
     const decrypting = mode !== 'check'
-    if (decrypting && holdsSecrets(source)) await cipher.warm(name)
+    if (decrypting && holdsSecrets(doc.yaml)) await cipher.warm(name)
     const res = await core.evaluate({
       name,
-      source,
+      source: doc.yaml,
+      ...(doc.syntax !== undefined ? { syntax: doc.syntax } : {}),
       mode,
       ...(rotatePaths ? { rotatePaths } : {}),
-      loader: this.#loader(decrypting ? cipher : undefined),
+      loader: this.#loader(decrypting ? cipher : undefined, misses),
       cipher,
       context: this.#context,
       ...(this.#providers ? { providers: this.#providers } : {}),
@@ -405,6 +450,7 @@ export class EnvironmentStore implements EnvironmentService {
             const envId = Number(res.lastInsertRowid)
             const message = opts.message ?? 'created'
             this.#stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, 1, ?, ?, ?, ?)').run(envId, yaml, this.user, at, message)
+            this.#storeSyntax([{ envId, number: 1, name: ref.id, doc: { yaml } }])
             this.#insertAudit({ action: 'create', target: ref.id, detail: { revision: 1 } })
             return { environment: ref.id, number: 1, author: this.user, created: at, message, tags: ['latest'] }
           })
@@ -472,6 +518,7 @@ export class EnvironmentStore implements EnvironmentService {
       const n = env.latest + 1
       const at = now()
       this.#stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, ?, ?, ?, ?, ?)').run(env.id, n, yaml, this.user, at, message)
+      this.#storeSyntax([{ envId: env.id, number: n, name: ref.id, doc: { yaml } }])
       this.#stmt('UPDATE environments SET latest = ?, modified = ? WHERE id = ?').run(n, at, env.id)
       this.#insertAudit({ action, target: ref.id, detail: { revision: n, ...detail } })
       const tags = this.#tagsOf(env.id).get(n) ?? []
@@ -709,9 +756,15 @@ export class EnvironmentStore implements EnvironmentService {
     try {
       const env = this.#mustEnv(ref)
       const rev = this.#resolve(ref, env, opts.version ?? ref.version)
-      const res = await this.#evaluate(ref.id, this.#yamlOf(env, rev), 'eval', this.#cipher())
+      const doc = this.#docOf(env, rev)
+      const misses: SyntaxMisses = doc.syntax === undefined ? [{ envId: env.id, number: rev.number, name: ref.id, doc }] : []
+      const res = await this.#evaluate(ref.id, doc, 'eval', this.#cipher(), undefined, misses)
       const failed = hasErrors(res.diagnostics)
-      await this.recordAudit({ action: 'open', target: ref.id, result: failed ? 'error' : 'ok', detail: { revision: rev.number, imports: res.imports } })
+      const audit: AuditInput = { action: 'open', target: ref.id, result: failed ? 'error' : 'ok', detail: { revision: rev.number, imports: res.imports } }
+      immediate(this.#db, () => {
+        this.#insertAudit(audit)
+        this.#storeSyntax(misses)
+      }, { durable: false })
       return { environment: ref.id, revision: rev.number, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
     } catch (err) {
       this.#auditFailure('open', ref.id, err)
