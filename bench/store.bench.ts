@@ -6,11 +6,18 @@
  *                         and the fastest of those 30 (store.open.1000x10.min)
  *   store.check.1000x10  check() of the same definition as an unsaved buffer (live preview); median of 30
  *   store.save           update() of that definition (encrypt + check + fsync'd commit); median of 10
+ *   store.open.1000x10.fresh         open() from a new store instance with the parse cache emptied (what a
+ *                                    fresh process such as `envelope run` does): the stored syntax trees are
+ *                                    decoded; median of 10
+ *   store.open.1000x10.fresh_parsed  the same with the stored trees removed first (YAML parsed, as before the
+ *                                    store kept them); median of 10
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { createServices } from '../electron/services/index.ts'
+import { clearParseCache } from '../shared/esc/index.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'envelope-bench-'))
 const services = createServices({ dataDir, providers: null, keys: { keyFile: join(dataDir, 'bench.key'), env: {} } })
@@ -58,9 +65,33 @@ let rev = (await env.getDefinition('bench/main')).revision
 const saveMs = await median(10, async () => {
   rev = (await env.update('bench/main', main, { baseRevision: rev })).number
 })
+/** open() as a fresh process does it: new store instance, no parsed documents in memory */
+async function openFresh(dropTrees: boolean): Promise<number> {
+  if (dropTrees) {
+    const db = new DatabaseSync(env.file)
+    db.exec('DELETE FROM revision_syntax')
+    db.close()
+  }
+  clearParseCache()
+  const s = createServices({ dataDir, providers: null, keys: { keyFile: join(dataDir, 'bench.key'), env: {} } })
+  const t = performance.now()
+  await s.environments.open('bench/main')
+  const ms = performance.now() - t
+  s.close()
+  return ms
+}
+const fresh = async (dropTrees: boolean): Promise<number> => {
+  const times: number[] = []
+  for (let i = 0; i < 13; i++) times.push(await openFresh(dropTrees))
+  return times.slice(3).sort((a, b) => a - b)[5]!
+}
+const freshMs = await fresh(false)
+const freshParsedMs = await fresh(true)
 console.log(`store.open.1000x10: ${openMs.toFixed(1)} ms`)
 console.log(`store.open.1000x10.min: ${openMin.toFixed(1)} ms`)
 console.log(`store.check.1000x10: ${checkMs.toFixed(1)} ms`)
 console.log(`store.save: ${saveMs.toFixed(1)} ms`)
+console.log(`store.open.1000x10.fresh: ${freshMs.toFixed(1)} ms (stored syntax trees decoded)`)
+console.log(`store.open.1000x10.fresh_parsed: ${freshParsedMs.toFixed(1)} ms (YAML parsed)`)
 services.close()
 rmSync(dataDir, { recursive: true, force: true })
