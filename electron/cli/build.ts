@@ -8,7 +8,7 @@ import { build } from 'rolldown'
 import type { RolldownOutput } from 'rolldown'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -41,7 +41,9 @@ function asciiOnly(code: string): string {
   return code.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-const outDir = join(root, 'out', 'cli')
+// `--out <dir>`: build elsewhere (a test builds into a scratch checkout); default out/cli
+const outArg = process.argv.indexOf('--out')
+const outDir = outArg > 0 && process.argv[outArg + 1] ? resolve(process.argv[outArg + 1]!) : join(root, 'out', 'cli')
 // built beside, then swapped in: a failed build leaves the previous bundle in place
 const tmpDir = `${outDir}.build-${process.pid}`
 rmSync(tmpDir, { recursive: true, force: true })
@@ -90,4 +92,4 @@ const oldDir = `${outDir}.old-${process.pid}`
 if (existsSync(outDir)) renameSync(outDir, oldDir)
 renameSync(tmpDir, outDir)
 rmSync(oldDir, { recursive: true, force: true })
-console.log(`built out/cli (${out.output.length} files, ${manifest.length} inputs) in ${(performance.now() - t0).toFixed(0)} ms`)
+console.log(`built ${relative(root, outDir) || outDir} (${out.output.length} files, ${manifest.length} inputs) in ${(performance.now() - t0).toFixed(0)} ms`)

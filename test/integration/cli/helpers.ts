@@ -19,10 +19,10 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
-/** Runs `envelope args…`; resolves when it exits. */
-export function envelope(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; onSpawn?: (pid: number) => void } = {}): Promise<RunResult> {
+/** Runs `envelope args…` (`opts.bin`: another copy of bin/envelope); resolves when it exits. */
+export function envelope(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; onSpawn?: (pid: number) => void; bin?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, [opts.bin ?? bin, ...args], {
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       cwd: opts.cwd ?? root,
       stdio: ['pipe', 'pipe', 'pipe'],
