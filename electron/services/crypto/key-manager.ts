@@ -56,6 +56,20 @@ const KEY_ID_BYTES = 16
 const HEADER_BYTES = 1 + KEY_ID_BYTES
 const EXPORT_PREFIX = 'envelope-key-v1.'
 
+/** What a KEK rotation did (for the caller's report and the audit log; never key material). */
+export interface KeyRotation {
+  /** data keys re-wrapped under the new KEK */
+  rewrapped: number
+  keyId: string
+  retiredKeyId: string
+  /** the backend that protects the store now */
+  backend: KeyBackend
+  /** the backend that protected it before */
+  from: KeyBackend
+  /** whether the retired KEK's keychain entry was deleted (false for other backends, or when deleting failed) */
+  oldKeyRemoved: boolean
+}
+
 /** A data key was wrapped by a KEK that another process has rotated away meanwhile: prepare again. */
 export class StaleKekError extends Error {
   constructor() {
@@ -261,9 +275,9 @@ export class KeyManager {
   /**
    * Rotates the KEK: a new key (same backend unless `target.backend` says otherwise) re-wraps every data
    * key in one transaction; secret ciphertexts are untouched. The retired KEK is then deleted from the
-   * keychain (its row stays, marked retired). Returns how many data keys were re-wrapped.
+   * keychain (its row stays, marked retired). A key-file target must hold a key other than the current one.
    */
-  async rotate(target: KeyConfig = {}): Promise<{ rewrapped: number; keyId: string; retiredKeyId: string; backend: KeyBackend }> {
+  async rotate(target: KeyConfig = {}): Promise<KeyRotation> {
     const old = await this.activeKek()
     const oldRow = this.#row(old.id)!
     const merged: KeyConfig = { ...this.#config, ...target }
@@ -274,6 +288,12 @@ export class KeyManager {
       })
     }
     const made = await makeKek(backend, merged)
+    if (made.key.equals(old.key)) {
+      // an existing key file given as the target: the current one again (or a copy of it)
+      throw new UserError('invalid_input', `the key file ${made.params.file ?? ''} holds the key that protects the store now: that is no rotation`, {
+        hint: 'name a path that does not exist yet (it is created, mode 0600, with a new random key)',
+      })
+    }
     const id = randomBytes(8).toString('hex')
     const rows = this.#db.prepare('SELECT id, kek_id, wrapped FROM data_keys').all() as unknown as DataKeyRow[]
     const plain = new Map<string, Buffer>()
@@ -305,15 +325,15 @@ export class KeyManager {
     this.#keks.set(id, newKey)
     this.#keks.delete(old.id)
     // the rotation is committed; a leftover old keychain entry would be harmless
-    await forgetKek(oldRow.backend, old.id, this.#storeId, merged).catch(() => false)
-    return { rewrapped, keyId: id, retiredKeyId: old.id, backend }
+    const oldKeyRemoved = await forgetKek(oldRow.backend, old.id, this.#storeId, merged).catch(() => false)
+    return { rewrapped, keyId: id, retiredKeyId: old.id, backend, from: oldRow.backend, oldKeyRemoved }
   }
 
   /** Where the key is and whether it can be used now (never throws). */
   async status(): Promise<KeyStatus> {
     const row = this.#activeRow()
     const backend = row?.backend ?? configuredBackend(this.#config)
-    const description = backendDescription(backend, this.#config)
+    const description = backendDescription(backend, this.#config, row ? (JSON.parse(row.params) as KekParams) : {})
     try {
       if (row) await this.#load(row)
       else if (backend === 'keychain') await probeKeychain(this.#config)

@@ -8,7 +8,7 @@
  * - `keyfile`: 32 bytes (raw, base64 or hex) in the file named by `ENVELOPE_KEY_FILE`.
  * The backend is a property of the store (recorded with the key); the environment variables only supply
  * the secret material. A new store picks: key file if ENVELOPE_KEY_FILE is set, else passphrase if
- * ENVELOPE_PASSPHRASE is set, else the keychain.
+ * ENVELOPE_PASSPHRASE is set, else the keychain; a KEK rotation can move it to another backend.
  */
 import type { AsyncEntry } from '@napi-rs/keyring'
 import type * as KeyringModule from '@napi-rs/keyring'
@@ -58,10 +58,11 @@ export function keychainDescription(platform: NodeJS.Platform = process.platform
   return 'Secret Service (D-Bus: gnome-keyring, KWallet)'
 }
 
-export function backendDescription(backend: KeyBackend, config: KeyConfig = {}): string {
+/** `params`: what the store recorded for its key (a key file is found at its recorded path when ENVELOPE_KEY_FILE is not set). */
+export function backendDescription(backend: KeyBackend, config: KeyConfig = {}, params: KekParams = {}): string {
   if (backend === 'keychain') return keychainDescription()
   if (backend === 'passphrase') return 'passphrase-derived key (scrypt, ENVELOPE_PASSPHRASE)'
-  return `key file ${keyFilePath(config) ?? '(ENVELOPE_KEY_FILE not set)'}`
+  return `key file ${keyFilePath(config) ?? params.file ?? '(ENVELOPE_KEY_FILE not set)'}`
 }
 
 /** The backend a new store would use with this configuration. */

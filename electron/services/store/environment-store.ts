@@ -34,6 +34,7 @@ import type {
 } from '../../../shared/esc/host.ts'
 import { resolveDataDir, storeFile } from '../paths.ts'
 import { KeyManager, StaleKekError } from '../crypto/key-manager.ts'
+import type { KeyRotation } from '../crypto/key-manager.ts'
 import type { KeyConfig } from '../keychain/kek.ts'
 import { immediate, openDatabase } from './db.ts'
 import { core, loadCore } from './core.ts'
@@ -871,13 +872,14 @@ export class EnvironmentStore implements EnvironmentService {
    * Rotates the key-encryption key: a new KEK re-wraps every data key (no secret ciphertext changes) and
    * the old one is deleted from the keychain. `to` switches backend (e.g. keychain -> passphrase).
    */
-  async rotateKey(to: KeyConfig = {}): Promise<{ rewrapped: number; keyId: string; retiredKeyId: string }> {
+  async rotateKey(to: KeyConfig = {}): Promise<KeyRotation> {
     try {
       const r = await this.#keys.rotate(to)
-      immediate(this.#db, () => this.#insertAudit({ action: 'key.rotate', target: 'store', detail: { keyId: r.keyId, retiredKeyId: r.retiredKeyId, backend: r.backend, rewrapped: r.rewrapped } }))
+      const detail = { keyId: r.keyId, retiredKeyId: r.retiredKeyId, from: r.from, to: r.backend, rewrapped: r.rewrapped, oldKeyRemoved: r.oldKeyRemoved }
+      immediate(this.#db, () => this.#insertAudit({ action: 'key.rotate', target: 'store', detail }))
       return r
     } catch (err) {
-      this.#auditFailure('key.rotate', 'store', err)
+      this.#auditFailure('key.rotate', 'store', err, to.backend ? { to: to.backend } : {})
       throw err
     }
   }
