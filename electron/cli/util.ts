@@ -1,4 +1,4 @@
-/** Small helpers shared by command implementations (input files, diagnostics, atomic private writes). */
+/** Small helpers shared by command implementations (input files, hidden prompts, diagnostics, atomic private writes). */
 import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs'
 import { dirname, basename, join } from 'node:path'
 import { UserError } from '../../shared/errors.ts'
@@ -26,6 +26,32 @@ export function writePrivateFile(path: string, text: string): void {
   } catch (e) {
     rmSync(tmp, { force: true })
     throw new UserError('io', `cannot write ${path}: ${(e as Error).message}`)
+  }
+}
+
+/** Reads a line from the terminal without echoing it. */
+export async function hiddenPrompt(question: string): Promise<string | undefined> {
+  const { createInterface } = await import('node:readline')
+  const { Writable } = await import('node:stream')
+  let muted = false
+  const output = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (!muted) process.stderr.write(chunk)
+      cb()
+    },
+  })
+  const rl = createInterface({ input: process.stdin, output, terminal: true })
+  process.stderr.write(question)
+  muted = true
+  try {
+    return await new Promise<string | undefined>((resolve) => {
+      rl.once('close', () => resolve(undefined))
+      rl.question('', (answer) => resolve(answer))
+    })
+  } finally {
+    muted = false
+    process.stderr.write('\n')
+    rl.close()
   }
 }
 

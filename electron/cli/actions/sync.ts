@@ -8,7 +8,7 @@ import type { SyncEnvironmentStatus, SyncResult, SyncConflict } from '../../serv
 import { syncStateLabel } from '../../../shared/sync-ipc.ts'
 import { SyncService } from '../../services/sync/index.ts'
 import type { Cli } from '../context.ts'
-import { readInput, writePrivateFile } from '../util.ts'
+import { hiddenPrompt, readInput, writePrivateFile } from '../util.ts'
 
 async function service(cli: Cli): Promise<SyncService> {
   const store = await cli.store()
@@ -19,32 +19,6 @@ async function service(cli: Cli): Promise<SyncService> {
 function outputFormat(output: string): 'text' | 'json' {
   if (output !== 'text' && output !== 'json') throw new UserError('invalid_input', `--output must be text or json, got ${JSON.stringify(output)}`)
   return output
-}
-
-/** Reads a line from the terminal without echoing it. */
-async function hiddenPrompt(question: string): Promise<string | undefined> {
-  const { createInterface } = await import('node:readline')
-  const { Writable } = await import('node:stream')
-  let muted = false
-  const output = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (!muted) process.stderr.write(chunk)
-      cb()
-    },
-  })
-  const rl = createInterface({ input: process.stdin, output, terminal: true })
-  process.stderr.write(question)
-  muted = true
-  try {
-    return await new Promise<string | undefined>((resolve) => {
-      rl.once('close', () => resolve(undefined))
-      rl.question('', (answer) => resolve(answer))
-    })
-  } finally {
-    muted = false
-    process.stderr.write('\n')
-    rl.close()
-  }
 }
 
 async function readToken(cli: Cli, opts: { token?: string }): Promise<string> {
