@@ -7,11 +7,14 @@
  *   eval.ratio          eval.root.cold / yaml.parse                          target: <= 3
  *   eval.typical        one typical environment (50 values, 3 imports), cold  target: < 2 ms
  *   eval.typical.warm   the same, imports parsed (a keystroke in the editor)
+ *   eval.typical.stored the same as stored (secrets encrypted), cold, its 4 documents parsed
+ *   eval.typical.cached the same as stored, cold, the 4 documents' syntax trees decoded from their cached form
+ *                       (what the store hands over: shared/esc/syntax-cache.ts) instead of parsed
  * Each figure is the median of several runs; `.min` is the fastest run and `.cpu` the process CPU time
  * (the machine may be shared with other work: those are the steadier figures).
  */
 import { parseDocument } from 'yaml'
-import { evaluate } from '../shared/esc/index.ts'
+import { encodeEnvironmentDoc, encryptSecrets, evaluate, parseEnvironment } from '../shared/esc/index.ts'
 import type { EnvironmentLoader, EvalResult } from '../shared/esc/index.ts'
 import { clearParseCache } from '../shared/esc/syntax.ts'
 
@@ -131,6 +134,34 @@ const typicalCold = await time(async () => {
   clearParseCache()
   await evaluate({ name: 't/app', source: typical, mode: 'eval', loader: tloader, cipher })
 }, 101)
+// the store's case: documents as stored (secrets encrypted), each with its syntax tree in cached form
+const stored = async (name: string, text: string): Promise<string> => (await encryptSecrets(text, cipher, name)).text
+const syntaxOf = (name: string, text: string): string => {
+  const tree = encodeEnvironmentDoc(parseEnvironment(name, text).doc)
+  if (tree === undefined) throw new Error(`${name}: not cacheable`)
+  return tree
+}
+const storedTypical = await stored('t/app', typical)
+const storedImports = new Map<string, string>()
+for (const [n, src] of typicalSources) storedImports.set(n, await stored(n, src))
+const typicalSyntax = syntaxOf('t/app', storedTypical)
+const importSyntax = new Map([...storedImports].map(([n, src]) => [n, syntaxOf(n, src)]))
+const storedLoader = loaderOf(storedImports)
+const cachedLoader: EnvironmentLoader = {
+  async load(name) {
+    const got = await storedLoader.load(name)
+    return got && { ...got, syntax: importSyntax.get(name)! }
+  },
+}
+check(await evaluate({ name: 't/app', source: storedTypical, syntax: typicalSyntax, mode: 'eval', loader: cachedLoader, cipher }), 'typical (cached trees)')
+const typicalStored = await time(async () => {
+  clearParseCache()
+  await evaluate({ name: 't/app', source: storedTypical, mode: 'eval', loader: storedLoader, cipher })
+}, 101)
+const typicalCached = await time(async () => {
+  clearParseCache()
+  await evaluate({ name: 't/app', source: storedTypical, syntax: typicalSyntax, mode: 'eval', loader: cachedLoader, cipher })
+}, 101)
 const typicalWarm = await time(() => evaluate({ name: 't/app', source: typical + `# edit ${Math.random()}\n`, mode: 'eval', loader: tloader, cipher }), 101)
 
 const fmt = (t: Timing, d = 1) => `${t.wall.toFixed(d)} ms`
@@ -148,6 +179,9 @@ console.log(`eval.ratio.min: ${(coldMs.min / yamlMs.min).toFixed(2)} x`)
 console.log(`eval.typical: ${fmt(typicalCold, 2)}`)
 console.log(`eval.typical.min: ${typicalCold.min.toFixed(2)} ms`)
 console.log(`eval.typical.cpu: ${typicalCold.cpu.toFixed(2)} ms`)
+console.log(`eval.typical.stored: ${fmt(typicalStored, 2)}`)
+console.log(`eval.typical.cached: ${fmt(typicalCached, 2)}`)
+console.log(`eval.typical.cached.min: ${typicalCached.min.toFixed(2)} ms`)
 console.log(`eval.typical.warm: ${fmt(typicalWarm, 2)}`)
 console.log(`eval.typical.warm.min: ${typicalWarm.min.toFixed(2)} ms`)
 console.log(`eval.typical.warm.cpu: ${typicalWarm.cpu.toFixed(2)} ms`)
