@@ -2,6 +2,7 @@
  * `envelope run <env> -- true` wall time vs bare `node -e 0` vs `dotenvx run -f .env -- true`, on the same
  * 50 variables (10 of them secrets), median of N runs each after warm-up. Runs under a real Secret Service
  * (re-executes itself through test/with-keyring.sh when needed), the way users run it.
+ * Also with the agent (`envelope agent start`: the store stays unlocked in a background process).
  * Targets: envelope run adds < 60 ms over bare node startup; faster than dotenvx.
  */
 import { spawnSync } from 'node:child_process'
@@ -82,16 +83,19 @@ function measure(cases: Case[]): Map<string, { wall: number; cpu: number }> {
   return new Map(cases.map((c) => [c.name, { wall: median(walls.get(c.name)!), cpu: cpus.get(c.name)! / N }]))
 }
 
+must(process.execPath, [bin, 'agent', 'start', '--idle', '10'])
 try {
   const r = measure([
     { name: 'node', cmd: process.execPath, args: ['-e', '0'] },
-    { name: 'ours', cmd: process.execPath, args: [bin, 'run', 'bench/vars', '--', 'true'] },
+    { name: 'ours', cmd: process.execPath, args: [bin, 'run', 'bench/vars', '--', 'true'], env: { ENVELOPE_NO_AGENT: '1' } },
+    { name: 'agent', cmd: process.execPath, args: [bin, 'run', 'bench/vars', '--', 'true'] },
     { name: 'source', cmd: process.execPath, args: [bin, 'run', 'bench/vars', '--', 'true'], env: { ENVELOPE_CLI_SOURCE: '1' } },
     // no V8 code cache (its folder cannot be created): what the first run after a build costs
-    { name: 'nocache', cmd: process.execPath, args: [bin, 'run', 'bench/vars', '--', 'true'], env: { XDG_CACHE_HOME: join(envFile, 'no-cache') } },
+    { name: 'nocache', cmd: process.execPath, args: [bin, 'run', 'bench/vars', '--', 'true'], env: { XDG_CACHE_HOME: join(envFile, 'no-cache'), ENVELOPE_NO_AGENT: '1' } },
     { name: 'dotenvx', cmd: dotenvx, args: ['run', '-q', '-f', envFile, '--', 'true'] },
   ])
-  const [node, ours, source, nocache, theirs] = ['node', 'ours', 'source', 'nocache', 'dotenvx'].map((k) => r.get(k)!) as [{ wall: number; cpu: number }, { wall: number; cpu: number }, { wall: number; cpu: number }, { wall: number; cpu: number }, { wall: number; cpu: number }]
+  type Figure = { wall: number; cpu: number }
+  const [node, ours, agent, source, nocache, theirs] = ['node', 'ours', 'agent', 'source', 'nocache', 'dotenvx'].map((k) => r.get(k)!) as [Figure, Figure, Figure, Figure, Figure, Figure]
   const fmt = (x: number) => x.toFixed(1)
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
   console.log(`runs_per_figure: ${N} count`)
@@ -102,6 +106,9 @@ try {
   console.log(`envelope_run_true_without_code_cache_median: ${fmt(nocache.wall)} ms (first run after a build)`)
   console.log(`dotenvx_run_true_median: ${fmt(theirs.wall)} ms`)
   console.log(`envelope_run_overhead_over_node: ${fmt(ours.wall - node.wall)} ms (target < 60)`)
+  console.log(`envelope_run_true_with_agent_median: ${fmt(agent.wall)} ms`)
+  console.log(`envelope_run_overhead_over_node_with_agent: ${fmt(agent.wall - node.wall)} ms (target < 60)`)
+  console.log(`envelope_run_with_agent_vs_dotenvx_ratio: ${(agent.wall / theirs.wall).toFixed(2)} x`)
   console.log(`envelope_vs_dotenvx_ratio: ${(ours.wall / theirs.wall).toFixed(2)} x (target < 1)`)
   console.log(`node_bare_cpu_mean: ${fmt(node.cpu)} ms`)
   console.log(`envelope_run_true_cpu_mean: ${fmt(ours.cpu)} ms`)
@@ -113,5 +120,6 @@ try {
   // estimates the overhead on a machine where `node -e 0` costs QUIET_NODE_MS (a typical quiet desktop)
   console.log(`envelope_run_overhead_scaled_to_${QUIET_NODE_MS}ms_node: ${fmt(((ours.cpu - node.cpu) * QUIET_NODE_MS) / node.cpu)} ms (CPU overhead x ${QUIET_NODE_MS} ms / bare node CPU; estimate)`)
 } finally {
+  spawnSync(process.execPath, [bin, 'agent', 'stop'], { env, cwd: work })
   rmSync(work, { recursive: true, force: true })
 }

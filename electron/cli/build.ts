@@ -41,6 +41,23 @@ function asciiOnly(code: string): string {
   return code.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
+/**
+ * The CommonJS bundle requires every builtin it uses at its top. A `run` served by the agent never needs
+ * crypto, SQLite or the keychain (~15 ms of loading): each top-level `let node_x = require("node:x")`
+ * becomes a function that requires the builtin on first use, and every use of `node_x` calls it.
+ */
+function lazyBuiltins(code: string): string {
+  const names: string[] = []
+  const out = code.replace(/^let (node_\w+) = require\("(node:[\w/]+)"\);$/gm, (_m, name: string, id: string) => {
+    names.push(name)
+    return `let ${name}$m; function ${name}$() { return ${name}$m ??= require(${JSON.stringify(id)}); }`
+  })
+  if (names.length === 0) return code
+  // a use is the name not followed by `$` (the declarations above are `node_x$m` / `node_x$`); in parentheses,
+  // so that `new node_x.Class()` stays a `new` of the class
+  return out.replace(new RegExp(`\\b(?:${names.join('|')})\\b(?!\\$)`, 'g'), (name) => `(${name}$())`)
+}
+
 // `--out <dir>`: build elsewhere (a test builds into a scratch checkout); default out/cli
 const outArg = process.argv.indexOf('--out')
 const outDir = outArg > 0 && process.argv[outArg + 1] ? resolve(process.argv[outArg + 1]!) : join(root, 'out', 'cli')
@@ -69,6 +86,7 @@ try {
     external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/, 'pg'],
     write: true,
     output: { dir: tmpDir, format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false, minify: { compress: true, mangle: { keepNames: true } } },
+    plugins: [{ name: 'lazy-builtins', renderChunk: (code) => ({ code: lazyBuiltins(code) }) }],
     logLevel: 'warn',
   })
 } catch (err) {

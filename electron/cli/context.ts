@@ -18,6 +18,11 @@ export interface Cli {
   interactive: boolean
   /** colours on stderr */
   color: boolean
+  /**
+   * the built CLI's id (its run bundle's hash, from out/cli/inputs.json) when running from out/cli;
+   * undefined when running the TypeScript sources. The agent serves only the build it was started from.
+   */
+  build?: string | undefined
   /** reads one line from stdin (prompt on stderr); undefined at end of input */
   prompt(question: string): Promise<string | undefined>
   /**
@@ -29,7 +34,7 @@ export interface Cli {
   close(opts?: { exiting?: boolean }): void
 }
 
-export function createCli(): Cli {
+export function createCli(opts: { build?: string | undefined } = {}): Cli {
   let services: Services | undefined
   const cli: Cli = {
     out: (t) => void process.stdout.write(t),
@@ -42,6 +47,7 @@ export function createCli(): Cli {
       return services.environments
     },
     exitCode: 0,
+    build: opts.build,
     // isatty, not process.stdin.isTTY: touching process.stdin builds a stream for it (and loads fs streams,
     // fs/promises and readline), which `envelope run` never needs (its child inherits fd 0)
     interactive: isatty(0) && isatty(2),

@@ -6,6 +6,8 @@
 import { UserError } from '../../shared/errors.ts'
 import { createCli, type Cli } from './context.ts'
 
+export { createCli }
+
 /** Prints an error the way users should see it; returns the exit code. */
 export function reportError(cli: Cli, err: unknown): number {
   const c = err as { code?: unknown; exitCode?: number }
@@ -53,6 +55,12 @@ export async function runFast(argv: string[], cli: Cli = createCli()): Promise<n
   const fast = fastRunArgs(argv)
   if (!fast) return undefined
   return runWithCli(cli, async () => {
+    // an agent of this build serves the environment when one runs (`envelope agent start`); arguments
+    // with `${…}` placeholders need the evaluated tree, so those runs open the environment here
+    if (cli.build !== undefined && !process.env.ENVELOPE_NO_AGENT && process.platform !== 'win32' && !fast.command.some((a) => a.includes('${'))) {
+      const { runViaAgent } = await import('./agent-run.ts')
+      if (await runViaAgent(cli, fast, cli.build)) return
+    }
     const { runCommand } = await import('./actions/run.ts')
     await runCommand(cli, fast.ref, fast.command, { mask: fast.mask })
   })

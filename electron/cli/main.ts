@@ -9,7 +9,7 @@
 import { createCli, type Cli } from './context.ts'
 import { runFast, runWithCli } from './fast.ts'
 
-export { fastRunArgs, reportError } from './fast.ts'
+export { createCli, fastRunArgs, reportError } from './fast.ts'
 
 export async function main(argv: string[], cli: Cli = createCli()): Promise<number> {
   const fast = await runFast(argv, cli)

@@ -1,12 +1,12 @@
 /**
  * The shipped fast path: `npm run build:cli` output (out/cli, minified run bundle with a V8 code cache)
- * behaves exactly like the TypeScript sources. Built into a scratch checkout (bin/ copied, sources and
+ * behaves exactly like the TypeScript sources, and so does `envelope run` served by the agent. Built into a scratch checkout (bin/ copied, sources and
  * node_modules linked) so the repository's own out/ is left alone. Real store, real keychain, real processes.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { envelope, root, tempDir } from './helpers.ts'
 
@@ -20,6 +20,7 @@ mkdirSync(join(scratch, 'bin'))
 for (const f of ['envelope', 'package.json']) copyFileSync(join(root, 'bin', f), join(scratch, 'bin', f))
 for (const f of ['electron', 'shared', 'node_modules', 'package-lock.json', 'package.json']) symlinkSync(join(root, f), join(scratch, f))
 const bin = join(scratch, 'bin', 'envelope')
+const def = join(scratch, 'def.yaml')
 
 const env = { ENVELOPE_DATA_DIR: dataDir, XDG_CACHE_HOME: cacheHome }
 const bundled = (args: string[]) => envelope(args, { bin, env })
@@ -35,7 +36,6 @@ const codeCaches = (): string[] => {
 test('envelope run through the bundle and its code cache: variables, files, masking, exit code', { timeout: 300_000 }, async () => {
   const built = spawnSync(process.execPath, [join(root, 'electron', 'cli', 'build.ts'), '--out', join(scratch, 'out', 'cli')], { encoding: 'utf8' })
   assert.equal(built.status, 0, built.stderr)
-  const def = join(scratch, 'def.yaml')
   writeFileSync(def, [
     'values:',
     '  token:',
@@ -73,3 +73,90 @@ test('envelope run through the bundle and its code cache: variables, files, mask
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /app\/none/)
 })
+
+test('the agent serves `envelope run` exactly like a local open, declines what it must not serve, and cleans up', { timeout: 300_000 }, async () => {
+  const noAgent = (args: string[]) => envelope(args, { bin, env: { ...env, ENVELOPE_NO_AGENT: '1' } })
+  const { agentRequest, agentSocketPath, AGENT_PROTOCOL } = await import('../../../electron/services/agent/protocol.ts')
+  const socket = agentSocketPath(dataDir)
+
+  const fromSources = await sources(['agent', 'start'])
+  assert.equal(fromSources.code, 1)
+  assert.match(fromSources.stderr, /error: the agent runs from the built CLI only/)
+  assert.equal((await bundled(['agent', 'status'])).code, 1, 'no agent yet')
+
+  const started = await bundled(['agent', 'start', '--idle', '5'])
+  assert.equal(started.code, 0, started.stderr)
+  assert.match(started.stdout, /^Agent started \(pid (\d+)\) for /)
+  const pid = Number(/pid (\d+)/.exec(started.stdout)![1])
+  try {
+    assert.equal(statSync(socket).mode & 0o777, 0o600)
+    // the same run, served by the agent and opened locally
+    const cmd = ['run', 'app/bundle', '--', 'sh', '-c', 'echo "$TOKEN|$PLAIN"; cat "$CERT"; echo; echo "to stderr $TOKEN" >&2; exit 7']
+    const served = await bundled(cmd)
+    assert.deepEqual(served, await noAgent(cmd))
+    assert.equal(served.code, 7)
+    assert.equal(served.stdout, '[secret]|plain value\n[secret]\n')
+    const audit = await bundled(['audit', '-n', '3', '-e', 'app/bundle'])
+    assert.match(audit.stdout, /run +ok +app\/bundle revision=1 command=sh variables=2 files=1 masked=true agent=true/)
+    assert.doesNotMatch(audit.stdout, /bundle-s3cr3t/)
+    assert.match((await bundled(['agent', 'status'])).stdout, new RegExp(`^Agent pid ${pid} serves .* 1 run served;`))
+
+    // declined: another build, an environment with diagnostics, one that needs a provider (run in the caller)
+    const other = await agentRequest<{ ok: boolean; reason?: string }>(socket, { v: AGENT_PROTOCOL, op: 'run', ref: 'app/bundle', command: 'x', mask: true, build: 'another-build' }, 5000)
+    assert.deepEqual(other, { ok: false, reason: 'another build of envelope is serving' })
+    writeFileSync(def, 'values:\n  a: ${nope}\n  environmentVariables:\n    A: ${a}\n')
+    assert.equal((await bundled(['env', 'init', 'app/broken', '-f', def])).code, 1, 'a broken definition is not saved')
+    writeFileSync(def, 'values:\n  c:\n    fn::open::command: {argv: [echo, from-provider]}\n  environmentVariables:\n    C: ${c}\n')
+    assert.equal((await bundled(['env', 'init', 'app/provider', '-f', def])).code, 0)
+    assert.equal((await bundled(['env', 'tag', 'app/provider', 'envelope.allow-command', 'true'])).code, 0)
+    const viaProvider = await bundled(['run', 'app/provider', '--', 'sh', '-c', 'printf %s "$C"'])
+    assert.equal(viaProvider.code, 0, viaProvider.stderr)
+    assert.equal(viaProvider.stdout, '[secret]', 'the provider ran in the caller (its output is secret, so masked)')
+    const missing = await bundled(['run', 'app/none', '--', 'true'])
+    assert.deepEqual(missing, await noAgent(['run', 'app/none', '--', 'true']), 'errors read as without the agent')
+    assert.match((await bundled(['agent', 'status'])).stdout, / 1 run served;/, 'none of those was served')
+
+    // a second start is a no-op; a killed agent leaves a socket that nobody answers: runs go on locally
+    assert.match((await bundled(['agent', 'start'])).stdout, new RegExp(`already serves .* \\(pid ${pid}\\)`))
+    process.kill(pid, 'SIGKILL')
+    await waitFor(() => !alive(pid))
+    assert.ok(existsSync(socket), 'the socket of a killed agent stays')
+    assert.deepEqual(await bundled(cmd), served)
+    const restarted = await bundled(['agent', 'start'])
+    assert.equal(restarted.code, 0, restarted.stderr)
+    const stopped = await bundled(['agent', 'stop'])
+    assert.match(stopped.stdout, /^Agent stopped \(pid \d+\)/)
+    await waitFor(() => !existsSync(socket))
+    assert.equal((await bundled(['agent', 'status'])).code, 1)
+  } finally {
+    if (alive(pid)) process.kill(pid, 'SIGKILL')
+    await bundled(['agent', 'stop'])
+  }
+
+  // a data folder other users can read is refused
+  chmodSync(dataDir, 0o755)
+  try {
+    const open = await bundled(['agent', 'start'])
+    assert.equal(open.code, 1)
+    assert.match(open.stderr, /readable by other users/)
+  } finally {
+    chmodSync(dataDir, 0o700)
+  }
+})
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}

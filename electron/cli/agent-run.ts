@@ -1,0 +1,26 @@
+/**
+ * `envelope run` served by the agent (electron/services/agent): the environment's variables, files and
+ * secrets come over the agent's socket and the command is launched here, exactly as after a local open.
+ * Returns false (nothing done) when no agent of this build serves the data folder or it declines the
+ * request: the caller then opens the environment itself. Loads neither crypto, SQLite nor the keychain.
+ */
+import { basename } from 'node:path'
+import type { Declined, RunGranted } from '../services/agent/protocol.ts'
+import type { Cli } from './context.ts'
+
+export async function runViaAgent(cli: Cli, fast: { ref: string; command: string[]; mask: boolean }, build: string): Promise<boolean> {
+  const { AGENT_PROTOCOL, agentRequest, agentSocketPath } = await import('../services/agent/protocol.ts')
+  const { resolveDataDir } = await import('../services/paths.ts')
+  const [command, ...args] = fast.command
+  if (!command) return false
+  let reply: RunGranted | Declined
+  try {
+    reply = await agentRequest(agentSocketPath(resolveDataDir()), { v: AGENT_PROTOCOL, op: 'run', ref: fast.ref, command: basename(command), mask: fast.mask, build }, 10_000)
+  } catch {
+    return false // no agent (or a stale socket, or no answer in time)
+  }
+  if (!reply.ok) return false
+  const { launch } = await import('../services/launcher/index.ts')
+  cli.exitCode = await launch({ command, args, variables: reply.variables, files: reply.files, secrets: reply.secrets, mask: fast.mask })
+  return true
+}

@@ -1,0 +1,92 @@
+/**
+ * The Envelope agent's socket and messages (server: ./server.ts). The client side is used by the
+ * `envelope run` fast path, so this module loads nothing but `node:net`.
+ *
+ * One connection carries one request and one reply, each a line of JSON. The socket lives in the data
+ * folder (`agent.sock`, the folder is 0700): whoever may read the store's folder may ask the agent.
+ */
+import { connect } from 'node:net'
+import { join } from 'node:path'
+
+export const AGENT_PROTOCOL = 1
+/** largest message either side accepts */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+/** sun_path is 108 bytes on Linux, 104 on macOS */
+export const MAX_SOCKET_PATH = 100
+
+export function agentSocketPath(dataDir: string): string {
+  return join(dataDir, 'agent.sock')
+}
+
+/** `envelope run` asks for an environment's variables; `build` names the CLI build asking (see Cli.build). */
+export interface RunRequest {
+  v: number
+  op: 'run'
+  ref: string
+  /** the command's base name (for the audit record) */
+  command: string
+  mask: boolean
+  build: string
+}
+
+export interface ControlRequest {
+  v: number
+  op: 'status' | 'stop'
+}
+
+export type AgentRequest = RunRequest | ControlRequest
+
+/** What `run` needs to launch the command, exactly as a local open would give it. */
+export interface RunGranted {
+  ok: true
+  environment: string
+  revision: number
+  variables: Record<string, string>
+  files: Record<string, string>
+  secrets: string[]
+}
+
+/** The agent does not serve this request; the client opens the environment itself (and says why nothing). */
+export interface Declined {
+  ok: false
+  reason: string
+}
+
+export interface AgentStatus {
+  ok: true
+  pid: number
+  build: string
+  dataDir: string
+  started: string
+  served: number
+  idleMinutes: number
+}
+
+/** Sends one request and resolves with the reply; rejects when there is no agent, on timeout or a bad reply. */
+export function agentRequest<T>(socketPath: string, req: AgentRequest, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const sock = connect(socketPath)
+    const chunks: Buffer[] = []
+    let size = 0
+    const fail = (err: Error): void => {
+      sock.destroy()
+      reject(err)
+    }
+    sock.setTimeout(timeoutMs, () => fail(new Error(`the agent did not answer within ${timeoutMs} ms`)))
+    sock.on('error', fail)
+    sock.on('connect', () => sock.end(`${JSON.stringify(req)}\n`))
+    sock.on('data', (d: Buffer) => {
+      size += d.length
+      if (size > MAX_MESSAGE_BYTES) return fail(new Error('the agent\'s reply is too large'))
+      chunks.push(d)
+    })
+    sock.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T)
+      } catch {
+        reject(new Error('the agent\'s reply is not JSON'))
+      }
+      sock.destroy()
+    })
+  })
+}

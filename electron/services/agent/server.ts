@@ -1,0 +1,171 @@
+/**
+ * The Envelope agent (`envelope agent start`): a background process of the user's that keeps the store
+ * open with its key unlocked, so `envelope run` skips what a fresh process pays before it can start the
+ * command (loading crypto, SQLite and the keychain module, the keychain's D-Bus round trips, opening the
+ * store). Like ssh-agent or gpg-agent, it is opt-in, per user and per data folder, and ends after a
+ * period without requests.
+ *
+ * Trust: the socket is `<data folder>/agent.sock` (mode 0600 in a folder that must be 0700); whoever can
+ * use it could read the store's folder and ask the unlocked keychain for its key anyway.
+ * Semantics: the agent serves only what a local open would give without anything that depends on the
+ * asking process: environments that evaluate without providers (`fn::open` / `fn::rotate` run in the
+ * caller, with its environment and working directory) and without any diagnostic. Everything else, and
+ * any request from another build of the CLI, is declined, and the caller opens the environment itself.
+ * Every request is audited like a local `run` (open + run, `detail.agent: true`).
+ */
+import { chmodSync, rmSync, statSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { UserError } from '../../../shared/errors.ts'
+import { collectSecrets, projectEnvironment } from '../../../shared/format/index.ts'
+import { createServices, type Services } from '../index.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketPath, MAX_MESSAGE_BYTES, MAX_SOCKET_PATH } from './protocol.ts'
+import type { AgentRequest, AgentStatus, Declined, RunGranted } from './protocol.ts'
+
+export interface AgentOptions {
+  dataDir: string
+  /** the CLI build serving (requests from other builds are declined) */
+  build: string
+  /** exit after this many minutes without a request */
+  idleMinutes: number
+  /** where to note what happens (never secrets) */
+  log?: (line: string) => void
+}
+
+export interface RunningAgent {
+  socketPath: string
+  /** resolves once the agent has stopped (idle, `agent stop`, close()) */
+  done: Promise<void>
+  close(): Promise<void>
+}
+
+/** Checks that an agent may serve from `dataDir` and that none is serving it yet; removes a stale socket. */
+async function prepareSocket(dataDir: string): Promise<string> {
+  if (process.platform === 'win32') throw new UserError('invalid_input', 'the agent is not available on Windows yet', { hint: 'envelope run works without it' })
+  const socketPath = agentSocketPath(dataDir)
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new UserError('invalid_input', `the data folder's path is too long for the agent's socket (${socketPath})`, { hint: 'use a shorter ENVELOPE_DATA_DIR' })
+  }
+  const mode = statSync(dataDir).mode & 0o777
+  if ((mode & 0o077) !== 0) {
+    throw new UserError('forbidden', `the data folder ${dataDir} is readable by other users (mode ${mode.toString(8)}): the agent would serve them too`, {
+      hint: `chmod 700 ${dataDir}`,
+    })
+  }
+  try {
+    const s = await agentRequest<AgentStatus>(socketPath, { v: AGENT_PROTOCOL, op: 'status' }, 2000)
+    throw new UserError('already_exists', `an agent is already serving ${dataDir} (pid ${s.pid})`, { hint: 'envelope agent status / envelope agent stop' })
+  } catch (err) {
+    if (err instanceof UserError) throw err
+    rmSync(socketPath, { force: true }) // nobody answers: a socket left by an agent that was killed
+  }
+  return socketPath
+}
+
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const log = opts.log ?? (() => {})
+  const services: Services = createServices({ dataDir: opts.dataDir, providers: null })
+  let server: Server | undefined
+  try {
+    const socketPath = await prepareSocket(services.dataDir)
+    // the key must be reachable now (the keychain may prompt once); later requests reuse it
+    const key = await services.environments.keyStatus()
+    if (!key.available) throw new UserError('keychain_unavailable', `the store key is not reachable: ${key.message ?? key.description}`)
+    const started = new Date().toISOString()
+    let served = 0
+    let idle: NodeJS.Timeout | undefined
+    let resolveDone!: () => void
+    const done = new Promise<void>((r) => (resolveDone = r))
+    let closing: Promise<void> | undefined
+    const close = (): Promise<void> =>
+      (closing ??= new Promise<void>((resolve) => {
+        clearTimeout(idle)
+        server!.close(() => resolve())
+      }).finally(() => {
+        rmSync(socketPath, { force: true })
+        services.close()
+        log('agent stopped')
+        resolveDone()
+      }))
+    const touch = (): void => {
+      clearTimeout(idle)
+      idle = setTimeout(() => {
+        log(`no request for ${opts.idleMinutes} min: stopping`)
+        void close()
+      }, opts.idleMinutes * 60_000)
+      idle.unref?.()
+    }
+
+    const run = async (req: AgentRequest & { op: 'run' }): Promise<RunGranted | Declined> => {
+      if (req.build !== opts.build) return { ok: false, reason: 'another build of envelope is serving' }
+      let res
+      try {
+        res = await services.environments.open(req.ref)
+      } catch (err) {
+        // not found, bad reference, key problems…: the caller reports it the usual way
+        return { ok: false, reason: err instanceof UserError ? err.code : 'error' }
+      }
+      if (res.diagnostics.length > 0 || !res.value) return { ok: false, reason: 'diagnostics' }
+      const p = projectEnvironment(res.value, { reveal: true })
+      await services.environments.recordAudit({
+        action: 'run',
+        target: res.environment,
+        detail: { revision: res.revision, command: req.command, variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: req.mask, agent: true },
+      })
+      served++
+      return { ok: true, environment: res.environment, revision: res.revision, variables: p.variables, files: p.files, secrets: collectSecrets(res.value) }
+    }
+
+    const handle = async (line: string): Promise<unknown> => {
+      let req: AgentRequest
+      try {
+        req = JSON.parse(line) as AgentRequest
+      } catch {
+        return { ok: false, reason: 'bad request' }
+      }
+      if (req.v !== AGENT_PROTOCOL) return { ok: false, reason: `protocol ${String(req.v)} (this agent speaks ${AGENT_PROTOCOL})` }
+      if (req.op === 'status') return { ok: true, pid: process.pid, build: opts.build, dataDir: services.dataDir, started, served, idleMinutes: opts.idleMinutes } satisfies AgentStatus
+      if (req.op === 'stop') {
+        setImmediate(() => void close())
+        return { ok: true }
+      }
+      if (req.op === 'run' && typeof req.ref === 'string' && typeof req.command === 'string' && typeof req.build === 'string') return run(req)
+      return { ok: false, reason: 'bad request' }
+    }
+
+    server = createServer((conn: Socket) => {
+      touch()
+      let buf = ''
+      conn.setEncoding('utf8')
+      conn.on('error', () => conn.destroy())
+      conn.on('data', (d: string) => {
+        buf += d
+        if (buf.length > MAX_MESSAGE_BYTES) {
+          conn.destroy()
+          return
+        }
+        const nl = buf.indexOf('\n')
+        if (nl < 0) return
+        conn.removeAllListeners('data')
+        handle(buf.slice(0, nl)).then(
+          (reply) => conn.end(`${JSON.stringify(reply)}\n`),
+          (err: unknown) => {
+            log(`request failed: ${err instanceof Error ? err.message : String(err)}`)
+            conn.end(`${JSON.stringify({ ok: false, reason: 'error' })}\n`)
+          },
+        )
+      })
+    })
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject)
+      server!.listen(socketPath, () => resolve())
+    })
+    chmodSync(socketPath, 0o600)
+    touch()
+    log(`agent serving ${services.dataDir} on ${socketPath} (pid ${process.pid}, idle timeout ${opts.idleMinutes} min)`)
+    return { socketPath, done, close }
+  } catch (err) {
+    server?.close()
+    services.close()
+    throw err
+  }
+}
