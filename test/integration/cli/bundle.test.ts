@@ -100,6 +100,10 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     assert.match(audit.stdout, /run +ok +app\/bundle revision=1 command=sh variables=2 files=1 masked=true agent=true/)
     assert.doesNotMatch(audit.stdout, /bundle-s3cr3t/)
     assert.match((await bundled(['agent', 'status'])).stdout, new RegExp(`^Agent pid ${pid} serves .* 1 run served;`))
+    // a save made meanwhile (by another process) is what the next served run sees
+    assert.equal((await bundled(['env', 'set', 'app/bundle', 'environmentVariables.PLAIN', 'changed'])).code, 0)
+    assert.equal((await bundled(['run', 'app/bundle', '--', 'sh', '-c', 'printf %s "$PLAIN"'])).stdout, 'changed')
+    assert.match((await bundled(['agent', 'status'])).stdout, / 2 runs served;/)
 
     // declined: another build, an environment with diagnostics, one that needs a provider (run in the caller)
     const other = await agentRequest<{ ok: boolean; reason?: string }>(socket, { v: AGENT_PROTOCOL, op: 'run', ref: 'app/bundle', command: 'x', mask: true, build: 'another-build' }, 5000)
@@ -114,14 +118,16 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     assert.equal(viaProvider.stdout, '[secret]', 'the provider ran in the caller (its output is secret, so masked)')
     const missing = await bundled(['run', 'app/none', '--', 'true'])
     assert.deepEqual(missing, await noAgent(['run', 'app/none', '--', 'true']), 'errors read as without the agent')
-    assert.match((await bundled(['agent', 'status'])).stdout, / 1 run served;/, 'none of those was served')
+    assert.match((await bundled(['agent', 'status'])).stdout, / 2 runs served;/, 'none of those was served')
 
     // a second start is a no-op; a killed agent leaves a socket that nobody answers: runs go on locally
     assert.match((await bundled(['agent', 'start'])).stdout, new RegExp(`already serves .* \\(pid ${pid}\\)`))
     process.kill(pid, 'SIGKILL')
     await waitFor(() => !alive(pid))
     assert.ok(existsSync(socket), 'the socket of a killed agent stays')
-    assert.deepEqual(await bundled(cmd), served)
+    const afterKill = await bundled(cmd)
+    assert.equal(afterKill.code, 7)
+    assert.equal(afterKill.stdout, '[secret]|changed\n[secret]\n')
     const restarted = await bundled(['agent', 'start'])
     assert.equal(restarted.code, 0, restarted.stderr)
     const stopped = await bundled(['agent', 'stop'])
