@@ -235,7 +235,11 @@ export async function loadKek(backend: KeyBackend, params: KekParams, kekId: str
   if (backend === 'keychain') {
     let text: string | null
     try {
-      text = await (await entry(config, keychainAccount(storeId, kekId))).getPassword()
+      const answer = (await entry(config, keychainAccount(storeId, kekId))).getPassword()
+      // the keychain answers on a worker thread (a D-Bus round trip): load what unwrapping needs meanwhile
+      // (the CLI's run bundle loads builtins on first use)
+      process.getBuiltinModule('node:crypto')
+      text = await answer
     } catch (err) {
       throw keychainError('read the store key', err, true)
     }
