@@ -8,6 +8,11 @@ import { basename } from 'node:path'
 import type { Declined, RunGranted } from '../services/agent/protocol.ts'
 import type { Cli } from './context.ts'
 
+/** Whether a run may be asked of the agent at all (the CLI is built, not disabled, no `${…}` in the arguments). */
+export function agentMayServe(fast: { command: string[] }, build: string | undefined): build is string {
+  return build !== undefined && !process.env.ENVELOPE_NO_AGENT && process.platform !== 'win32' && !fast.command.some((a) => a.includes('${'))
+}
+
 export async function runViaAgent(cli: Cli, fast: { ref: string; command: string[]; mask: boolean }, build: string): Promise<boolean> {
   const { AGENT_PROTOCOL, agentRequest, agentSocketPath } = await import('../services/agent/protocol.ts')
   const { resolveDataDir } = await import('../services/paths.ts')

@@ -67,6 +67,7 @@ rmSync(tmpDir, { recursive: true, force: true })
 const t0 = performance.now()
 let out: RolldownOutput
 let fast: RolldownOutput
+let agentFast: RolldownOutput
 try {
   out = await build({
     input: { main: join(root, 'electron', 'cli', 'main.ts') },
@@ -89,23 +90,39 @@ try {
     plugins: [{ name: 'lazy-builtins', renderChunk: (code) => ({ code: lazyBuiltins(code) }) }],
     logLevel: 'warn',
   })
+  // `envelope run` served by the agent: a small bundle bin/envelope tries first (see agent-fast.ts)
+  agentFast = await build({
+    input: { 'agent-run': join(root, 'electron', 'cli', 'agent-fast.ts') },
+    platform: 'node',
+    external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/, 'pg'],
+    write: true,
+    output: { dir: tmpDir, format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false, minify: { compress: true, mangle: { keepNames: true } } },
+    plugins: [{ name: 'lazy-builtins', renderChunk: (code) => ({ code: lazyBuiltins(code) }) }],
+    logLevel: 'warn',
+  })
 } catch (err) {
   rmSync(tmpDir, { recursive: true, force: true })
   throw err
 }
 // our sources (dependencies are covered by package-lock.json: npm rewrites it whenever node_modules changes)
 const inputs = new Set<string>([join(root, 'package-lock.json')])
-for (const o of [...out.output, ...fast.output]) {
+for (const o of [...out.output, ...fast.output, ...agentFast.output]) {
   if (o.type !== 'chunk') continue
   for (const id of o.moduleIds) if (!id.startsWith('\0') && id.startsWith(root) && !id.includes('/node_modules/')) inputs.add(id)
 }
 const manifest = [...inputs].sort().map((p) => [relative(root, p), statSync(p).mtimeMs] as const)
 // ASCII only (after minification, which would undo it): Node then reads the file into a one-byte string
-// without the UTF-8 slow path (a two-byte 500 KB string cost ~5 ms at every start)
-writeFileSync(join(tmpDir, 'run.cjs'), asciiOnly(readFileSync(join(tmpDir, 'run.cjs'), 'utf8')))
-// names the run bundle's code cache: V8 checks a cache only against the source length, not its content
-const runHash = createHash('sha256').update(readFileSync(join(tmpDir, 'run.cjs'))).digest('hex').slice(0, 16)
-writeFileSync(join(tmpDir, 'inputs.json'), JSON.stringify({ built: new Date().toISOString(), run: { file: 'run.cjs', hash: runHash }, inputs: manifest }))
+// without the UTF-8 slow path (a two-byte 500 KB string cost ~5 ms at every start). Each classic-script
+// bundle is named by its content hash, which also names its V8 code cache (V8 checks a cache only against
+// the source length, not its content).
+const classic = (file: string) => {
+  const text = asciiOnly(readFileSync(join(tmpDir, file), 'utf8'))
+  writeFileSync(join(tmpDir, file), text)
+  return { file, hash: createHash('sha256').update(text).digest('hex').slice(0, 16) }
+}
+const run = classic('run.cjs')
+const agentRun = classic('agent-run.cjs')
+writeFileSync(join(tmpDir, 'inputs.json'), JSON.stringify({ built: new Date().toISOString(), run, agentRun, inputs: manifest }))
 const oldDir = `${outDir}.old-${process.pid}`
 if (existsSync(outDir)) renameSync(outDir, oldDir)
 renameSync(tmpDir, outDir)

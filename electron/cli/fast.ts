@@ -57,10 +57,8 @@ export async function runFast(argv: string[], cli: Cli = createCli()): Promise<n
   return runWithCli(cli, async () => {
     // an agent of this build serves the environment when one runs (`envelope agent start`); arguments
     // with `${…}` placeholders need the evaluated tree, so those runs open the environment here
-    if (cli.build !== undefined && !process.env.ENVELOPE_NO_AGENT && process.platform !== 'win32' && !fast.command.some((a) => a.includes('${'))) {
-      const { runViaAgent } = await import('./agent-run.ts')
-      if (await runViaAgent(cli, fast, cli.build)) return
-    }
+    const { agentMayServe, runViaAgent } = await import('./agent-run.ts')
+    if (agentMayServe(fast, cli.build) && (await runViaAgent(cli, fast, cli.build))) return
     const { runCommand } = await import('./actions/run.ts')
     await runCommand(cli, fast.ref, fast.command, { mask: fast.mask })
   })
