@@ -61,6 +61,20 @@ function lazyBuiltins(code: string): string {
 // `--out <dir>`: build elsewhere (a test builds into a scratch checkout); default out/cli
 const outArg = process.argv.indexOf('--out')
 const outDir = outArg > 0 && process.argv[outArg + 1] ? resolve(process.argv[outArg + 1]!) : join(root, 'out', 'cli')
+/** One classic-script (CommonJS) bundle of electron/cli/<entry> without code splitting, minified. */
+function classicScript(name: string, entry: string): Promise<RolldownOutput> {
+  return build({
+    input: { [name]: join(root, 'electron', 'cli', entry) },
+    platform: 'node',
+    // the postgres driver stays a dynamic import (loaded by the few environments that use it)
+    external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/, 'pg'],
+    write: true,
+    output: { dir: tmpDir, format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false, minify: { compress: true, mangle: { keepNames: true } } },
+    plugins: [{ name: 'lazy-builtins', renderChunk: (code) => ({ code: lazyBuiltins(code) }) }],
+    logLevel: 'warn',
+  })
+}
+
 // built beside, then swapped in: a failed build leaves the previous bundle in place
 const tmpDir = `${outDir}.build-${process.pid}`
 rmSync(tmpDir, { recursive: true, force: true })
@@ -80,26 +94,9 @@ try {
   })
   // `envelope run` alone, as one classic script: bin/envelope runs it with a V8 code cache taken after a
   // run (so it holds every function the run path compiled), no ES module loading at all
-  fast = await build({
-    input: { run: join(root, 'electron', 'cli', 'fast.ts') },
-    platform: 'node',
-    // the postgres driver stays a dynamic import (loaded by the few environments that use it)
-    external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/, 'pg'],
-    write: true,
-    output: { dir: tmpDir, format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false, minify: { compress: true, mangle: { keepNames: true } } },
-    plugins: [{ name: 'lazy-builtins', renderChunk: (code) => ({ code: lazyBuiltins(code) }) }],
-    logLevel: 'warn',
-  })
+  fast = await classicScript('run', 'fast.ts')
   // `envelope run` served by the agent: a small bundle bin/envelope tries first (see agent-fast.ts)
-  agentFast = await build({
-    input: { 'agent-run': join(root, 'electron', 'cli', 'agent-fast.ts') },
-    platform: 'node',
-    external: [/^node:/, '@napi-rs/keyring', /^@napi-rs\/keyring-/, /\.node$/, 'pg'],
-    write: true,
-    output: { dir: tmpDir, format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false, minify: { compress: true, mangle: { keepNames: true } } },
-    plugins: [{ name: 'lazy-builtins', renderChunk: (code) => ({ code: lazyBuiltins(code) }) }],
-    logLevel: 'warn',
-  })
+  agentFast = await classicScript('agent-run', 'agent-fast.ts')
 } catch (err) {
   rmSync(tmpDir, { recursive: true, force: true })
   throw err
