@@ -17,7 +17,7 @@ import { chmodSync, rmSync, statSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { UserError } from '../../../shared/errors.ts'
 import { collectSecrets, projectEnvironment } from '../../../shared/format/index.ts'
-import { createServices, type Services } from '../index.ts'
+import { createServices, type KeyConfig, type Services } from '../index.ts'
 import { AGENT_PROTOCOL, agentRequest, agentSocketPath, MAX_MESSAGE_BYTES, MAX_SOCKET_PATH } from './protocol.ts'
 import type { AgentRequest, AgentStatus, Declined, RunGranted } from './protocol.ts'
 
@@ -29,6 +29,8 @@ export interface AgentOptions {
   idleMinutes: number
   /** where to note what happens (never secrets) */
   log?: (line: string) => void
+  /** key backend options (default: as the CLI, keychain or ENVELOPE_PASSPHRASE / ENVELOPE_KEY_FILE) */
+  keys?: KeyConfig
 }
 
 export interface RunningAgent {
@@ -63,7 +65,7 @@ async function prepareSocket(dataDir: string): Promise<string> {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log ?? (() => {})
-  const services: Services = createServices({ dataDir: opts.dataDir, providers: null })
+  const services: Services = createServices({ dataDir: opts.dataDir, providers: null, ...(opts.keys ? { keys: opts.keys } : {}) })
   let server: Server | undefined
   try {
     const socketPath = await prepareSocket(services.dataDir)
