@@ -4,6 +4,7 @@
  * Returns false (nothing done) when no agent of this build serves the data folder or it declines the
  * request: the caller then opens the environment itself. Loads neither crypto, SQLite nor the keychain.
  */
+import { existsSync } from 'node:fs'
 import { basename } from 'node:path'
 import type { Declined, RunGranted } from '../services/agent/protocol.ts'
 import type { Cli } from './context.ts'
@@ -18,9 +19,11 @@ export async function runViaAgent(cli: Cli, fast: { ref: string; command: string
   const { resolveDataDir } = await import('../services/paths.ts')
   const [command, ...args] = fast.command
   if (!command) return false
+  const socketPath = agentSocketPath(resolveDataDir())
+  if (!existsSync(socketPath)) return false // no agent: not even a connection attempt
   let reply: RunGranted | Declined
   try {
-    reply = await agentRequest(agentSocketPath(resolveDataDir()), { v: AGENT_PROTOCOL, op: 'run', ref: fast.ref, command: basename(command), mask: fast.mask, build }, 10_000)
+    reply = await agentRequest(socketPath, { v: AGENT_PROTOCOL, op: 'run', ref: fast.ref, command: basename(command), mask: fast.mask, build }, 10_000)
   } catch {
     return false // no agent (or a stale socket, or no answer in time)
   }

@@ -51,7 +51,9 @@ export interface EnvelopeProviderRegistry extends ProviderRegistry {
 }
 
 export function createProviderRegistry(options: ProviderRegistryOptions = {}): EnvelopeProviderRegistry {
-  const pluginsPath = options.pluginsPath ?? defaultPluginsPath({ dataDir: options.dataDir })
+  // computed on first use: opening an environment without providers never needs it
+  let pluginsPath: string[] | undefined
+  const searchPath = (): string[] => (pluginsPath ??= options.pluginsPath ?? defaultPluginsPath({ dataDir: options.dataDir }))
   const processTimeout = options.timeoutMs ?? 30_000
   const dbTimeout = options.timeoutMs ?? 10_000
   const builtinProviders: Record<string, Provider> = {
@@ -64,7 +66,7 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
   // schema answers, per plugin file version (path + mtime + size); a failed answer is retried after 30 s
   const cache = new Map<string, { info: PluginInfo | ProviderError; at: number }>()
   const info = (name: string): PluginInfo | ProviderError | undefined => {
-    const path = findPlugin(name, pluginsPath)
+    const path = findPlugin(name, searchPath())
     if (path === undefined) return undefined
     let key = path
     try {
@@ -86,7 +88,9 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
     return i
   }
   return {
-    pluginsPath,
+    get pluginsPath() {
+      return searchPath()
+    },
     provider(name) {
       if (Object.hasOwn(builtinProviders, name)) return builtinProviders[name]
       const i = info(name)
@@ -106,7 +110,7 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
         ...Object.entries(builtinRotators).map(([name, r]): ProviderDescription => ({ name, kind: 'rotator', source: 'builtin', ...(r.inputsSchema === undefined ? {} : { inputsSchema: r.inputsSchema }) })),
       ]
       const seen = new Set(out.map((d) => d.name))
-      for (const dir of pluginsPath) {
+      for (const dir of searchPath()) {
         let entries: string[]
         try {
           entries = readdirSync(dir)

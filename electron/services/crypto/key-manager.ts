@@ -29,6 +29,7 @@ import {
 } from '../keychain/kek.ts'
 import type { KeyBackend, KeyConfig, KekParams } from '../keychain/kek.ts'
 import { immediate } from '../store/db.ts'
+import { isoNow } from '../time.ts'
 
 interface KekRow {
   id: string
@@ -81,7 +82,7 @@ export class StaleKekError extends Error {
 const checkAad = (kekId: string) => Buffer.from(`envelope-kek-check:${kekId}`)
 const wrapAad = (dataKeyId: string, kekId: string) => Buffer.from(`envelope-data-key:${dataKeyId}:${kekId}`)
 const exportAad = (kekId: string) => Buffer.from(`envelope-key-export:${kekId}`)
-const now = () => new Date().toISOString()
+const now = isoNow
 
 export class KeyManager {
   readonly #db: DatabaseSync

@@ -41,6 +41,7 @@ import { core, loadCore } from './core.ts'
 import { checkTagName, parseRef, parseVersion } from './names.ts'
 import { rotateStoredEnvironment } from '../../providers/rotation.ts'
 import type { EnvRef } from './names.ts'
+import { isoNow } from '../time.ts'
 
 export interface EnvironmentStoreOptions {
   /** data folder (default: ENVELOPE_DATA_DIR, else the OS app-data folder; see paths.ts) */
@@ -110,7 +111,7 @@ type AuditInput = {
   user?: string
 }
 
-const now = () => new Date().toISOString()
+const now = isoNow
 
 /** Errors that mean "the store key cannot be used", as opposed to a bad ciphertext in one document. */
 const KEY_ERRORS = new Set(['keychain_unavailable', 'unauthorized', 'io'])
