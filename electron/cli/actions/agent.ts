@@ -33,12 +33,19 @@ async function statusOf(dataDir: string): Promise<AgentStatus | undefined> {
 
 export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promise<void> {
   const idle = idleMinutes(opts.idle)
-  mustBeBuilt(cli)
+  const build = mustBeBuilt(cli)
   const dataDir = resolveDataDir()
   const running = await statusOf(dataDir)
-  if (running) {
+  if (running && running.build === build) {
     cli.out(`An agent already serves ${dataDir} (pid ${running.pid}).\n`)
     return
+  }
+  if (running) {
+    // started by another build of envelope (an upgrade, a rebuild): it would decline this build's runs
+    await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
+    const { existsSync } = await import('node:fs')
+    for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25))
+    cli.err(`Stopped the agent of another envelope build (pid ${running.pid}).\n`)
   }
   const { mkdirSync, openSync, closeSync, readFileSync, statSync } = await import('node:fs')
   const { join } = await import('node:path')

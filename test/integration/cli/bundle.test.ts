@@ -84,7 +84,12 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
   assert.match(fromSources.stderr, /error: the agent runs from the built CLI only/)
   assert.equal((await bundled(['agent', 'status'])).code, 1, 'no agent yet')
 
+  // an agent of another build (here one in this process) is replaced by `agent start`
+  const { startAgent } = await import('../../../electron/services/agent/server.ts')
+  const stale = await startAgent({ dataDir, build: 'an-older-build', idleMinutes: 5 })
   const started = await bundled(['agent', 'start', '--idle', '5'])
+  await stale.done
+  assert.match(started.stderr, new RegExp(`^Stopped the agent of another envelope build \\(pid ${process.pid}\\)`))
   assert.equal(started.code, 0, started.stderr)
   assert.match(started.stdout, /^Agent started \(pid (\d+)\) for /)
   const pid = Number(/pid (\d+)/.exec(started.stdout)![1])
