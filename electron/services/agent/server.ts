@@ -21,6 +21,9 @@ import { createServices, type KeyConfig, type Services } from '../index.ts'
 import { AGENT_PROTOCOL, agentRequest, agentSocketPath, MAX_MESSAGE_BYTES, MAX_SOCKET_PATH } from './protocol.ts'
 import type { AgentRequest, AgentStatus, Declined, RunGranted } from './protocol.ts'
 
+/** a connection has this long to send its request (the reply follows at once) */
+const REQUEST_TIMEOUT_MS = 30_000
+
 export interface AgentOptions {
   dataDir: string
   /** the CLI build serving (requests from other builds are declined) */
@@ -78,10 +81,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     let resolveDone!: () => void
     const done = new Promise<void>((r) => (resolveDone = r))
     let closing: Promise<void> | undefined
+    const connections = new Set<Socket>()
     const close = (): Promise<void> =>
       (closing ??= new Promise<void>((resolve) => {
         clearTimeout(idle)
         server!.close(() => resolve())
+        // a connection that never finishes its request must not keep the agent (and its keys) alive
+        for (const c of connections) c.destroy()
       }).finally(() => {
         rmSync(socketPath, { force: true })
         services.close()
@@ -136,6 +142,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
     server = createServer((conn: Socket) => {
       touch()
+      connections.add(conn)
+      conn.on('close', () => connections.delete(conn))
+      conn.setTimeout(REQUEST_TIMEOUT_MS, () => conn.destroy())
       let buf = ''
       conn.setEncoding('utf8')
       conn.on('error', () => conn.destroy())

@@ -35,7 +35,7 @@ function raw(socketPath: string, text: string): Promise<string> {
   })
 }
 
-test('an idle agent stops by itself and removes its socket', { timeout: 60_000 }, async () => {
+test('an idle agent stops by itself (even with a silent connection open) and removes its socket', { timeout: 60_000 }, async () => {
   const dataDir = await store()
   try {
     // 0.02 min = 1.2 s (the CLI takes whole minutes)
@@ -45,8 +45,12 @@ test('an idle agent stops by itself and removes its socket', { timeout: 60_000 }
     assert.equal(served.ok, true)
     assert.deepEqual(served.variables, { PW: 'agent-s3cret' })
     assert.deepEqual(served.secrets, ['agent-s3cret'])
+    // a client that connects and never sends its request does not keep the agent alive
+    const silent = connect(socket)
+    silent.on('error', () => {})
     const t = Date.now()
     await agent.done
+    silent.destroy()
     assert.ok(Date.now() - t < 10_000)
     assert.equal(existsSync(socket), false)
     await assert.rejects(agentRequest(socket, { v: AGENT_PROTOCOL, op: 'status' }, 2000))
