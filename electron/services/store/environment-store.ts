@@ -369,10 +369,15 @@ export class EnvironmentStore implements EnvironmentService {
   #storeSyntax(misses: SyntaxMisses): void {
     for (const m of misses) {
       const tree = core.syntaxOf(m.name, m.doc.yaml)
-      if (tree === undefined) continue
-      this.#stmt('INSERT OR REPLACE INTO revision_syntax (env_id, number, format, tree) VALUES (?, ?, ?, ?)').run(m.envId, m.number, core.SYNTAX_FORMAT, tree)
-      m.doc.syntax = tree
+      this.#putSyntax(m.envId, m.number, tree)
+      if (tree !== undefined) m.doc.syntax = tree
     }
+  }
+
+  /** Stores one revision's syntax tree (none when it cannot be cached), inside the caller's transaction. */
+  #putSyntax(envId: number, number: number, tree: string | undefined): void {
+    if (tree === undefined) return
+    this.#stmt('INSERT OR REPLACE INTO revision_syntax (env_id, number, format, tree) VALUES (?, ?, ?, ?)').run(envId, number, core.SYNTAX_FORMAT, tree)
   }
 
   /** Encrypts plaintext secrets and validates the definition; throws DefinitionError on errors. */
@@ -441,6 +446,7 @@ export class EnvironmentStore implements EnvironmentService {
         if (this.#env(ref)) throw new UserError('already_exists', `environment ${ref.id} already exists`)
         const dk = await this.#keys.prepareDataKey()
         const yaml = opts.yaml ? (await this.#prepareYaml(ref, opts.yaml, this.#cipher({ id: ref.id, keyId: dk.id }))).yaml : ''
+        const tree = core.syntaxOf(ref.id, yaml) // (parsed while preparing: the parse cache answers)
         try {
           return immediate(this.#db, () => {
             if (this.#env(ref)) throw new UserError('already_exists', `environment ${ref.id} already exists`)
@@ -452,7 +458,7 @@ export class EnvironmentStore implements EnvironmentService {
             const envId = Number(res.lastInsertRowid)
             const message = opts.message ?? 'created'
             this.#stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, 1, ?, ?, ?, ?)').run(envId, yaml, this.user, at, message)
-            this.#storeSyntax([{ envId, number: 1, name: ref.id, doc: { yaml } }])
+            this.#putSyntax(envId, 1, tree)
             this.#insertAudit({ action: 'create', target: ref.id, detail: { revision: 1 } })
             return { environment: ref.id, number: 1, author: this.user, created: at, message, tags: ['latest'] }
           })
@@ -514,13 +520,15 @@ export class EnvironmentStore implements EnvironmentService {
 
   /** Appends a revision under the write lock, checking the base revision there (the real concurrency check). */
   #append(ref: EnvRef, yaml: string, message: string, baseRevision: number | undefined, action: 'update' | 'rollback', detail: Record<string, JsonValue> = {}): RevisionInfo {
+    // the new revision's syntax tree, made before taking the write lock
+    const tree = core.syntaxOf(ref.id, yaml)
     return immediate(this.#db, () => {
       const env = this.#mustEnv(ref)
       if (baseRevision !== undefined && env.latest !== baseRevision) throw new ConflictError(ref.id, baseRevision, env.latest)
       const n = env.latest + 1
       const at = now()
       this.#stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, ?, ?, ?, ?, ?)').run(env.id, n, yaml, this.user, at, message)
-      this.#storeSyntax([{ envId: env.id, number: n, name: ref.id, doc: { yaml } }])
+      this.#putSyntax(env.id, n, tree)
       this.#stmt('UPDATE environments SET latest = ?, modified = ? WHERE id = ?').run(n, at, env.id)
       this.#insertAudit({ action, target: ref.id, detail: { revision: n, ...detail } })
       const tags = this.#tagsOf(env.id).get(n) ?? []
