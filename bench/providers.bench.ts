@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path'
 import pg from 'pg'
 import { evaluate } from '../shared/esc/index.ts'
 import { cleanupExpiredLogins, createProviderRegistry } from '../electron/providers/index.ts'
+import { measure } from './timing.ts'
 
 const here = import.meta.dirname
 const pluginDir = mkdtempSync(join(tmpdir(), 'envelope-bench-plugins-'))
@@ -38,18 +39,6 @@ function doc(n: number, call: (i: number) => string): string {
   return y
 }
 
-async function median(n: number, fn: () => Promise<void>): Promise<number> {
-  for (let i = 0; i < 2; i++) await fn()
-  const times: number[] = []
-  for (let i = 0; i < n; i++) {
-    const t = performance.now()
-    await fn()
-    times.push(performance.now() - t)
-  }
-  times.sort((a, b) => a - b)
-  return times[Math.floor(times.length / 2)] as number
-}
-
 async function run(name: string, call: (i: number) => string): Promise<void> {
   const once = async (n: number): Promise<void> => {
     const r = await evaluate({ name: 'bench/providers', source: doc(n, call), mode: 'eval', providers })
@@ -57,8 +46,8 @@ async function run(name: string, call: (i: number) => string): Promise<void> {
     if (errors.length) throw new Error(`${name}: ${errors[0]?.summary}`)
     if (Object.keys(r.value ?? {}).length !== n) throw new Error(`${name}: expected ${n} values`)
   }
-  const one = await median(7, () => once(1))
-  const ten = await median(7, () => once(10))
+  const { median: one } = await measure(7, () => once(1), 2)
+  const { median: ten } = await measure(7, () => once(10), 2)
   console.log(`providers.${name}.open_1: ${one.toFixed(1)} ms`)
   console.log(`providers.${name}.open_10_parallel: ${ten.toFixed(1)} ms`)
   console.log(`providers.${name}.open_10_serial_estimate: ${(10 * one).toFixed(1)} ms`)

@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { createServices } from '../electron/services/index.ts'
 import { clearParseCache } from '../shared/esc/index.ts'
+import { measure } from './timing.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'envelope-bench-'))
 const services = createServices({ dataDir, providers: null, keys: { keyFile: join(dataDir, 'bench.key'), env: {} } })
@@ -39,30 +40,14 @@ for (let k = 0; k < 1000; k++) {
 }
 await env.create('bench/main', { yaml: main })
 
-let lastMin = 0
-/** Median of n timed runs after a warm-up; the fastest run is kept in `lastMin` (shared machines are noisy). */
-async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn() // warm-up (JIT, key unwrap, caches)
-  const times: number[] = []
-  for (let i = 0; i < n; i++) {
-    const t = performance.now()
-    await fn()
-    times.push(performance.now() - t)
-  }
-  times.sort((a, b) => a - b)
-  lastMin = times[0]!
-  return times[Math.floor(times.length / 2)]!
-}
-
 const opened = await env.open('bench/main')
 if (opened.diagnostics.length > 0 || Object.keys(opened.value ?? {}).length < 1000) {
   throw new Error(`bench environment did not evaluate cleanly: ${JSON.stringify(opened.diagnostics.slice(0, 3))}`)
 }
-const openMs = await median(30, () => env.open('bench/main'))
-const openMin = lastMin
-const checkMs = await median(30, () => env.check('bench/main', main))
+const { median: openMs, min: openMin } = await measure(30, () => env.open('bench/main'))
+const { median: checkMs } = await measure(30, () => env.check('bench/main', main))
 let rev = (await env.getDefinition('bench/main')).revision
-const saveMs = await median(10, async () => {
+const { median: saveMs } = await measure(10, async () => {
   rev = (await env.update('bench/main', main, { baseRevision: rev })).number
 })
 /** open() as a fresh process does it: new store instance, no parsed documents in memory */
@@ -80,13 +65,8 @@ async function openFresh(dropTrees: boolean): Promise<number> {
   s.close()
   return ms
 }
-const fresh = async (dropTrees: boolean): Promise<number> => {
-  const times: number[] = []
-  for (let i = 0; i < 13; i++) times.push(await openFresh(dropTrees))
-  return times.slice(3).sort((a, b) => a - b)[5]!
-}
-const freshMs = await fresh(false)
-const freshParsedMs = await fresh(true)
+const { median: freshMs } = await measure(10, () => openFresh(false))
+const { median: freshParsedMs } = await measure(10, () => openFresh(true))
 console.log(`store.open.1000x10: ${openMs.toFixed(1)} ms`)
 console.log(`store.open.1000x10.min: ${openMin.toFixed(1)} ms`)
 console.log(`store.check.1000x10: ${checkMs.toFixed(1)} ms`)
