@@ -41,6 +41,8 @@ export interface OpenResult {
   value?: Record<string, EvalValue>
   diagnostics: Diagnostic[]
   imports: string[]
+  /** the providers (`fn::open::…` / `fn::rotate::…` names) the evaluation called, when any */
+  providers?: string[]
 }
 
 export interface AuditEvent {
@@ -67,6 +69,9 @@ export interface AuditEvent {
     | 'rotate'
     | 'sync.push'
     | 'sync.pull'
+    | 'agent.start'
+    | 'agent.stop'
+    | 'settings'
   target: string
   result: 'ok' | 'denied' | 'error'
   /** never secret values */

@@ -50,15 +50,18 @@ export function fastRunArgs(argv: string[]): { ref: string; command: string[]; m
   return command.length > 0 ? { ref, command, mask } : undefined
 }
 
-/** Runs `envelope run …` when `argv` is a plain run (see fastRunArgs); undefined otherwise (nothing done). */
-export async function runFast(argv: string[], cli: Cli = createCli()): Promise<number | undefined> {
+/**
+ * Runs `envelope run …` when `argv` is a plain run (see fastRunArgs); undefined otherwise (nothing done).
+ * `agentAsked`: the agent was asked already (bin/envelope's agent-run bundle) and did not serve.
+ */
+export async function runFast(argv: string[], cli: Cli = createCli(), opts: { agentAsked?: boolean } = {}): Promise<number | undefined> {
   const fast = fastRunArgs(argv)
   if (!fast) return undefined
   return runWithCli(cli, async () => {
-    // an agent of this build serves the environment when one runs (`envelope agent start`); arguments
+    // an agent of this build serves the environment when one runs (see electron/services/agent); arguments
     // with `${…}` placeholders need the evaluated tree, so those runs open the environment here
     const { agentMayServe, runViaAgent } = await import('./agent-run.ts')
-    if (agentMayServe(fast, cli.build) && (await runViaAgent(cli, fast, cli.build))) return
+    if (!opts.agentAsked && agentMayServe(fast, cli.build) && (await runViaAgent(cli, fast, cli.build))) return
     const { runCommand } = await import('./actions/run.ts')
     await runCommand(cli, fast.ref, fast.command, { mask: fast.mask })
   })

@@ -14,7 +14,7 @@ import { commandAllowedByTags, createProviderRegistry } from '../providers/index
 import { stripVersion } from './crypto/key-manager.ts'
 
 export { EnvironmentStore, DefinitionError, formatDiagnostic } from './store/environment-store.ts'
-export type { EnvironmentStoreOptions } from './store/environment-store.ts'
+export type { EnvironmentStoreOptions, StoreSettings } from './store/environment-store.ts'
 export type { KeyConfig, KeyBackend } from './keychain/kek.ts'
 export { resolveDataDir, storeFile } from './paths.ts'
 

@@ -1,10 +1,16 @@
 /**
  * `envelope agent …` (electron/services/agent): `start` runs `agent serve` detached, logging to
- * `<data folder>/agent.log`, and returns once the agent answers; `stop` and `status` talk to its socket.
+ * `<data folder>/agent.log`, and returns once the agent answers; `stop` and `status` talk to its socket;
+ * `autostart` turns on or off the agent `envelope run` starts by itself (agentAutostart).
  */
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs'
 import { UserError } from '../../../shared/errors.ts'
-import { AGENT_PROTOCOL, agentRequest, agentSocketPath, type AgentStatus } from '../../services/agent/protocol.ts'
+import type { OpenResult } from '../../../shared/models.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketPath, DEFAULT_IDLE_MINUTES, type AgentStatus } from '../../services/agent/protocol.ts'
+import type { EnvironmentStore } from '../../services/index.ts'
 import { resolveDataDir } from '../../services/paths.ts'
+import { isoNow } from '../../services/time.ts'
 import type { Cli } from '../context.ts'
 
 function idleMinutes(text: string): number {
@@ -42,14 +48,11 @@ export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promi
   }
   if (running) {
     // started by another build of envelope (an upgrade, a rebuild): it would decline this build's runs
-    await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
-    const { existsSync } = await import('node:fs')
-    for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25))
+    await stopAgent(dataDir)
     cli.err(`Stopped the agent of another envelope build (pid ${running.pid}).\n`)
   }
-  const { mkdirSync, openSync, closeSync, readFileSync, statSync } = await import('node:fs')
+  const { mkdirSync, readFileSync } = await import('node:fs')
   const { join } = await import('node:path')
-  const { spawn } = await import('node:child_process')
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const logFile = join(dataDir, 'agent.log')
   const logStart = (() => {
@@ -69,7 +72,7 @@ export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promi
   for (;;) {
     const s = await statusOf(dataDir)
     if (s && s.pid === child.pid) {
-      cli.out(`Agent started (pid ${s.pid}) for ${dataDir}; it stops after ${idle} min without a request.\n`)
+      cli.out(`Agent started (pid ${s.pid}) for ${dataDir}; it stops after ${idle} min without a served run.\n`)
       cli.err('`envelope run` now takes the environments from it; `envelope agent stop` ends it.\n')
       return
     }
@@ -85,28 +88,96 @@ export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promi
   }
 }
 
-export async function agentServeCommand(cli: Cli, opts: { idle: string }): Promise<void> {
+export async function agentServeCommand(cli: Cli, opts: { idle: string; auto?: boolean }): Promise<void> {
   const idle = idleMinutes(opts.idle)
   const build = mustBeBuilt(cli)
   const { startAgent } = await import('../../services/agent/server.ts')
   const stamp = (line: string): void => cli.err(`${new Date().toISOString()} ${line}\n`)
-  const agent = await startAgent({ dataDir: resolveDataDir(), build, idleMinutes: idle, log: stamp })
-  const stop = (): void => void agent.close()
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
-  process.once('SIGHUP', stop)
+  let agent
+  try {
+    agent = await startAgent({ dataDir: resolveDataDir(), build, idleMinutes: idle, log: stamp, auto: opts.auto === true })
+  } catch (err) {
+    // two runs started one at the same time: the other one serves
+    if (opts.auto && err instanceof UserError && err.code === 'already_exists') return
+    throw err
+  }
+  const stop = (signal: string) => (): void => void agent.close(`signal ${signal}`)
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, stop(signal))
   await agent.done
 }
 
 export async function agentStopCommand(cli: Cli): Promise<void> {
   const dataDir = resolveDataDir()
+  const pid = await stopAgent(dataDir)
+  if (pid === undefined) cli.err(`No agent serves ${dataDir}.\n`)
+  else cli.out(`Agent stopped (pid ${pid}).\n`)
+}
+
+/** Stops the agent serving `dataDir` and waits for its socket to go; its pid, or undefined when none ran. */
+export async function stopAgent(dataDir: string): Promise<number | undefined> {
   const s = await statusOf(dataDir)
-  if (!s) {
-    cli.err(`No agent serves ${dataDir}.\n`)
+  if (!s) return undefined
+  await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
+  for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25))
+  return s.pid
+}
+
+/** `agent autostart [on|off]`: shows or changes whether `envelope run` starts the agent by itself. */
+export async function agentAutostartCommand(cli: Cli, value: string | undefined): Promise<void> {
+  const store = await cli.store()
+  if (value === undefined) {
+    const on = store.setting('agent.autostart') !== false
+    cli.out(`autostart: ${on ? 'on' : 'off'}${process.env.ENVELOPE_NO_AGENT ? ' (but ENVELOPE_NO_AGENT is set: no agent is used)' : ''}\n`)
     return
   }
-  await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
-  cli.out(`Agent stopped (pid ${s.pid}).\n`)
+  if (value !== 'on' && value !== 'off') throw new UserError('invalid_input', `autostart is on or off, got ${JSON.stringify(value)}`, { hint: 'envelope agent autostart off' })
+  await store.setSetting('agent.autostart', value === 'on')
+  if (value === 'on') {
+    cli.out('autostart: on. `envelope run` starts the agent when none runs (for a store whose key is in the OS keychain).\n')
+    return
+  }
+  const pid = await stopAgent(store.dataDir)
+  cli.out(`autostart: off. \`envelope run\` no longer starts the agent; \`envelope agent start\` still does.${pid === undefined ? '' : ` Stopped the running agent (pid ${pid}).`}\n`)
+}
+
+/**
+ * `envelope run` after opening `res` itself: when the agent would have served this run but none runs,
+ * returns the function that starts one in the background (called once the command has started, so the
+ * run does not wait for it); undefined when it should not start. Only for the built CLI (the agent
+ * serves its own build), a store whose key is in the OS keychain (a passphrase is asked of every process
+ * unless the user starts an agent), a provider-free environment without diagnostics (what the agent
+ * serves), a data folder only its owner can read (the agent refuses others), unless turned off
+ * (`agent autostart off`, ENVELOPE_NO_AGENT). The agent's start-up is not awaited: a failure is in
+ * `<data folder>/agent.log`, and the next run opens the environment itself as before.
+ */
+export function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResult): (() => void) | undefined {
+  if (cli.build === undefined || process.env.ENVELOPE_NO_AGENT || process.platform === 'win32') return undefined
+  if (res.providers !== undefined || res.diagnostics.length > 0) return undefined
+  if (store.activeKeyInfo()?.backend !== 'keychain' || store.setting('agent.autostart') === false) return undefined
+  const dataDir = store.dataDir
+  // an agent runs (and declined: another build, which stops when idle) or was killed (its socket stays;
+  // `agent start` clears it)
+  if (existsSync(agentSocketPath(dataDir))) return undefined
+  try {
+    if ((statSync(dataDir).mode & 0o077) !== 0) return undefined
+  } catch {
+    return undefined
+  }
+  const script = process.argv[1]
+  if (!script) return undefined
+  return () => {
+    try {
+      const log = openSync(`${dataDir}/agent.log`, 'a', 0o600)
+      try {
+        writeSync(log, `${isoNow()} envelope run (pid ${process.pid}) starts the agent\n`)
+        spawn(process.execPath, [script, 'agent', 'serve', '--auto', '--idle', String(DEFAULT_IDLE_MINUTES)], { detached: true, stdio: ['ignore', 'ignore', log], cwd: dataDir }).unref()
+      } finally {
+        closeSync(log)
+      }
+    } catch {
+      // an optimisation only: the next run opens the environment itself
+    }
+  }
 }
 
 export async function agentStatusCommand(cli: Cli, opts: { output: string }): Promise<void> {
@@ -116,7 +187,7 @@ export async function agentStatusCommand(cli: Cli, opts: { output: string }): Pr
   else if (!s) cli.out(`No agent serves ${dataDir}.\n`)
   else {
     const current = s.build === cli.build ? '' : ' (another build of envelope: it declines this one\'s requests; restart it)'
-    cli.out(`Agent pid ${s.pid} serves ${s.dataDir} since ${s.started}${current}; ${s.served} run${s.served === 1 ? '' : 's'} served; stops after ${s.idleMinutes} min without a request.\n`)
+    cli.out(`Agent pid ${s.pid} serves ${s.dataDir} since ${s.started}${current}; ${s.served} run${s.served === 1 ? '' : 's'} served; stops after ${s.idleMinutes} min without a served run.\n`)
   }
   if (!s) cli.exitCode = 1
 }

@@ -77,6 +77,8 @@ export async function keyRotateCommand(cli: Cli, opts: KeyRotateOptions, usage: 
   if (r.from === 'passphrase' && r.backend !== 'passphrase') lines.push('ENVELOPE_PASSPHRASE is no longer needed for this store.')
   if (r.from === 'keyfile') lines.push(`The old ${before.description} no longer opens this store (only copies of the data folder made before now): delete it once you no longer need those.`)
   lines.push(`Next: ${nextStep(r.backend, keyFile, target.passphrase !== undefined)}`)
+  const agentPid = await stopAgentHoldingOldKey((await cli.store()).dataDir)
+  if (agentPid !== undefined) lines.push(`Stopped the agent (pid ${agentPid}): it held the old key.`)
   cli.out(lines.join('\n') + '\n')
   if (keyFile !== undefined) {
     const mode = statSync(keyFile).mode & 0o777 // an existing file is used as it is
@@ -130,4 +132,13 @@ export async function keyImportCommand(cli: Cli, file: string, opts: { passphras
   const p = await passphrase(cli, opts.passphraseFile, { envVar: 'ENVELOPE_EXPORT_PASSPHRASE', confirm: false })
   const r = await (await cli.store()).importKey(exported, p)
   cli.out(`Key ${r.keyId} imported.\n`)
+}
+
+/**
+ * After the store's key changed: the agent (electron/services/agent) still holds the old one in memory,
+ * and would serve runs without the new passphrase. It stops itself at its next request; this stops it now.
+ */
+async function stopAgentHoldingOldKey(dataDir: string): Promise<number | undefined> {
+  const { stopAgent } = await import('./agent.ts')
+  return stopAgent(dataDir).catch(() => undefined)
 }

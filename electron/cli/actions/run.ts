@@ -62,9 +62,16 @@ export async function runCommand(cli: Cli, ref: string, argv: string[], opts: { 
     target: res.environment,
     detail: { revision: res.revision, command: basename(command), variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: opts.mask },
   })
+  // no agent served this run: the next ones are faster with one (started while the command runs)
+  const { agentAutostart } = await import('./agent.ts')
+  const startAgent = agentAutostart(cli, store, res)
   // the store is not needed while the child runs: let it go once the child has started, without the
   // last-connection checkpoint (an fsync) that closing would do (see Cli.close)
-  cli.exitCode = await launch({ command, args: finalArgs, variables: p.variables, files: p.files, secrets, mask: opts.mask, onSpawn: () => cli.close({ exiting: true }) })
+  const onSpawn = (): void => {
+    cli.close({ exiting: true })
+    startAgent?.()
+  }
+  cli.exitCode = await launch({ command, args: finalArgs, variables: p.variables, files: p.files, secrets, mask: opts.mask, onSpawn })
 }
 
 export async function exportCommand(cli: Cli, ref: string, opts: { format: 'dotenv' | 'shell' | 'json' | 'yaml'; output?: string }): Promise<void> {

@@ -20,9 +20,10 @@ defineCommand({
           cli.out(JSON.stringify(events, null, 2) + '\n')
           return
         }
+        const width = Math.max(10, ...events.map((e) => e.action.length))
         for (const e of events) {
           const detail = e.detail ? ' ' + Object.entries(e.detail).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : ''
-          cli.out(`${e.time}  ${e.user}  ${e.action.padEnd(10)} ${e.result.padEnd(6)} ${e.target}${detail}\n`)
+          cli.out(`${e.time}  ${e.user}  ${e.action.padEnd(width)} ${e.result.padEnd(6)} ${e.target}${detail}\n`)
         }
       })
   },

@@ -13,6 +13,8 @@ export const AGENT_PROTOCOL = 1
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 /** sun_path is 108 bytes on Linux, 104 on macOS */
 export const MAX_SOCKET_PATH = 100
+/** minutes without a served run after which an agent stops (`--idle`) */
+export const DEFAULT_IDLE_MINUTES = 15
 
 export function agentSocketPath(dataDir: string): string {
   return join(dataDir, 'agent.sock')

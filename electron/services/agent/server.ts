@@ -2,18 +2,23 @@
  * The Envelope agent (`envelope agent start`): a background process of the user's that keeps the store
  * open with its key unlocked, so `envelope run` skips what a fresh process pays before it can start the
  * command (loading crypto, SQLite and the keychain module, the keychain's D-Bus round trips, opening the
- * store). Like ssh-agent or gpg-agent, it is opt-in, per user and per data folder, and ends after a
- * period without requests.
+ * store). Like gpg-agent, it is per user and per data folder, ends after a period without requests, and
+ * is started on demand: by `envelope agent start`, or by `envelope run` itself when the store's key is in
+ * the OS keychain (`auto`; off with `envelope agent autostart off` or ENVELOPE_NO_AGENT=1).
  *
  * Trust: the socket is `<data folder>/agent.sock` (mode 0600 in a folder that must be 0700); whoever can
- * use it could read the store's folder and ask the unlocked keychain for its key anyway.
+ * use it could read the store's folder and ask the unlocked keychain for its key anyway. That is why
+ * `envelope run` starts one by itself only for a keychain key: a passphrase is asked of every process
+ * unless the user starts an agent. The agent stops when the store's active key changes (a rotation, a
+ * switch to a passphrase), when its socket is removed or replaced, on `agent stop`, and when idle.
+ * Its start and stop are audited (`agent.start` / `agent.stop`).
  * Semantics: the agent serves only what a local open would give without anything that depends on the
  * asking process: environments that evaluate without providers (`fn::open` / `fn::rotate` run in the
  * caller, with its environment and working directory) and without any diagnostic. Everything else, and
  * any request from another build of the CLI, is declined, and the caller opens the environment itself.
  * Every request is audited like a local `run` (open + run, `detail.agent: true`).
  */
-import { chmodSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, renameSync, rmSync, statSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { UserError } from '../../../shared/errors.ts'
 import { collectSecrets, projectEnvironment } from '../../../shared/format/index.ts'
@@ -28,26 +33,30 @@ export interface AgentOptions {
   dataDir: string
   /** the CLI build serving (requests from other builds are declined) */
   build: string
-  /** exit after this many minutes without a request */
+  /** exit after this many minutes without a served run */
   idleMinutes: number
   /** where to note what happens (never secrets) */
   log?: (line: string) => void
   /** key backend options (default: as the CLI, keychain or ENVELOPE_PASSPHRASE / ENVELOPE_KEY_FILE) */
   keys?: KeyConfig
+  /** started by `envelope run` (not by `agent start`): only for a store whose key is in the keychain */
+  auto?: boolean
+  /** how often to check that the socket is still ours (default 5 s) */
+  watchMs?: number
 }
 
 export interface RunningAgent {
   socketPath: string
   /** resolves once the agent has stopped (idle, `agent stop`, close()) */
   done: Promise<void>
-  close(): Promise<void>
+  close(reason?: string): Promise<void>
 }
 
 /** Checks that an agent may serve from `dataDir` and that none is serving it yet; removes a stale socket. */
 async function prepareSocket(dataDir: string): Promise<string> {
   if (process.platform === 'win32') throw new UserError('invalid_input', 'the agent is not available on Windows yet', { hint: 'envelope run works without it' })
   const socketPath = agentSocketPath(dataDir)
-  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+  if (Buffer.byteLength(socketPath) + 8 > MAX_SOCKET_PATH) { // (+ `.<pid>` while binding)
     throw new UserError('invalid_input', `the data folder's path is too long for the agent's socket (${socketPath})`, { hint: 'use a shorter ENVELOPE_DATA_DIR' })
   }
   const mode = statSync(dataDir).mode & 0o777
@@ -75,6 +84,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // the key must be reachable now (the keychain may prompt once); later requests reuse it
     const key = await services.environments.keyStatus()
     if (!key.available) throw new UserError('keychain_unavailable', `the store key is not reachable: ${key.message ?? key.description}`)
+    // the key it unlocked: after a key rotation (or a switch to a passphrase) it stops serving
+    const keyId = services.environments.activeKeyInfo()?.id
+    if (opts.auto && key.backend !== 'keychain') {
+      throw new UserError('invalid_input', `only a store whose key is in the keychain starts an agent by itself (this one uses a ${key.backend})`, { hint: 'envelope agent start' })
+    }
     const started = new Date().toISOString()
     let served = 0
     let idle: NodeJS.Timeout | undefined
@@ -82,29 +96,46 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     const done = new Promise<void>((r) => (resolveDone = r))
     let closing: Promise<void> | undefined
     const connections = new Set<Socket>()
-    const close = (): Promise<void> =>
+    let socketIno = 0 // once listening
+    // the socket removed or replaced (its data folder deleted, another agent took over): nothing can reach
+    // this agent any more, so it stops rather than keep the key until the idle timeout
+    const watch = setInterval(() => void (socketIno === 0 || ownSocket() || close('its socket is gone')), opts.watchMs ?? 5000)
+    watch.unref()
+    const close = (reason = 'stopped'): Promise<void> =>
       (closing ??= new Promise<void>((resolve) => {
         clearTimeout(idle)
+        clearInterval(watch)
         server!.close(() => resolve())
         // a connection that never finishes its request must not keep the agent (and its keys) alive
         for (const c of connections) c.destroy()
       }).finally(() => {
-        rmSync(socketPath, { force: true })
+        // only our own socket (a folder removed and made again may hold another agent's)
+        if (ownSocket()) rmSync(socketPath, { force: true })
+        // (the data folder may be gone: that is one reason to stop)
+        services.environments.recordAudit({ action: 'agent.stop', target: 'agent', detail: { pid: process.pid, served, reason } }).catch(() => undefined)
         services.close()
-        log('agent stopped')
+        log(`agent stopped (${reason})`)
         resolveDone()
       }))
+    const ownSocket = (): boolean => {
+      try {
+        return statSync(socketPath).ino === socketIno
+      } catch {
+        return false
+      }
+    }
     const touch = (): void => {
       clearTimeout(idle)
-      idle = setTimeout(() => {
-        log(`no request for ${opts.idleMinutes} min: stopping`)
-        void close()
-      }, opts.idleMinutes * 60_000)
+      idle = setTimeout(() => void close(`no request for ${opts.idleMinutes} min`), opts.idleMinutes * 60_000)
       idle.unref?.()
     }
 
     const run = async (req: AgentRequest & { op: 'run' }): Promise<RunGranted | Declined> => {
       if (req.build !== opts.build) return { ok: false, reason: 'another build of envelope is serving' }
+      if (services.environments.activeKeyInfo()?.id !== keyId) {
+        setImmediate(() => void close('the store key changed'))
+        return { ok: false, reason: 'the store key changed' }
+      }
       let res
       try {
         res = await services.environments.open(req.ref)
@@ -120,6 +151,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         detail: { revision: res.revision, command: req.command, variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: req.mask, agent: true },
       })
       served++
+      touch()
       return { ok: true, environment: res.environment, revision: res.revision, variables: p.variables, files: p.files, secrets: collectSecrets(res.value) }
     }
 
@@ -133,15 +165,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (req.v !== AGENT_PROTOCOL) return { ok: false, reason: `protocol ${String(req.v)} (this agent speaks ${AGENT_PROTOCOL})` }
       if (req.op === 'status') return { ok: true, pid: process.pid, build: opts.build, dataDir: services.dataDir, started, served, idleMinutes: opts.idleMinutes } satisfies AgentStatus
       if (req.op === 'stop') {
-        setImmediate(() => void close())
+        setImmediate(() => void close('asked to stop'))
         return { ok: true }
       }
       if (req.op === 'run' && typeof req.ref === 'string' && typeof req.command === 'string' && typeof req.build === 'string') return run(req)
       return { ok: false, reason: 'bad request' }
     }
 
+    // only a served run keeps the agent: one that only declines (another build's runs after an upgrade,
+    // environments with providers) or is only asked for its status stops when the idle time is over
     server = createServer((conn: Socket) => {
-      touch()
       connections.add(conn)
       conn.on('close', () => connections.delete(conn))
       conn.setTimeout(REQUEST_TIMEOUT_MS, () => conn.destroy())
@@ -166,13 +199,20 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         )
       })
     })
+    // bound under a name of its own, then renamed into place: closing the server unlinks the name it was
+    // bound to (libuv), which must not remove a socket another agent has put at agent.sock meanwhile
+    const bound = `${socketPath}.${process.pid}`
+    rmSync(bound, { force: true })
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject)
-      server!.listen(socketPath, () => resolve())
+      server!.listen(bound, () => resolve())
     })
-    chmodSync(socketPath, 0o600)
+    chmodSync(bound, 0o600)
+    renameSync(bound, socketPath)
+    socketIno = statSync(socketPath).ino
     touch()
-    log(`agent serving ${services.dataDir} on ${socketPath} (pid ${process.pid}, idle timeout ${opts.idleMinutes} min)`)
+    await services.environments.recordAudit({ action: 'agent.start', target: 'agent', detail: { pid: process.pid, idleMinutes: opts.idleMinutes, auto: opts.auto === true } })
+    log(`agent serving ${services.dataDir} on ${socketPath} (pid ${process.pid}, idle timeout ${opts.idleMinutes} min${opts.auto ? ', started by envelope run' : ''})`)
     return { socketPath, done, close }
   } catch (err) {
     server?.close()

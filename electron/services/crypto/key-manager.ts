@@ -103,6 +103,12 @@ export class KeyManager {
     return this.#db.prepare('SELECT id, backend, params, check_blob FROM keks WHERE retired IS NULL').get() as KekRow | undefined
   }
 
+  /** The active key's id and backend, from the store alone (no keychain call); undefined before the first key. */
+  activeKeyInfo(): { id: string; backend: KeyBackend } | undefined {
+    const row = this.#activeRow()
+    return row && { id: row.id, backend: row.backend }
+  }
+
   #row(id: string): KekRow | undefined {
     return this.#db.prepare('SELECT id, backend, params, check_blob FROM keks WHERE id = ?').get(id) as KekRow | undefined
   }

@@ -35,13 +35,19 @@ import type {
 import { resolveDataDir, storeFile } from '../paths.ts'
 import { KeyManager, StaleKekError } from '../crypto/key-manager.ts'
 import type { KeyRotation } from '../crypto/key-manager.ts'
-import type { KeyConfig } from '../keychain/kek.ts'
+import type { KeyBackend, KeyConfig } from '../keychain/kek.ts'
 import { immediate, openDatabase } from './db.ts'
 import { core, loadCore } from './core.ts'
 import { checkTagName, parseRef, parseVersion } from './names.ts'
 import { rotateStoredEnvironment } from '../../providers/rotation.ts'
 import type { EnvRef } from './names.ts'
 import { isoNow } from '../time.ts'
+
+/** Settings kept in the store file (the `meta` table), for every program using it. */
+export interface StoreSettings {
+  /** whether `envelope run` starts the agent when none is running (default true; see electron/services/agent) */
+  'agent.autostart': boolean
+}
 
 export interface EnvironmentStoreOptions {
   /** data folder (default: ENVELOPE_DATA_DIR, else the OS app-data folder; see paths.ts) */
@@ -397,8 +403,15 @@ export class EnvironmentStore implements EnvironmentService {
    * `source`: the definition, or a stored revision (its cached syntax tree is used; `misses` collects
    * the stored revisions, root or imported, that had none).
    */
-  async #evaluate(name: string, source: string | StoredDoc, mode: EvalMode, cipher: StoreCipher, rotatePaths?: string[], misses?: SyntaxMisses): Promise<EvalResult> {
+  async #evaluate(name: string, source: string | StoredDoc, mode: EvalMode, cipher: StoreCipher, rotatePaths?: string[], misses?: SyntaxMisses): Promise<EvalResult & { providers: string[] }> {
     const core = await loadCore()
+    // which providers the evaluation looks up (`open` reports them: the agent serves only provider-free runs)
+    const used = new Set<string>()
+    const registry = this.#providers
+    const providers: ProviderRegistry | undefined = registry && {
+      provider: (n) => (used.add(n), registry.provider(n)),
+      rotator: (n) => (used.add(n), registry.rotator(n)),
+    }
     const doc = typeof source === 'string' ? { yaml: source } : source
     // secrets are decrypted synchronously once their data keys are unwrapped: one evaluation round
     const decrypting = mode !== 'check'
@@ -412,10 +425,10 @@ export class EnvironmentStore implements EnvironmentService {
       loader: this.#loader(decrypting ? cipher : undefined, misses),
       cipher,
       context: this.#context,
-      ...(this.#providers ? { providers: this.#providers } : {}),
+      ...(providers ? { providers } : {}),
     })
     rethrowKeyError(cipher)
-    return res
+    return { ...res, providers: [...used].sort() }
   }
 
   // ---------------------------------------------------------------------------------------- service
@@ -775,7 +788,14 @@ export class EnvironmentStore implements EnvironmentService {
         this.#insertAudit(audit)
         this.#storeSyntax(misses)
       }, { durable: false })
-      return { environment: ref.id, revision: rev.number, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
+      return {
+        environment: ref.id,
+        revision: rev.number,
+        ...(res.value ? { value: res.value } : {}),
+        diagnostics: res.diagnostics,
+        imports: res.imports,
+        ...(res.providers.length > 0 ? { providers: res.providers } : {}),
+      }
     } catch (err) {
       this.#auditFailure('open', ref.id, err)
       throw err
@@ -870,6 +890,25 @@ export class EnvironmentStore implements EnvironmentService {
       result: r.result,
       ...(r.detail ? { detail: JSON.parse(r.detail) as Record<string, JsonValue> } : {}),
     }))
+  }
+
+  /** The active key's id and backend, read from the store only (no keychain call); undefined before the first save. */
+  activeKeyInfo(): { id: string; backend: KeyBackend } | undefined {
+    return this.#keys.activeKeyInfo()
+  }
+
+  /** A store setting (see StoreSettings), or undefined when it was never set. */
+  setting<K extends keyof StoreSettings>(name: K): StoreSettings[K] | undefined {
+    const row = this.#stmt('SELECT value FROM meta WHERE key = ?').get(`setting.${name}`) as { value: string } | undefined
+    return row ? (JSON.parse(row.value) as StoreSettings[K]) : undefined
+  }
+
+  /** Changes a store setting (audited as `settings`). */
+  async setSetting<K extends keyof StoreSettings>(name: K, value: StoreSettings[K]): Promise<void> {
+    immediate(this.#db, () => {
+      this.#stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(`setting.${name}`, JSON.stringify(value))
+      this.#insertAudit({ action: 'settings', target: 'store', detail: { [name]: value } })
+    })
   }
 
   /** Which key backend the store uses and whether the key is reachable now (never throws). */

@@ -1,7 +1,8 @@
 /**
  * The agent in process (electron/services/agent/server.ts) on a real store with its key in the real Secret
  * Service (run with test/with-keyring.sh): it stops by itself when idle (its keys leave with it), answers
- * malformed requests without serving anything, and refuses to start twice on one data folder.
+ * malformed requests without serving anything, refuses to start twice on one data folder, stops when the
+ * store key changes or its socket is replaced, and starts by itself only for a keychain key.
  * The CLI side (start/stop/status, served runs identical to local ones) is in test/integration/cli/bundle.test.ts.
  */
 import { test } from 'node:test'
@@ -77,6 +78,64 @@ test('malformed or foreign requests get an answer and nothing else; one agent pe
     await assert.rejects(startAgent({ dataDir, build: 'b1', idleMinutes: 5, keys }), (e: unknown) => e instanceof UserError && e.code === 'already_exists')
   } finally {
     await agent.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+})
+
+test('an agent stops once the store key changes or its socket is replaced, and its start and stop are audited', { timeout: 60_000 }, async () => {
+  const dataDir = await store()
+  const other = createServices({ dataDir, keys, user: 'alice' })
+  try {
+    const socket = agentSocketPath(dataDir)
+    const run = () => agentRequest<RunGranted | Declined>(socket, { v: AGENT_PROTOCOL, op: 'run', ref: 'app/a', command: 'env', mask: true, build: 'b1' }, 5000)
+    const agent = await startAgent({ dataDir, build: 'b1', idleMinutes: 5, keys, auto: true })
+    assert.equal((await run()).ok, true)
+    // another process rotates the key (the agent still holds the old one): declined, and the agent stops
+    await other.environments.rotateKey()
+    assert.deepEqual(await run(), { ok: false, reason: 'the store key changed' })
+    await agent.done
+    assert.equal(existsSync(socket), false)
+
+    // a socket replaced by another one (a second agent after the folder was cleaned up): the first one stops
+    const first = await startAgent({ dataDir, build: 'b1', idleMinutes: 5, keys, watchMs: 50 })
+    rmSync(socket)
+    const second = await startAgent({ dataDir, build: 'b2', idleMinutes: 5, keys, watchMs: 50 })
+    await first.done
+    assert.equal(existsSync(socket), true, 'the first agent leaves the second one its socket')
+    assert.equal((await agentRequest<AgentStatus>(socket, { v: AGENT_PROTOCOL, op: 'status' }, 5000)).build, 'b2')
+    await second.close()
+
+    const events = (await other.environments.audit({ limit: 50 })).filter((e) => e.action.startsWith('agent.')).reverse()
+    assert.deepEqual(events.map((e) => [e.action, e.detail?.reason ?? e.detail?.auto]), [
+      ['agent.start', true],
+      ['agent.stop', 'the store key changed'],
+      ['agent.start', false],
+      ['agent.start', false],
+      ['agent.stop', 'its socket is gone'],
+      ['agent.stop', 'stopped'],
+    ])
+  } finally {
+    other.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+})
+
+test('an agent for a passphrase store starts only when the user asks (`agent start`), never by itself', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'envelope-agent-'))
+  const pass = { backend: 'passphrase' as const, env: { ENVELOPE_PASSPHRASE: 'agent passphrase 16' } }
+  try {
+    const s = createServices({ dataDir, keys: pass, user: 'alice' })
+    await s.environments.create('app/a', { yaml: 'values:\n  pw:\n    fn::secret: agent-s3cret\n' })
+    s.close()
+    await assert.rejects(startAgent({ dataDir, build: 'b1', idleMinutes: 5, keys: pass, auto: true }), (e: unknown) => {
+      assert.ok(e instanceof UserError)
+      assert.match(e.message, /only a store whose key is in the keychain starts an agent by itself \(this one uses a passphrase\)/)
+      return true
+    })
+    assert.equal(existsSync(agentSocketPath(dataDir)), false)
+    const agent = await startAgent({ dataDir, build: 'b1', idleMinutes: 5, keys: pass })
+    await agent.close()
+  } finally {
     rmSync(dataDir, { recursive: true, force: true })
   }
 })

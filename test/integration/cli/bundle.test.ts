@@ -1,12 +1,14 @@
 /**
  * The shipped fast path: `npm run build:cli` output (out/cli, minified run bundle with a V8 code cache)
- * behaves exactly like the TypeScript sources, and so does `envelope run` served by the agent. Built into a scratch checkout (bin/ copied, sources and
- * node_modules linked) so the repository's own out/ is left alone. Real store, real keychain, real processes.
+ * behaves exactly like the TypeScript sources, and so does `envelope run` served by the agent, which
+ * `envelope run` starts by itself for a keychain store. Built into a scratch checkout (bin/ copied,
+ * sources and node_modules linked) so the repository's own out/ is left alone. Real store, real keychain,
+ * real processes.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { envelope, root, tempDir } from './helpers.ts'
 
@@ -23,7 +25,11 @@ const bin = join(scratch, 'bin', 'envelope')
 const def = join(scratch, 'def.yaml')
 
 const env = { ENVELOPE_DATA_DIR: dataDir, XDG_CACHE_HOME: cacheHome }
+// the run bundle's own path: no agent (envelope() sets ENVELOPE_NO_AGENT=1)
 const bundled = (args: string[]) => envelope(args, { bin, env })
+// as users run it: the agent is asked, and started by `run` when none runs
+const withAgent = (args: string[], extra: Record<string, string> = {}, dir = dataDir) =>
+  envelope(args, { bin, env: { ...env, ENVELOPE_DATA_DIR: dir, ENVELOPE_NO_AGENT: undefined, ...extra } })
 const sources = (args: string[]) => envelope(args, { bin, env: { ...env, ENVELOPE_CLI_SOURCE: '1' } })
 const codeCaches = (): string[] => {
   try {
@@ -75,7 +81,8 @@ test('envelope run through the bundle and its code cache: variables, files, mask
 })
 
 test('the agent serves `envelope run` exactly like a local open, declines what it must not serve, and cleans up', { timeout: 300_000 }, async () => {
-  const noAgent = (args: string[]) => envelope(args, { bin, env: { ...env, ENVELOPE_NO_AGENT: '1' } })
+  const noAgent = (args: string[]) => envelope(args, { bin, env })
+  const bundled = withAgent
   const { agentRequest, agentSocketPath, AGENT_PROTOCOL } = await import('../../../electron/services/agent/protocol.ts')
   const socket = agentSocketPath(dataDir)
 
@@ -152,6 +159,92 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     assert.match(open.stderr, /readable by other users/)
   } finally {
     chmodSync(dataDir, 0o700)
+  }
+})
+
+test('envelope run starts the agent by itself for a keychain store, and only then; a key rotation or a removed socket stops it', { timeout: 300_000 }, async () => {
+  const dir = tempDir('envelope-cli-autostart-')
+  const run = (args: string[], extra: Record<string, string> = {}) => withAgent(args, extra, dir)
+  const socket = join(dir, 'agent.sock')
+  const log = join(dir, 'agent.log')
+  // the run writes this line just before it starts an agent
+  const starts = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => / envelope run \(pid \d+\) starts the agent$/.test(l)).length : 0)
+  const agentPid = async (): Promise<number | undefined> => {
+    const r = await run(['agent', 'status', '-o', 'json'])
+    return r.code === 0 ? (JSON.parse(r.stdout) as { pid: number }).pid : undefined
+  }
+  const audit = async () => JSON.parse((await run(['audit', '-n', '200', '-o', 'json'])).stdout) as { action: string; target: string; detail?: Record<string, unknown> }[]
+  try {
+    writeFileSync(def, 'values:\n  pw:\n    fn::secret: auto-s3cr3t-value\n  environmentVariables:\n    PW: ${pw}\n')
+    assert.equal((await run(['env', 'init', 'app/auto', '-f', def])).code, 0)
+    const cmd = ['run', 'app/auto', '--', 'sh', '-c', 'printf "%s|" "$PW"; exit 3']
+
+    // the first run opens the environment itself and starts an agent in the background
+    const first = await run(cmd)
+    assert.deepEqual([first.code, first.stdout, first.stderr], [3, '[secret]|', ''])
+    assert.equal(starts(), 1)
+    await waitFor(() => existsSync(socket), 30_000)
+    const pid = await agentPid()
+    assert.ok(pid !== undefined && alive(pid))
+    // the next ones are served by it, with the same result
+    assert.deepEqual(await run(cmd), first)
+    assert.deepEqual(await run(cmd), first)
+    assert.equal(starts(), 1, 'no second agent while one serves')
+    let events = await audit()
+    const started = events.filter((e) => e.action === 'agent.start')
+    assert.equal(started.length, 1)
+    assert.deepEqual(started[0]!.detail, { pid, idleMinutes: 15, auto: true })
+    assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === true).length, 2)
+    assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === undefined).length, 1)
+
+    // `agent autostart off` stops it and keeps later runs local; ENVELOPE_NO_AGENT does the same for one shell
+    const off = await run(['agent', 'autostart', 'off'])
+    assert.equal(off.code, 0, off.stderr)
+    assert.match(off.stdout, new RegExp(`^autostart: off\\..*Stopped the running agent \\(pid ${pid}\\)`))
+    assert.ok(!existsSync(socket))
+    assert.deepEqual(await run(cmd), first)
+    assert.equal((await run(['agent', 'autostart'])).stdout, 'autostart: off\n')
+    assert.match((await run(['agent', 'autostart', 'on'])).stdout, /^autostart: on\./)
+    assert.deepEqual(await run(cmd, { ENVELOPE_NO_AGENT: '1' }), first)
+    assert.equal((await run(['agent', 'autostart', 'maybe'])).code, 1)
+    // an environment that needs a provider is not what the agent serves: no agent for it
+    writeFileSync(def, 'values:\n  c:\n    fn::open::command: {argv: [echo, from-provider]}\n  environmentVariables:\n    C: ${c}\n')
+    assert.equal((await run(['env', 'init', 'app/provider', '-f', def])).code, 0)
+    assert.equal((await run(['env', 'tag', 'app/provider', 'envelope.allow-command', 'true'])).code, 0)
+    assert.equal((await run(['run', 'app/provider', '--', 'sh', '-c', 'printf %s "$C"'])).stdout, '[secret]')
+    assert.equal(starts(), 1, 'autostart off, ENVELOPE_NO_AGENT and a provider run started none')
+    assert.equal(await agentPid(), undefined)
+    events = await audit()
+    assert.deepEqual(events.find((e) => e.action === 'settings')?.detail, { 'agent.autostart': true })
+
+    // an agent whose socket is removed (its data folder cleaned up…) stops instead of waiting to be idle
+    assert.deepEqual(await run(cmd), first)
+    assert.equal(starts(), 2)
+    await waitFor(() => existsSync(socket), 30_000)
+    const pid2 = (await agentPid())!
+    rmSync(socket)
+    await waitFor(() => !alive(pid2), 30_000)
+    events = await audit()
+    assert.deepEqual(events.find((e) => e.action === 'agent.stop')?.detail, { pid: pid2, served: 0, reason: 'its socket is gone' })
+
+    // moving the key to a passphrase stops the agent (it held the keychain key); a passphrase store gets none
+    assert.deepEqual(await run(cmd), first)
+    assert.equal(starts(), 3)
+    await waitFor(() => existsSync(socket), 30_000)
+    const pid3 = (await agentPid())!
+    const passphrase = 'auto start passphrase'
+    const rotated = await run(['key', 'rotate', '--to', 'passphrase'], { ENVELOPE_NEW_PASSPHRASE: passphrase })
+    assert.equal(rotated.code, 0, rotated.stderr)
+    assert.match(rotated.stdout, new RegExp(`Stopped the agent \\(pid ${pid3}\\): it held the old key\\.`))
+    await waitFor(() => !alive(pid3))
+    assert.deepEqual(await run(cmd, { ENVELOPE_PASSPHRASE: passphrase }), first)
+    assert.equal(starts(), 3, 'no agent for a passphrase store unless the user starts one')
+    assert.equal(await agentPid(), undefined)
+    // nothing of the secret or the passphrase in the agent's log
+    assert.doesNotMatch(readFileSync(log, 'utf8'), /auto-s3cr3t|auto start passphrase/)
+  } finally {
+    await run(['agent', 'stop'])
+    rmSync(dir, { recursive: true, force: true })
   }
 })
 

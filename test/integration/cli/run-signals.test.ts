@@ -10,7 +10,8 @@ import { bin, envelope, root, tempDir } from './helpers.ts'
 
 const dataDir = tempDir('envelope-cli-signals-')
 process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }))
-const env = { ...process.env, ENVELOPE_DATA_DIR: dataDir, NO_COLOR: '1' }
+// no agent (a built CLI starts one): this is about the run's own process
+const env = { ...process.env, ENVELOPE_DATA_DIR: dataDir, NO_COLOR: '1', ENVELOPE_NO_AGENT: '1' }
 
 test('signals sent to envelope run reach the command; its exit code passes through', { timeout: 120_000 }, async () => {
   const secret = 'signal-secret-value-42'
