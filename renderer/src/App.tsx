@@ -67,8 +67,12 @@ export function App() {
   useEffect(() => {
     const onRejection = (e: PromiseRejectionEvent) => {
       const r = e.reason as { name?: string; message?: string } | undefined
-      // cancellations (Monaco cancels superseded requests) are not failures
-      if (r?.name === 'Canceled' || r?.message === 'Canceled' || r?.name === 'AbortError') return
+      // cancellations (Monaco cancels superseded requests) are not failures: not reported, and not left
+      // to the browser's "Uncaught (in promise)" either
+      if (r?.name === 'Canceled' || r?.message === 'Canceled' || r?.name === 'AbortError') {
+        e.preventDefault()
+        return
+      }
       reportError('A background task', e.reason)
     }
     window.addEventListener('unhandledrejection', onRejection)
