@@ -4,10 +4,10 @@
  * `autostart` turns on or off the agent `envelope run` starts by itself (agentAutostart).
  */
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from 'node:fs'
 import { UserError } from '../../../shared/errors.ts'
 import type { OpenResult } from '../../../shared/models.ts'
-import { AGENT_PROTOCOL, agentRequest, agentSocketPath, DEFAULT_IDLE_MINUTES, type AgentStatus } from '../../services/agent/protocol.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketPath, DEFAULT_IDLE_MINUTES, agentSocketFits, type AgentStatus } from '../../services/agent/protocol.ts'
 import type { EnvironmentStore } from '../../services/index.ts'
 import { resolveDataDir } from '../../services/paths.ts'
 import { isoNow } from '../../services/time.ts'
@@ -140,6 +140,32 @@ export async function agentAutostartCommand(cli: Cli, value: string | undefined)
   cli.out(`autostart: off. \`envelope run\` no longer starts the agent; \`envelope agent start\` still does.${pid === undefined ? '' : ` Stopped the running agent (pid ${pid}).`}\n`)
 }
 
+/** how long runs wait before starting an agent again after one failed to start */
+const RETRY_AFTER_FAILURE_MS = 10 * 60_000
+
+/**
+ * Whether the agent's log ends with the error of a failed start (`error: …` / `hint: …`, see agent serve)
+ * written less than RETRY_AFTER_FAILURE_MS ago: runs then do not try again (and pay for it) every time.
+ */
+function lastStartFailed(log: string): boolean {
+  try {
+    const st = statSync(log)
+    if (Date.now() - st.mtimeMs > RETRY_AFTER_FAILURE_MS) return false
+    const len = Math.min(st.size, 4096)
+    const buf = Buffer.alloc(len)
+    const fd = openSync(log, 'r')
+    try {
+      readSync(fd, buf, 0, len, st.size - len)
+    } finally {
+      closeSync(fd)
+    }
+    const last = buf.toString('utf8').trimEnd().split('\n').pop() ?? ''
+    return /^(error|hint): /.test(last)
+  } catch {
+    return false // no log yet
+  }
+}
+
 /**
  * `envelope run` after opening `res` itself: when the agent would have served this run but none runs,
  * returns the function that starts one in the background (called once the command has started, so the
@@ -148,21 +174,26 @@ export async function agentAutostartCommand(cli: Cli, value: string | undefined)
  * unless the user starts an agent), a provider-free environment without diagnostics (what the agent
  * serves), a data folder only its owner can read (the agent refuses others), unless turned off
  * (`agent autostart off`, ENVELOPE_NO_AGENT). The agent's start-up is not awaited: a failure is in
- * `<data folder>/agent.log`, and the next run opens the environment itself as before.
+ * `<data folder>/agent.log`, runs open the environment themselves as before, and do not try to start
+ * one again for RETRY_AFTER_FAILURE_MS.
  */
 export function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResult): (() => void) | undefined {
   if (cli.build === undefined || process.env.ENVELOPE_NO_AGENT || process.platform === 'win32') return undefined
   if (res.providers !== undefined || res.diagnostics.length > 0) return undefined
   if (store.activeKeyInfo()?.backend !== 'keychain' || store.setting('agent.autostart') === false) return undefined
   const dataDir = store.dataDir
+  const socket = agentSocketPath(dataDir)
   // an agent runs (and declined: another build, which stops when idle) or was killed (its socket stays;
   // `agent start` clears it)
-  if (existsSync(agentSocketPath(dataDir))) return undefined
+  if (existsSync(socket)) return undefined
+  // what the agent would refuse (see prepareSocket)
+  if (!agentSocketFits(socket)) return undefined
   try {
     if ((statSync(dataDir).mode & 0o077) !== 0) return undefined
   } catch {
     return undefined
   }
+  if (lastStartFailed(`${dataDir}/agent.log`)) return undefined
   const script = process.argv[1]
   if (!script) return undefined
   return () => {

@@ -20,6 +20,11 @@ export function agentSocketPath(dataDir: string): string {
   return join(dataDir, 'agent.sock')
 }
 
+/** Whether a socket at `socketPath` can be bound (the agent binds it as `<path>.<pid>` first, then renames it). */
+export function agentSocketFits(socketPath: string): boolean {
+  return Buffer.byteLength(socketPath) + 8 <= MAX_SOCKET_PATH
+}
+
 /** `envelope run` asks for an environment's variables; `build` names the CLI build asking (see Cli.build). */
 export interface RunRequest {
   v: number

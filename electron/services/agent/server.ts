@@ -23,7 +23,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { UserError } from '../../../shared/errors.ts'
 import { collectSecrets, projectEnvironment } from '../../../shared/format/index.ts'
 import { createServices, type KeyConfig, type Services } from '../index.ts'
-import { AGENT_PROTOCOL, agentRequest, agentSocketPath, MAX_MESSAGE_BYTES, MAX_SOCKET_PATH } from './protocol.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath, MAX_MESSAGE_BYTES } from './protocol.ts'
 import type { AgentRequest, AgentStatus, Declined, RunGranted } from './protocol.ts'
 
 /** a connection has this long to send its request (the reply follows at once) */
@@ -56,7 +56,7 @@ export interface RunningAgent {
 async function prepareSocket(dataDir: string): Promise<string> {
   if (process.platform === 'win32') throw new UserError('invalid_input', 'the agent is not available on Windows yet', { hint: 'envelope run works without it' })
   const socketPath = agentSocketPath(dataDir)
-  if (Buffer.byteLength(socketPath) + 8 > MAX_SOCKET_PATH) { // (+ `.<pid>` while binding)
+  if (!agentSocketFits(socketPath)) {
     throw new UserError('invalid_input', `the data folder's path is too long for the agent's socket (${socketPath})`, { hint: 'use a shorter ENVELOPE_DATA_DIR' })
   }
   const mode = statSync(dataDir).mode & 0o777

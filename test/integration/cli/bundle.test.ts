@@ -8,7 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { envelope, root, tempDir } from './helpers.ts'
 
@@ -216,6 +216,13 @@ test('envelope run starts the agent by itself for a keychain store, and only the
     assert.equal(await agentPid(), undefined)
     events = await audit()
     assert.deepEqual(events.find((e) => e.action === 'settings')?.detail, { 'agent.autostart': true })
+
+    // a start that failed (the log ends with its error) is not tried again at every run, only after 10 min
+    appendFileSync(log, 'error: the store key is not reachable: (a failure written by the test)\n')
+    assert.deepEqual(await run(cmd), first)
+    assert.equal(starts(), 1, 'not tried again right after a failed start')
+    const longAgo = new Date(Date.now() - 11 * 60_000)
+    utimesSync(log, longAgo, longAgo)
 
     // an agent whose socket is removed (its data folder cleaned up…) stops instead of waiting to be idle
     assert.deepEqual(await run(cmd), first)
