@@ -214,9 +214,20 @@ export function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResul
 export async function agentStatusCommand(cli: Cli, opts: { output: string }): Promise<void> {
   const dataDir = resolveDataDir()
   const s = await statusOf(dataDir)
-  if (opts.output === 'json') cli.out(`${JSON.stringify(s ? { running: true, ...s, current: s.build === cli.build } : { running: false, dataDir }, null, 2)}\n`)
-  else if (!s) cli.out(`No agent serves ${dataDir}.\n`)
-  else {
+  const store = await cli.store()
+  const autostart = store.setting('agent.autostart') !== false
+  if (opts.output === 'json') cli.out(`${JSON.stringify(s ? { running: true, ...s, current: s.build === cli.build, autostart } : { running: false, dataDir, autostart }, null, 2)}\n`)
+  else if (!s) {
+    const backend = store.activeKeyInfo()?.backend
+    const next = process.env.ENVELOPE_NO_AGENT
+      ? 'ENVELOPE_NO_AGENT is set: runs neither ask nor start one.'
+      : !autostart
+        ? '`envelope run` does not start one (autostart off); `envelope agent start` does.'
+        : backend !== undefined && backend !== 'keychain'
+          ? `This store's key is a ${backend === 'passphrase' ? 'passphrase' : 'key file'}: only \`envelope agent start\` starts one.`
+          : 'The next `envelope run` of an environment without providers starts one (autostart on).'
+    cli.out(`No agent serves ${dataDir}. ${next}\n`)
+  } else {
     const current = s.build === cli.build ? '' : ' (another build of envelope: it declines this one\'s requests; restart it)'
     cli.out(`Agent pid ${s.pid} serves ${s.dataDir} since ${s.started}${current}; ${s.served} run${s.served === 1 ? '' : 's'} served; stops after ${s.idleMinutes} min without a served run.\n`)
   }

@@ -178,6 +178,8 @@ test('envelope run starts the agent by itself for a keychain store, and only the
     writeFileSync(def, 'values:\n  pw:\n    fn::secret: auto-s3cr3t-value\n  environmentVariables:\n    PW: ${pw}\n')
     assert.equal((await run(['env', 'init', 'app/auto', '-f', def])).code, 0)
     const cmd = ['run', 'app/auto', '--', 'sh', '-c', 'printf "%s|" "$PW"; exit 3']
+    const status = async () => (await run(['agent', 'status'])).stdout
+    assert.match(await status(), /^No agent serves .*\. The next `envelope run` of an environment without providers starts one \(autostart on\)\.$/m)
 
     // the first run opens the environment itself and starts an agent in the background
     const first = await run(cmd)
@@ -204,6 +206,7 @@ test('envelope run starts the agent by itself for a keychain store, and only the
     assert.ok(!existsSync(socket))
     assert.deepEqual(await run(cmd), first)
     assert.equal((await run(['agent', 'autostart'])).stdout, 'autostart: off\n')
+    assert.match(await status(), /`envelope run` does not start one \(autostart off\); `envelope agent start` does\./)
     assert.match((await run(['agent', 'autostart', 'on'])).stdout, /^autostart: on\./)
     assert.deepEqual(await run(cmd, { ENVELOPE_NO_AGENT: '1' }), first)
     assert.equal((await run(['agent', 'autostart', 'maybe'])).code, 1)
@@ -246,6 +249,7 @@ test('envelope run starts the agent by itself for a keychain store, and only the
     await waitFor(() => !alive(pid3))
     assert.deepEqual(await run(cmd, { ENVELOPE_PASSPHRASE: passphrase }), first)
     assert.equal(starts(), 3, 'no agent for a passphrase store unless the user starts one')
+    assert.match((await run(['agent', 'status'], { ENVELOPE_PASSPHRASE: passphrase })).stdout, /This store's key is a passphrase: only `envelope agent start` starts one\./)
     assert.equal(await agentPid(), undefined)
     // nothing of the secret or the passphrase in the agent's log
     assert.doesNotMatch(readFileSync(log, 'utf8'), /auto-s3cr3t|auto start passphrase/)
