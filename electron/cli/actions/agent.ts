@@ -4,10 +4,10 @@
  * `autostart` turns on or off the agent `envelope run` starts by itself (agentAutostart).
  */
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
 import { UserError } from '../../../shared/errors.ts'
 import type { OpenResult } from '../../../shared/models.ts'
-import { AGENT_PROTOCOL, agentRequest, agentSocketPath, DEFAULT_IDLE_MINUTES, agentSocketFits, type AgentStatus } from '../../services/agent/protocol.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketPath, DEFAULT_IDLE_MINUTES, agentSocketFits, agentStartingPath, type AgentStatus } from '../../services/agent/protocol.ts'
 import type { EnvironmentStore } from '../../services/index.ts'
 import { resolveDataDir } from '../../services/paths.ts'
 import { isoNow } from '../../services/time.ts'
@@ -97,7 +97,8 @@ export async function agentServeCommand(cli: Cli, opts: { idle: string; auto?: b
   try {
     agent = await startAgent({ dataDir: resolveDataDir(), build, idleMinutes: idle, log: stamp, auto: opts.auto === true })
   } catch (err) {
-    // two runs started one at the same time: the other one serves
+    if (opts.auto) rmSync(agentStartingPath(resolveDataDir()), { force: true }) // the next run may claim the start (after the back-off)
+    // another agent came up first: it serves
     if (opts.auto && err instanceof UserError && err.code === 'already_exists') return
     throw err
   }
@@ -142,6 +143,29 @@ export async function agentAutostartCommand(cli: Cli, value: string | undefined)
 
 /** how long runs wait before starting an agent again after one failed to start */
 const RETRY_AFTER_FAILURE_MS = 10 * 60_000
+
+/** how long a claim to start the agent holds (a run or an agent that died while starting leaves it) */
+const START_CLAIM_MS = 30_000
+
+/** Claims the start of the agent (see agentStartingPath); false when another run holds a live claim. */
+function claimStart(path: string): boolean {
+  const claim = (): boolean => {
+    try {
+      closeSync(openSync(path, 'wx', 0o600))
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (claim()) return true
+  try {
+    if (Date.now() - statSync(path).mtimeMs < START_CLAIM_MS) return false
+  } catch {
+    // the claim went meanwhile (its agent started): claim() below fails or finds the socket after
+  }
+  rmSync(path, { force: true }) // left by a start that never finished
+  return claim()
+}
 
 /**
  * Whether the agent's log ends with the error of a failed start (`error: …` / `hint: …`, see agent serve)
@@ -198,6 +222,12 @@ export function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResul
   if (!script) return undefined
   return () => {
     try {
+      if (!claimStart(agentStartingPath(dataDir))) return // another run is starting one
+      // the agent puts its socket in place before it drops the claim: a run that claims after that sees it
+      if (existsSync(socket)) {
+        rmSync(agentStartingPath(dataDir), { force: true })
+        return
+      }
       const log = openSync(`${dataDir}/agent.log`, 'a', 0o600)
       try {
         writeSync(log, `${isoNow()} envelope run (pid ${process.pid}) starts the agent\n`)

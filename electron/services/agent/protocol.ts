@@ -20,6 +20,14 @@ export function agentSocketPath(dataDir: string): string {
   return join(dataDir, 'agent.sock')
 }
 
+/**
+ * Claimed (created exclusively) by the `envelope run` that starts an agent, removed by the agent once it
+ * serves: concurrent runs start one agent, not one each.
+ */
+export function agentStartingPath(dataDir: string): string {
+  return join(dataDir, 'agent.starting')
+}
+
 /** Whether a socket at `socketPath` can be bound (the agent binds it as `<path>.<pid>` first, then renames it). */
 export function agentSocketFits(socketPath: string): boolean {
   return Buffer.byteLength(socketPath) + 8 <= MAX_SOCKET_PATH

@@ -23,7 +23,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { UserError } from '../../../shared/errors.ts'
 import { collectSecrets, projectEnvironment } from '../../../shared/format/index.ts'
 import { createServices, type KeyConfig, type Services } from '../index.ts'
-import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath, MAX_MESSAGE_BYTES } from './protocol.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath, agentStartingPath, MAX_MESSAGE_BYTES } from './protocol.ts'
 import type { AgentRequest, AgentStatus, Declined, RunGranted } from './protocol.ts'
 
 /** a connection has this long to send its request (the reply follows at once) */
@@ -210,6 +210,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     chmodSync(bound, 0o600)
     renameSync(bound, socketPath)
     socketIno = statSync(socketPath).ino
+    rmSync(agentStartingPath(services.dataDir), { force: true }) // (after the socket is in place: see the CLI's agentAutostart)
     touch()
     await services.environments.recordAudit({ action: 'agent.start', target: 'agent', detail: { pid: process.pid, idleMinutes: opts.idleMinutes, auto: opts.auto === true } })
     log(`agent serving ${services.dataDir} on ${socketPath} (pid ${process.pid}, idle timeout ${opts.idleMinutes} min${opts.auto ? ', started by envelope run' : ''})`)
