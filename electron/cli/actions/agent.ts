@@ -191,8 +191,9 @@ function lastStartFailed(log: string): boolean {
 }
 
 /**
- * `envelope run` after opening `res` itself: when the agent would have served this run but none runs,
- * returns the function that starts one in the background (called once the command has started, so the
+ * `envelope run` after opening `res` itself (before recording it): when the agent would have served this
+ * run but none runs, and another run came less than the idle time before, returns the function that
+ * starts one in the background (called once the command has started, so the
  * run does not wait for it); undefined when it should not start. Only for the built CLI (the agent
  * serves its own build), a store whose key is in the OS keychain (a passphrase is asked of every process
  * unless the user starts an agent), a provider-free environment without diagnostics (what the agent
@@ -201,7 +202,7 @@ function lastStartFailed(log: string): boolean {
  * `<data folder>/agent.log`, runs open the environment themselves as before, and do not try to start
  * one again for RETRY_AFTER_FAILURE_MS.
  */
-export function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResult): (() => void) | undefined {
+export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResult): Promise<(() => void) | undefined> {
   if (cli.build === undefined || process.env.ENVELOPE_NO_AGENT || process.platform === 'win32') return undefined
   if (res.providers !== undefined || res.diagnostics.length > 0) return undefined
   if (store.activeKeyInfo()?.backend !== 'keychain' || store.setting('agent.autostart') === false) return undefined
@@ -218,6 +219,10 @@ export function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResul
     return undefined
   }
   if (lastStartFailed(`${dataDir}/agent.log`)) return undefined
+  // the second run within the idle time starts it: a one-off run (a script, a daily use) pays nothing
+  // for an agent it would not use, and leaves no process behind
+  const previous = (await store.audit({ action: 'run', limit: 1 }))[0]
+  if (!previous || Date.now() - Date.parse(previous.time) > DEFAULT_IDLE_MINUTES * 60_000) return undefined
   const script = process.argv[1]
   if (!script) return undefined
   return () => {

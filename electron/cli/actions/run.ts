@@ -57,14 +57,14 @@ export async function runCommand(cli: Cli, ref: string, argv: string[], opts: { 
   const root = rootValue(res.value)
   const finalArgs = substituteArgs(args, (path) => scalarText(lookup(root, parsePath(path)), { reveal: true }))
   const store = await cli.store()
+  // no agent served this run: the next ones are faster with one (started while the command runs)
+  const { agentAutostart } = await import('./agent.ts')
+  const startAgent = await agentAutostart(cli, store, res)
   await store.recordAudit({
     action: 'run',
     target: res.environment,
     detail: { revision: res.revision, command: basename(command), variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: opts.mask },
   })
-  // no agent served this run: the next ones are faster with one (started while the command runs)
-  const { agentAutostart } = await import('./agent.ts')
-  const startAgent = agentAutostart(cli, store, res)
   // the store is not needed while the child runs: let it go once the child has started, without the
   // last-connection checkpoint (an fsync) that closing would do (see Cli.close)
   const onSpawn = (): void => {

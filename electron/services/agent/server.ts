@@ -4,7 +4,8 @@
  * command (loading crypto, SQLite and the keychain module, the keychain's D-Bus round trips, opening the
  * store). Like gpg-agent, it is per user and per data folder, ends after a period without requests, and
  * is started on demand: by `envelope agent start`, or by `envelope run` itself when the store's key is in
- * the OS keychain (`auto`; off with `envelope agent autostart off` or ENVELOPE_NO_AGENT=1).
+ * the OS keychain and runs are frequent (`auto`; off with `envelope agent autostart off` or
+ * ENVELOPE_NO_AGENT=1; see the CLI's agentAutostart).
  *
  * Trust: the socket is `<data folder>/agent.sock` (mode 0600 in a folder that must be 0700); whoever can
  * use it could read the store's folder and ask the unlocked keychain for its key anyway. That is why

@@ -162,7 +162,7 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
   }
 })
 
-test('envelope run starts the agent by itself for a keychain store, and only then; a key rotation or a removed socket stops it', { timeout: 300_000 }, async () => {
+test('envelope run starts the agent by itself from the second run, for a keychain store only; a key rotation or a removed socket stops it', { timeout: 300_000 }, async () => {
   const dir = tempDir('envelope-cli-autostart-')
   const run = (args: string[], extra: Record<string, string> = {}) => withAgent(args, extra, dir)
   const socket = join(dir, 'agent.sock')
@@ -181,11 +181,13 @@ test('envelope run starts the agent by itself for a keychain store, and only the
     const status = async () => (await run(['agent', 'status'])).stdout
     assert.match(await status(), /^No agent serves .*\. The next `envelope run` of an environment without providers starts one \(autostart on\)\.$/m)
 
-    // the first runs open the environment themselves, and one of them starts an agent in the background
-    // (concurrent runs, as from `make -j`, start one agent, not one each)
-    const firsts = await Promise.all([1, 2, 3, 4].map(() => run(cmd)))
-    const first = firsts[0]!
+    // a single run opens the environment itself and leaves nothing behind
+    const first = await run(cmd)
     assert.deepEqual([first.code, first.stdout, first.stderr], [3, '[secret]|', ''])
+    assert.equal(starts(), 0, 'a one-off run starts no agent')
+    // runs that follow within the idle time start one in the background (concurrent runs, as from
+    // `make -j`, start one agent, not one each)
+    const firsts = await Promise.all([1, 2, 3, 4].map(() => run(cmd)))
     for (const r of firsts) assert.deepEqual(r, first)
     await waitFor(() => existsSync(socket), 30_000)
     assert.equal(starts(), 1)
@@ -201,7 +203,7 @@ test('envelope run starts the agent by itself for a keychain store, and only the
     assert.equal(started.length, 1)
     assert.deepEqual(started[0]!.detail, { pid, idleMinutes: 15, auto: true })
     assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === true).length, 2)
-    assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === undefined).length, 4)
+    assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === undefined).length, 5)
 
     // `agent autostart off` stops it and keeps later runs local; ENVELOPE_NO_AGENT does the same for one shell
     const off = await run(['agent', 'autostart', 'off'])
