@@ -80,6 +80,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log ?? (() => {})
   const services: Services = createServices({ dataDir: opts.dataDir, providers: null, ...(opts.keys ? { keys: opts.keys } : {}) })
   let server: Server | undefined
+  // undone when the start fails after the socket is in place
+  let undo = (): void => {}
   try {
     const socketPath = await prepareSocket(services.dataDir)
     // the key must be reachable now (the keychain may prompt once); later requests reuse it
@@ -97,11 +99,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     const done = new Promise<void>((r) => (resolveDone = r))
     let closing: Promise<void> | undefined
     const connections = new Set<Socket>()
-    let socketIno = 0 // once listening
-    // the socket removed or replaced (its data folder deleted, another agent took over): nothing can reach
-    // this agent any more, so it stops rather than keep the key until the idle timeout
-    const watch = setInterval(() => void (socketIno === 0 || ownSocket() || close('its socket is gone')), opts.watchMs ?? 5000)
-    watch.unref()
+    let socketIno = 0 // once it is in place
     const close = (reason = 'stopped'): Promise<void> =>
       (closing ??= new Promise<void>((resolve) => {
         clearTimeout(idle)
@@ -127,7 +125,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
     const touch = (): void => {
       clearTimeout(idle)
-      idle = setTimeout(() => void close(`no request for ${opts.idleMinutes} min`), opts.idleMinutes * 60_000)
+      idle = setTimeout(() => void close(`no served run for ${opts.idleMinutes} min`), opts.idleMinutes * 60_000)
       idle.unref?.()
     }
 
@@ -212,12 +210,22 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     renameSync(bound, socketPath)
     socketIno = statSync(socketPath).ino
     rmSync(agentStartingPath(services.dataDir), { force: true }) // (after the socket is in place: see the CLI's agentAutostart)
+    // the socket removed or replaced (its data folder deleted, another agent took over): nothing can reach
+    // this agent any more, so it stops rather than keep the key until the idle timeout
+    const watch = setInterval(() => void (ownSocket() || close('its socket is gone')), opts.watchMs ?? 5000)
+    watch.unref()
+    undo = () => {
+      clearInterval(watch)
+      clearTimeout(idle)
+      if (ownSocket()) rmSync(socketPath, { force: true })
+    }
     touch()
     await services.environments.recordAudit({ action: 'agent.start', target: 'agent', detail: { pid: process.pid, idleMinutes: opts.idleMinutes, auto: opts.auto === true } })
     log(`agent serving ${services.dataDir} on ${socketPath} (pid ${process.pid}, idle timeout ${opts.idleMinutes} min${opts.auto ? ', started by envelope run' : ''})`)
     return { socketPath, done, close }
   } catch (err) {
     server?.close()
+    undo()
     services.close()
     throw err
   }
