@@ -37,6 +37,26 @@ export interface SettingsInfo extends Settings {
   defaultTerminalCommand: string
 }
 
+/**
+ * The command-line agent of this data folder (electron/services/agent: a background process that keeps the
+ * store unlocked so `envelope run` starts faster) and whether `envelope run` starts one by itself.
+ */
+export interface AgentInfo {
+  running: boolean
+  /** of the running agent */
+  pid?: number
+  /** when the running agent started (ISO time) */
+  started?: string
+  /** runs it has served */
+  served?: number
+  /** it stops after this many minutes without a served run */
+  idleMinutes?: number
+  /** the store setting `agent.autostart` (default on) */
+  autostart: boolean
+  /** the store's key backend (undefined before the first save); `envelope run` starts an agent only for `keychain` */
+  keyBackend?: KeyStatus['backend']
+}
+
 export interface GraphNode {
   id: string
   project: string
@@ -140,6 +160,11 @@ export interface RequestChannels extends SyncRequestChannels {
 
   'settings.get': (req: Record<string, never>) => Promise<SettingsInfo>
   'settings.set': (req: Partial<Settings>) => Promise<SettingsInfo>
+
+  'agent.status': (req: Record<string, never>) => Promise<AgentInfo>
+  /** turning it off also stops a running agent (as `envelope agent autostart off`) */
+  'agent.setAutostart': (req: { autostart: boolean }) => Promise<AgentInfo>
+  'agent.stop': (req: Record<string, never>) => Promise<AgentInfo>
 }
 
 export type Channel = keyof RequestChannels
@@ -178,6 +203,9 @@ export const channels = [
   'terminal.launch',
   'settings.get',
   'settings.set',
+  'agent.status',
+  'agent.setAutostart',
+  'agent.stop',
   ...syncChannels,
 ] as const satisfies readonly Channel[]
 

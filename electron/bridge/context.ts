@@ -1,15 +1,17 @@
 /**
  * Builds the handler context over the real services: the one store (createServices, which also wires the
- * provider registry) and the process launcher for `run`. Shared by the Electron main process and
- * `envelope ui` / web mode.
+ * provider registry), the process launcher for `run` and the command-line agent's controls. Shared by the
+ * Electron main process and `envelope ui` / web mode.
  */
 import { basename } from 'node:path'
 import { createServices, resolveDataDir } from '../services/index.ts'
-import type { Services } from '../services/index.ts'
+import type { EnvironmentStore, Services } from '../services/index.ts'
+import { agentStatus, stopAgent } from '../services/agent/client.ts'
 import { launch, substituteArgs } from '../services/launcher/index.ts'
 import { collectSecrets, lookup, parsePath, projectEnvironment, rootValue, scalarText } from '../../shared/format/index.ts'
 import { UserError } from '../../shared/errors.ts'
-import type { HandlerContext } from './handlers.ts'
+import type { AgentInfo } from '../../shared/ipc.ts'
+import type { AgentControl, HandlerContext } from './handlers.ts'
 
 export interface ContextOptions {
   mode: 'electron' | 'web'
@@ -28,6 +30,7 @@ export function createContext(opts: ContextOptions): { ctx: HandlerContext; serv
     mode: opts.mode,
     version: opts.version,
     ...(opts.saveFile ? { saveFile: opts.saveFile } : {}),
+    agent: agentControl(store),
     prepareRun: async (id, argv) => {
       const [command, ...args] = argv
       if (!command) throw new UserError('invalid_input', 'no command given', { hint: 'type a command, e.g. printenv' })
@@ -56,4 +59,30 @@ export function createContext(opts: ContextOptions): { ctx: HandlerContext; serv
     },
   }
   return { ctx, services }
+}
+
+/** Settings → Command-line agent: what `envelope agent status` / `autostart` / `stop` do, for the app. */
+function agentControl(store: EnvironmentStore): AgentControl {
+  const info = async (): Promise<AgentInfo> => {
+    const s = await agentStatus(store.dataDir)
+    const keyBackend = store.activeKeyInfo()?.backend
+    return {
+      running: s !== undefined,
+      ...(s ? { pid: s.pid, started: s.started, served: s.served, idleMinutes: s.idleMinutes } : {}),
+      autostart: store.setting('agent.autostart') !== false,
+      ...(keyBackend ? { keyBackend } : {}),
+    }
+  }
+  return {
+    info,
+    setAutostart: async (on) => {
+      await store.setSetting('agent.autostart', on)
+      if (!on) await stopAgent(store.dataDir)
+      return info()
+    },
+    stop: async () => {
+      await stopAgent(store.dataDir)
+      return info()
+    },
+  }
 }

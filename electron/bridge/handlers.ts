@@ -7,7 +7,7 @@
  * logged with the channel name only, never with request data (it may hold secrets).
  */
 import type { EnvironmentService } from '../../shared/models.ts'
-import type { Channel, ExportFormat, Reply, RequestChannels, RequestOf, ResponseOf } from '../../shared/ipc.ts'
+import type { AgentInfo, Channel, ExportFormat, Reply, RequestChannels, RequestOf, ResponseOf } from '../../shared/ipc.ts'
 import { isChannel } from '../../shared/ipc.ts'
 import { UserError, serializeError } from '../../shared/errors.ts'
 import { parseRequest } from './schemas.ts'
@@ -31,6 +31,19 @@ export interface HandlerContext {
   prepareRun(id: string, argv: string[]): Promise<{ variables: string[]; exec(io: RunIo): Promise<number> }>
   /** Electron only: native save dialog + write; returns the path, or undefined when cancelled */
   saveFile?: (suggestedName: string, content: string) => Promise<string | undefined>
+  /**
+   * The command-line agent of the data folder (electron/services/agent), over the real store (its
+   * `agent.autostart` setting and key backend are not part of EnvironmentService); absent, the `agent.*`
+   * channels fail with a UserError.
+   */
+  agent?: AgentControl
+}
+
+export interface AgentControl {
+  info(): Promise<AgentInfo>
+  /** turning it off also stops a running agent */
+  setAutostart(on: boolean): Promise<AgentInfo>
+  stop(): Promise<AgentInfo>
 }
 
 export type Handlers = { [C in Channel]: (req: RequestOf<C>) => Promise<ResponseOf<C>> }
@@ -45,6 +58,11 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
   const { env } = ctx
   const runs = new RunManager()
   const settings = new SettingsStore(ctx.dataDir)
+
+  const agent = (): AgentControl => {
+    if (!ctx.agent) throw new UserError('invalid_input', 'the command-line agent is not available here', { hint: 'use `envelope agent status` in a terminal' })
+    return ctx.agent
+  }
 
   const render = async (id: string, format: ExportFormat, reveal: boolean) => renderExport(id, await env.open(id), format, reveal)
 
@@ -74,7 +92,12 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
     },
     'env.graph': () => buildGraph(env),
     'key.status': () => env.keyStatus(),
-    'key.rotate': () => env.rotateKey(),
+    'key.rotate': async () => {
+      const r = await env.rotateKey()
+      // the agent still holds the old key (it would stop at its next request): stop it now, as `envelope key rotate` does
+      await ctx.agent?.stop().catch(() => undefined)
+      return r
+    },
     'export.render': (r) => render(r.id, r.format, r.reveal),
     'export.save': async (r) => {
       if (!ctx.saveFile) throw new UserError('invalid_input', 'saving to a file needs the desktop app', { hint: 'in the browser, use Download' })
@@ -96,6 +119,9 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
     },
     'settings.get': () => settings.info(),
     'settings.set': (r) => settings.write(r),
+    'agent.status': async () => agent().info(),
+    'agent.setAutostart': async (r) => agent().setAutostart(r.autostart),
+    'agent.stop': async () => agent().stop(),
     ...syncHandlers(ctx),
   }
 

@@ -59,6 +59,9 @@ export const requestSchemas = {
   'terminal.launch': z.object({ id: envId }).strict(),
   'settings.get': empty,
   'settings.set': z.object({ terminalCommand: z.string().max(2000).optional() }).strict(),
+  'agent.status': empty,
+  'agent.setAutostart': z.object({ autostart: z.boolean() }).strict(),
+  'agent.stop': empty,
   ...syncSchemas,
 } satisfies { [C in Channel]: z.ZodType }
 

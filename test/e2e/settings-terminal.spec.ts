@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test, expect, createEnv, typeInEditor, shot } from './fixtures.ts'
 
-test('settings: key status, data folder, sync not configured; terminal command launches with the env injected', async ({ app: page, envelope }) => {
+test('settings: key status, agent card (autostart off and on, kept), data folder, sync not configured; terminal command launches with the env injected', async ({ app: page, envelope }) => {
   await page.getByTestId('tab-settings').click()
   await expect(page.getByTestId('data-dir')).toHaveText(envelope.dataDir)
   await expect(page.getByTestId('sync-status')).toHaveText('Sync account: not configured.')
@@ -15,6 +15,28 @@ test('settings: key status, data folder, sync not configured; terminal command l
   await page.getByTestId('tab-settings').click()
   await expect(page.getByTestId('key-status')).toContainText(process.env.ENVELOPE_IN_KEYRING ? 'keychain' : 'passphrase')
   await expect(page.getByTestId('key-status')).toContainText('available')
+
+  // the command-line agent: none runs; autostart (a store setting) off and on again, kept across a reload
+  const agentStatus = page.getByTestId('agent-status')
+  const autostart = page.getByTestId('agent-autostart')
+  const startsOne = process.env.ENVELOPE_IN_KEYRING ? 'envelope run starts one when' : "This store's key is a passphrase"
+  await expect(agentStatus).toContainText('Not running.')
+  await expect(agentStatus).toContainText(startsOne)
+  await expect(autostart).toBeChecked()
+  await expect(page.getByTestId('agent-stop')).toHaveCount(0)
+  await autostart.uncheck()
+  await expect(agentStatus).toContainText('envelope run does not start one (autostart is off)')
+  await page.reload()
+  await page.getByTestId('tab-settings').click()
+  await expect(autostart).not.toBeChecked()
+  await expect(agentStatus).toContainText('autostart is off')
+  await autostart.check()
+  await expect(agentStatus).toContainText(startsOne)
+  await page.reload()
+  await page.getByTestId('env-item-acme/term').click() // a reload forgets the open environment (the Run tab below needs it)
+  await page.getByTestId('tab-settings').click()
+  await expect(autostart).toBeChecked()
+  await expect(agentStatus).toContainText(startsOne)
 
   // a "terminal" that records the variable it was started with
   const probe = join(envelope.dataDir, 'terminal-probe.txt')

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
 import { UserError } from '../../../shared/errors.ts'
 import type { OpenResult } from '../../../shared/models.ts'
-import { AGENT_PROTOCOL, agentRequest, agentSocketPath, DEFAULT_IDLE_MINUTES, agentSocketFits, agentStartingPath, type AgentStatus } from '../../services/agent/protocol.ts'
+import { agentStatus, staleAgentSocket, stopAgent } from '../../services/agent/client.ts'
+import { agentSocketPath, DEFAULT_IDLE_MINUTES, agentSocketFits, agentStartingPath } from '../../services/agent/protocol.ts'
 import type { EnvironmentStore } from '../../services/index.ts'
 import { resolveDataDir } from '../../services/paths.ts'
 import { isoNow } from '../../services/time.ts'
@@ -28,20 +29,11 @@ function mustBeBuilt(cli: Cli): string {
   return cli.build
 }
 
-async function statusOf(dataDir: string): Promise<AgentStatus | undefined> {
-  try {
-    const s = await agentRequest<AgentStatus>(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'status' }, 5000)
-    return s.ok ? s : undefined
-  } catch {
-    return undefined
-  }
-}
-
 export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promise<void> {
   const idle = idleMinutes(opts.idle)
   const build = mustBeBuilt(cli)
   const dataDir = resolveDataDir()
-  const running = await statusOf(dataDir)
+  const running = await agentStatus(dataDir)
   if (running && running.build === build) {
     cli.out(`An agent already serves ${dataDir} (pid ${running.pid}).\n`)
     return
@@ -70,7 +62,7 @@ export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promi
   child.unref()
   const deadline = Date.now() + 60_000 // the keychain may ask to be unlocked first
   for (;;) {
-    const s = await statusOf(dataDir)
+    const s = await agentStatus(dataDir)
     if (s && s.pid === child.pid) {
       cli.out(`Agent started (pid ${s.pid}) for ${dataDir}; it stops after ${idle} min without a served run.\n`)
       cli.err('`envelope run` now takes the environments from it; `envelope agent stop` ends it.\n')
@@ -114,15 +106,6 @@ export async function agentStopCommand(cli: Cli): Promise<void> {
   else cli.out(`Agent stopped (pid ${pid}).\n`)
 }
 
-/** Stops the agent serving `dataDir` and waits for its socket to go; its pid, or undefined when none ran. */
-export async function stopAgent(dataDir: string): Promise<number | undefined> {
-  const s = await statusOf(dataDir)
-  if (!s) return undefined
-  await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
-  for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25))
-  return s.pid
-}
-
 /** `agent autostart [on|off]`: shows or changes whether `envelope run` starts the agent by itself. */
 export async function agentAutostartCommand(cli: Cli, value: string | undefined): Promise<void> {
   const store = await cli.store()
@@ -143,6 +126,14 @@ export async function agentAutostartCommand(cli: Cli, value: string | undefined)
 
 /** how long runs wait before starting an agent again after one failed to start */
 const RETRY_AFTER_FAILURE_MS = 10 * 60_000
+
+function socketIno(path: string): number | undefined {
+  try {
+    return statSync(path).ino
+  } catch {
+    return undefined
+  }
+}
 
 /** how long a claim to start the agent holds (a run or an agent that died while starting leaves it) */
 const START_CLAIM_MS = 30_000
@@ -208,9 +199,10 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
   if (store.activeKeyInfo()?.backend !== 'keychain' || store.setting('agent.autostart') === false) return undefined
   const dataDir = store.dataDir
   const socket = agentSocketPath(dataDir)
-  // an agent runs (and declined: another build, which stops when idle) or was killed (its socket stays;
-  // `agent start` clears it)
-  if (existsSync(socket)) return undefined
+  // an agent runs there (it declined this run: another build, which stops when idle), or nobody answers
+  // there any more (killed with -9, a power loss): the new agent then replaces that stale socket
+  const stale = existsSync(socket) ? await staleAgentSocket(dataDir) : undefined
+  if (existsSync(socket) && stale === undefined) return undefined
   // what the agent would refuse (see prepareSocket)
   if (!agentSocketFits(socket)) return undefined
   try {
@@ -229,7 +221,7 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
     try {
       if (!claimStart(agentStartingPath(dataDir))) return // another run is starting one
       // the agent puts its socket in place before it drops the claim: a run that claims after that sees it
-      if (existsSync(socket)) {
+      if (socketIno(socket) !== stale) {
         rmSync(agentStartingPath(dataDir), { force: true })
         return
       }
@@ -248,7 +240,7 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
 
 export async function agentStatusCommand(cli: Cli, opts: { output: string }): Promise<void> {
   const dataDir = resolveDataDir()
-  const s = await statusOf(dataDir)
+  const s = await agentStatus(dataDir)
   const store = await cli.store()
   const autostart = store.setting('agent.autostart') !== false
   if (opts.output === 'json') cli.out(`${JSON.stringify(s ? { running: true, ...s, current: s.build === cli.build, autostart } : { running: false, dataDir, autostart }, null, 2)}\n`)

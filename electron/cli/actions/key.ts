@@ -139,6 +139,6 @@ export async function keyImportCommand(cli: Cli, file: string, opts: { passphras
  * and would serve runs without the new passphrase. It stops itself at its next request; this stops it now.
  */
 async function stopAgentHoldingOldKey(dataDir: string): Promise<number | undefined> {
-  const { stopAgent } = await import('./agent.ts')
+  const { stopAgent } = await import('../../services/agent/client.ts')
   return stopAgent(dataDir).catch(() => undefined)
 }

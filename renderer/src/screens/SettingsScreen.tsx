@@ -5,6 +5,7 @@ import { api } from '../api/client.ts'
 import { useApp } from '../stores/app.ts'
 import { notify, reportError } from '../stores/notices.ts'
 import { SyncSection } from '../components/SyncSection.tsx'
+import { AgentSection } from '../components/AgentSection.tsx'
 
 export function SettingsScreen() {
   const info = useApp((s) => s.info)
@@ -15,6 +16,8 @@ export function SettingsScreen() {
   const [settings, setSettings] = useState<SettingsInfo | undefined>()
   const [terminal, setTerminal] = useState('')
   const [rotating, setRotating] = useState(false)
+  /** bumped after a key rotation, which stops the agent (it held the old key) */
+  const [rotations, setRotations] = useState(0)
 
   const loadKey = () =>
     api()
@@ -51,6 +54,7 @@ export function SettingsScreen() {
       const r = await api().call('key.rotate', {})
       notify(`Key rotated; ${r.rewrapped} environment key${r.rewrapped === 1 ? '' : 's'} re-wrapped`)
       await loadKey()
+      setRotations((n) => n + 1)
     } catch (err) {
       reportError('Rotating the key', err)
     } finally {
@@ -100,6 +104,10 @@ export function SettingsScreen() {
         <button onClick={() => void rotate()} disabled={rotating || !key?.available} data-testid="rotate-key">
           {rotating ? 'Rotating…' : 'Rotate key'}
         </button>
+      </section>
+      <section className="card" data-testid="agent">
+        <h3>Command-line agent</h3>
+        <AgentSection refresh={rotations} />
       </section>
       <section className="card">
         <h3>Data folder</h3>

@@ -132,16 +132,30 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     assert.deepEqual(missing, await noAgent(['run', 'app/none', '--', 'true']), 'errors read as without the agent')
     assert.match((await bundled(['agent', 'status'])).stdout, / 2 runs served;/, 'none of those was served')
 
-    // a second start is a no-op; a killed agent leaves a socket that nobody answers: runs go on locally
+    // a second start is a no-op; a killed agent leaves a socket that nobody answers: `agent start` replaces it
     assert.match((await bundled(['agent', 'start'])).stdout, new RegExp(`already serves .* \\(pid ${pid}\\)`))
-    process.kill(pid, 'SIGKILL')
-    await waitFor(() => !alive(pid))
-    assert.ok(existsSync(socket), 'the socket of a killed agent stays')
+    const killed = async (p: number) => {
+      process.kill(p, 'SIGKILL')
+      await waitFor(() => !alive(p))
+      assert.ok(existsSync(socket), 'the socket of a killed agent stays')
+    }
+    await killed(pid)
+    const restarted = await bundled(['agent', 'start'])
+    assert.equal(restarted.code, 0, restarted.stderr)
+    const pid2 = Number(/pid (\d+)/.exec(restarted.stdout)![1])
+    assert.notEqual(pid2, pid)
+    // … and so does a run: it goes on locally, then starts an agent in place of the stale socket
+    await killed(pid2)
     const afterKill = await bundled(cmd)
     assert.equal(afterKill.code, 7)
     assert.equal(afterKill.stdout, '[secret]|changed\n[secret]\n')
-    const restarted = await bundled(['agent', 'start'])
-    assert.equal(restarted.code, 0, restarted.stderr)
+    let pid3: number | undefined
+    for (const end = Date.now() + 30_000; pid3 === undefined || pid3 === pid2; ) {
+      assert.ok(Date.now() < end, 'a run replaced the stale socket with a new agent')
+      const st = await bundled(['agent', 'status', '-o', 'json'])
+      pid3 = st.code === 0 ? (JSON.parse(st.stdout) as { pid: number }).pid : undefined
+    }
+    assert.ok(alive(pid3))
     const stopped = await bundled(['agent', 'stop'])
     assert.match(stopped.stdout, /^Agent stopped \(pid \d+\)/)
     await waitFor(() => !existsSync(socket))

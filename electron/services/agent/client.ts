@@ -1,0 +1,48 @@
+/**
+ * Asking the agent serving a data folder (./server.ts) for its status, and stopping it: used by the CLI
+ * (`envelope agent …`, `envelope key rotate`) and by the desktop app's Settings (electron/bridge/context.ts).
+ * `envelope run` asks the agent through its own, smaller path (electron/cli/agent-run.ts).
+ */
+import { existsSync, statSync } from 'node:fs'
+import { AGENT_PROTOCOL, agentRequest, agentSocketPath } from './protocol.ts'
+import type { AgentStatus } from './protocol.ts'
+
+/** The status of the agent serving `dataDir`; undefined when none answers (none runs, or a killed one left its socket). */
+export async function agentStatus(dataDir: string): Promise<AgentStatus | undefined> {
+  try {
+    const s = await agentRequest<AgentStatus>(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'status' }, 5000)
+    return s.ok ? s : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The inode of a socket left at `dataDir`'s agent.sock that nobody listens on (an agent killed with -9,
+ * a power loss): a new agent may replace it. Undefined when there is no socket, or something answers or
+ * may still answer there (an agent that is busy is not stale).
+ */
+export async function staleAgentSocket(dataDir: string): Promise<number | undefined> {
+  const socketPath = agentSocketPath(dataDir)
+  let ino: number
+  try {
+    ino = statSync(socketPath).ino
+  } catch {
+    return undefined
+  }
+  try {
+    await agentRequest(socketPath, { v: AGENT_PROTOCOL, op: 'status' }, 1000)
+    return undefined
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? ino : undefined
+  }
+}
+
+/** Stops the agent serving `dataDir` and waits for its socket to go; its pid, or undefined when none ran. */
+export async function stopAgent(dataDir: string): Promise<number | undefined> {
+  const s = await agentStatus(dataDir)
+  if (!s) return undefined
+  await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
+  for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25))
+  return s.pid
+}
