@@ -238,6 +238,21 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
   }
 }
 
+/** For `agent status` when none runs: whether (and when) `envelope run` starts one, per agentAutostart. */
+function whenRunStartsOne(dataDir: string, autostart: boolean, backend: string | undefined): string {
+  if (process.env.ENVELOPE_NO_AGENT) return 'ENVELOPE_NO_AGENT is set: runs neither ask nor start one.'
+  if (process.platform === 'win32') return 'The agent is not available on Windows yet.'
+  if (!autostart) return '`envelope run` does not start one (autostart off); `envelope agent start` does.'
+  if (backend !== undefined && backend !== 'keychain') return `This store's key is a ${backend === 'passphrase' ? 'passphrase' : 'key file'}: only \`envelope agent start\` starts one.`
+  try {
+    if ((statSync(dataDir).mode & 0o077) !== 0) return `The data folder can be read by other users, so no agent serves it (chmod 700 ${dataDir}).`
+  } catch {
+    // no data folder yet: nothing was run
+  }
+  if (!agentSocketFits(agentSocketPath(dataDir))) return 'The data folder\'s path is too long for the agent\'s socket: no agent serves it.'
+  return `\`envelope run\` starts one (autostart on): a run of an environment without providers that comes within ${DEFAULT_IDLE_MINUTES} min of another run.`
+}
+
 export async function agentStatusCommand(cli: Cli, opts: { output: string }): Promise<void> {
   const dataDir = resolveDataDir()
   const s = await agentStatus(dataDir)
@@ -245,15 +260,7 @@ export async function agentStatusCommand(cli: Cli, opts: { output: string }): Pr
   const autostart = store.setting('agent.autostart') !== false
   if (opts.output === 'json') cli.out(`${JSON.stringify(s ? { running: true, ...s, current: s.build === cli.build, autostart } : { running: false, dataDir, autostart }, null, 2)}\n`)
   else if (!s) {
-    const backend = store.activeKeyInfo()?.backend
-    const next = process.env.ENVELOPE_NO_AGENT
-      ? 'ENVELOPE_NO_AGENT is set: runs neither ask nor start one.'
-      : !autostart
-        ? '`envelope run` does not start one (autostart off); `envelope agent start` does.'
-        : backend !== undefined && backend !== 'keychain'
-          ? `This store's key is a ${backend === 'passphrase' ? 'passphrase' : 'key file'}: only \`envelope agent start\` starts one.`
-          : 'The next `envelope run` of an environment without providers starts one (autostart on).'
-    cli.out(`No agent serves ${dataDir}. ${next}\n`)
+    cli.out(`No agent serves ${dataDir}. ${whenRunStartsOne(dataDir, autostart, store.activeKeyInfo()?.backend)}\n`)
   } else {
     const current = s.build === cli.build ? '' : ' (another build of envelope: it declines this one\'s requests; restart it)'
     cli.out(`Agent pid ${s.pid} serves ${s.dataDir} since ${s.started}${current}; ${s.served} run${s.served === 1 ? '' : 's'} served; stops after ${s.idleMinutes} min without a served run.\n`)

@@ -171,6 +171,7 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     const open = await bundled(['agent', 'start'])
     assert.equal(open.code, 1)
     assert.match(open.stderr, /readable by other users/)
+    assert.match((await bundled(['agent', 'status'])).stdout, /The data folder can be read by other users, so no agent serves it \(chmod 700 /)
   } finally {
     chmodSync(dataDir, 0o700)
   }
@@ -193,7 +194,7 @@ test('envelope run starts the agent by itself from the second run, for a keychai
     assert.equal((await run(['env', 'init', 'app/auto', '-f', def])).code, 0)
     const cmd = ['run', 'app/auto', '--', 'sh', '-c', 'printf "%s|" "$PW"; exit 3']
     const status = async () => (await run(['agent', 'status'])).stdout
-    assert.match(await status(), /^No agent serves .*\. The next `envelope run` of an environment without providers starts one \(autostart on\)\.$/m)
+    assert.match(await status(), /^No agent serves .*\. `envelope run` starts one \(autostart on\): a run of an environment without providers that comes within 15 min of another run\.$/m)
 
     // a single run opens the environment itself and leaves nothing behind
     const first = await run(cmd)
