@@ -5,7 +5,7 @@
  * sources and node_modules linked) so the repository's own out/ is left alone. Real store, real keychain,
  * real processes.
  */
-import { test } from 'node:test'
+import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
@@ -39,7 +39,8 @@ const codeCaches = (): string[] => {
   }
 }
 
-test('envelope run through the bundle and its code cache: variables, files, masking, exit code', { timeout: 300_000 }, async () => {
+// every test uses the bundle, and app/bundle (each one can run alone: --test-name-pattern)
+before(async () => {
   const built = spawnSync(process.execPath, [join(root, 'electron', 'cli', 'build.ts'), '--out', join(scratch, 'out', 'cli')], { encoding: 'utf8' })
   assert.equal(built.status, 0, built.stderr)
   writeFileSync(def, [
@@ -55,7 +56,9 @@ test('envelope run through the bundle and its code cache: variables, files, mask
   ].join('\n'))
   const init = await bundled(['env', 'init', 'app/bundle', '-f', def])
   assert.equal(init.code, 0, init.stderr)
+})
 
+test('envelope run through the bundle and its code cache: variables, files, masking, exit code', { timeout: 300_000 }, async () => {
   const cmd = ['run', 'app/bundle', '--', 'sh', '-c', 'echo "$TOKEN|$PLAIN"; cat "$CERT"; echo; echo "to stderr $TOKEN" >&2; exit 7']
   const first = await bundled(cmd)
   assert.equal(first.code, 7, first.stderr)
