@@ -69,7 +69,7 @@ function agentControl(store: EnvironmentStore): AgentControl {
     return {
       running: s !== undefined,
       ...(s ? { pid: s.pid, started: s.started, served: s.served, idleMinutes: s.idleMinutes } : {}),
-      autostart: store.setting('agent.autostart') !== false,
+      autostart: store.setting('agent.autostart'),
       ...(keyBackend ? { keyBackend } : {}),
     }
   }

@@ -3,12 +3,13 @@
  * `<data folder>/agent.log`, and returns once the agent answers; `stop` and `status` talk to its socket;
  * `autostart` turns on or off the agent `envelope run` starts by itself (agentAutostart).
  */
-import { spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import { UserError } from '../../../shared/errors.ts'
 import type { OpenResult } from '../../../shared/models.ts'
-import { agentStatus, staleAgentSocket, stopAgent } from '../../services/agent/client.ts'
-import { agentSocketPath, DEFAULT_IDLE_MINUTES, agentSocketFits, agentStartingPath } from '../../services/agent/protocol.ts'
+import { agentObstacle, agentStatus, staleAgentSocket, stopAgent } from '../../services/agent/client.ts'
+import { agentSocketPath, DEFAULT_IDLE_MINUTES, agentStartingPath } from '../../services/agent/protocol.ts'
 import type { EnvironmentStore } from '../../services/index.ts'
 import { resolveDataDir } from '../../services/paths.ts'
 import { isoNow } from '../../services/time.ts'
@@ -43,8 +44,6 @@ export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promi
     await stopAgent(dataDir)
     cli.err(`Stopped the agent of another envelope build (pid ${running.pid}).\n`)
   }
-  const { mkdirSync, readFileSync } = await import('node:fs')
-  const { join } = await import('node:path')
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const logFile = join(dataDir, 'agent.log')
   const logStart = (() => {
@@ -54,9 +53,7 @@ export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promi
       return 0
     }
   })()
-  const log = openSync(logFile, 'a', 0o600)
-  const child = spawn(process.execPath, [process.argv[1]!, 'agent', 'serve', '--idle', String(idle)], { detached: true, stdio: ['ignore', 'ignore', log] })
-  closeSync(log)
+  const child = spawnAgentServe(process.argv[1]!, dataDir, ['--idle', String(idle)])
   let exited: number | null | undefined
   child.once('exit', (code) => (exited = code))
   child.unref()
@@ -84,12 +81,13 @@ export async function agentServeCommand(cli: Cli, opts: { idle: string; auto?: b
   const idle = idleMinutes(opts.idle)
   const build = mustBeBuilt(cli)
   const { startAgent } = await import('../../services/agent/server.ts')
-  const stamp = (line: string): void => cli.err(`${new Date().toISOString()} ${line}\n`)
+  const stamp = (line: string): void => cli.err(`${isoNow()} ${line}\n`)
+  const dataDir = resolveDataDir()
   let agent
   try {
-    agent = await startAgent({ dataDir: resolveDataDir(), build, idleMinutes: idle, log: stamp, auto: opts.auto === true })
+    agent = await startAgent({ dataDir, build, idleMinutes: idle, log: stamp, auto: opts.auto === true })
   } catch (err) {
-    if (opts.auto) rmSync(agentStartingPath(resolveDataDir()), { force: true }) // the next run may claim the start (after the back-off)
+    if (opts.auto) rmSync(agentStartingPath(dataDir), { force: true }) // the next run may claim the start (after the back-off)
     // another agent came up first: it serves
     if (opts.auto && err instanceof UserError && err.code === 'already_exists') return
     throw err
@@ -110,7 +108,7 @@ export async function agentStopCommand(cli: Cli): Promise<void> {
 export async function agentAutostartCommand(cli: Cli, value: string | undefined): Promise<void> {
   const store = await cli.store()
   if (value === undefined) {
-    const on = store.setting('agent.autostart') !== false
+    const on = store.setting('agent.autostart')
     cli.out(`autostart: ${on ? 'on' : 'off'}${process.env.ENVELOPE_NO_AGENT ? ' (but ENVELOPE_NO_AGENT is set: no agent is used)' : ''}\n`)
     return
   }
@@ -122,6 +120,20 @@ export async function agentAutostartCommand(cli: Cli, value: string | undefined)
   }
   const pid = await stopAgent(store.dataDir)
   cli.out(`autostart: off. \`envelope run\` no longer starts the agent; \`envelope agent start\` still does.${pid === undefined ? '' : ` Stopped the running agent (pid ${pid}).`}\n`)
+}
+
+/**
+ * Runs `envelope agent serve …args` (`script`: bin/envelope) detached from this process, in the data folder,
+ * its stderr appended to `<dataDir>/agent.log` (0600) after `note`.
+ */
+function spawnAgentServe(script: string, dataDir: string, args: string[], note?: string): ChildProcess {
+  const log = openSync(join(dataDir, 'agent.log'), 'a', 0o600)
+  try {
+    if (note) writeSync(log, note)
+    return spawn(process.execPath, [script, 'agent', 'serve', ...args], { detached: true, stdio: ['ignore', 'ignore', log], cwd: dataDir })
+  } finally {
+    closeSync(log)
+  }
 }
 
 /** how long runs wait before starting an agent again after one failed to start */
@@ -196,20 +208,16 @@ function lastStartFailed(log: string): boolean {
 export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: OpenResult): Promise<(() => void) | undefined> {
   if (cli.build === undefined || process.env.ENVELOPE_NO_AGENT || process.platform === 'win32') return undefined
   if (res.providers !== undefined || res.diagnostics.length > 0) return undefined
-  if (store.activeKeyInfo()?.backend !== 'keychain' || store.setting('agent.autostart') === false) return undefined
+  if (store.activeKeyInfo()?.backend !== 'keychain' || !store.setting('agent.autostart')) return undefined
   const dataDir = store.dataDir
   const socket = agentSocketPath(dataDir)
   // an agent runs there (it declined this run: another build, which stops when idle), or nobody answers
   // there any more (killed with -9, a power loss): the new agent then replaces that stale socket
-  const stale = existsSync(socket) ? await staleAgentSocket(dataDir) : undefined
-  if (existsSync(socket) && stale === undefined) return undefined
+  const present = existsSync(socket)
+  const stale = present ? await staleAgentSocket(dataDir) : undefined
+  if (present && stale === undefined) return undefined
   // what the agent would refuse (see prepareSocket)
-  if (!agentSocketFits(socket)) return undefined
-  try {
-    if ((statSync(dataDir).mode & 0o077) !== 0) return undefined
-  } catch {
-    return undefined
-  }
+  if (agentObstacle(dataDir)) return undefined
   if (lastStartFailed(`${dataDir}/agent.log`)) return undefined
   // the second run within the idle time starts it: a one-off run (a script, a daily use) pays nothing
   // for an agent it would not use, and leaves no process behind
@@ -225,13 +233,7 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
         rmSync(agentStartingPath(dataDir), { force: true })
         return
       }
-      const log = openSync(`${dataDir}/agent.log`, 'a', 0o600)
-      try {
-        writeSync(log, `${isoNow()} envelope run (pid ${process.pid}) starts the agent\n`)
-        spawn(process.execPath, [script, 'agent', 'serve', '--auto', '--idle', String(DEFAULT_IDLE_MINUTES)], { detached: true, stdio: ['ignore', 'ignore', log], cwd: dataDir }).unref()
-      } finally {
-        closeSync(log)
-      }
+      spawnAgentServe(script, dataDir, ['--auto', '--idle', String(DEFAULT_IDLE_MINUTES)], `${isoNow()} envelope run (pid ${process.pid}) starts the agent\n`).unref()
     } catch {
       // an optimisation only: the next run opens the environment itself
     }
@@ -241,15 +243,12 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
 /** For `agent status` when none runs: whether (and when) `envelope run` starts one, per agentAutostart. */
 function whenRunStartsOne(dataDir: string, autostart: boolean, backend: string | undefined): string {
   if (process.env.ENVELOPE_NO_AGENT) return 'ENVELOPE_NO_AGENT is set: runs neither ask nor start one.'
-  if (process.platform === 'win32') return 'The agent is not available on Windows yet.'
+  const obstacle = agentObstacle(dataDir)
+  if (obstacle?.kind === 'windows') return 'The agent is not available on Windows yet.'
   if (!autostart) return '`envelope run` does not start one (autostart off); `envelope agent start` does.'
   if (backend !== undefined && backend !== 'keychain') return `This store's key is a ${backend === 'passphrase' ? 'passphrase' : 'key file'}: only \`envelope agent start\` starts one.`
-  try {
-    if ((statSync(dataDir).mode & 0o077) !== 0) return `The data folder can be read by other users, so no agent serves it (chmod 700 ${dataDir}).`
-  } catch {
-    // no data folder yet: nothing was run
-  }
-  if (!agentSocketFits(agentSocketPath(dataDir))) return 'The data folder\'s path is too long for the agent\'s socket: no agent serves it.'
+  if (obstacle?.kind === 'readable-by-others') return `The data folder can be read by other users, so no agent serves it (chmod 700 ${dataDir}).`
+  if (obstacle?.kind === 'path-too-long') return 'The data folder\'s path is too long for the agent\'s socket: no agent serves it.'
   return `\`envelope run\` starts one (autostart on): a run of an environment without providers that comes within ${DEFAULT_IDLE_MINUTES} min of another run.`
 }
 
@@ -257,7 +256,7 @@ export async function agentStatusCommand(cli: Cli, opts: { output: string }): Pr
   const dataDir = resolveDataDir()
   const s = await agentStatus(dataDir)
   const store = await cli.store()
-  const autostart = store.setting('agent.autostart') !== false
+  const autostart = store.setting('agent.autostart')
   if (opts.output === 'json') cli.out(`${JSON.stringify(s ? { running: true, ...s, current: s.build === cli.build, autostart } : { running: false, dataDir, autostart }, null, 2)}\n`)
   else if (!s) {
     cli.out(`No agent serves ${dataDir}. ${whenRunStartsOne(dataDir, autostart, store.activeKeyInfo()?.backend)}\n`)

@@ -4,8 +4,31 @@
  * `envelope run` asks the agent through its own, smaller path (electron/cli/agent-run.ts).
  */
 import { existsSync, statSync } from 'node:fs'
-import { AGENT_PROTOCOL, agentRequest, agentSocketPath } from './protocol.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath } from './protocol.ts'
 import type { AgentStatus } from './protocol.ts'
+
+/** What keeps any agent from serving a data folder (each caller says it its own way). */
+export type AgentObstacle =
+  | { kind: 'windows' }
+  | { kind: 'path-too-long'; socketPath: string }
+  | { kind: 'readable-by-others'; mode: number }
+
+/**
+ * Why no agent can serve `dataDir` (the agent refuses to start: prepareSocket; `envelope run` does not
+ * start one; `agent status` says why), or undefined. A data folder that does not exist yet has none.
+ */
+export function agentObstacle(dataDir: string): AgentObstacle | undefined {
+  if (process.platform === 'win32') return { kind: 'windows' }
+  const socketPath = agentSocketPath(dataDir)
+  if (!agentSocketFits(socketPath)) return { kind: 'path-too-long', socketPath }
+  let mode: number
+  try {
+    mode = statSync(dataDir).mode & 0o777
+  } catch {
+    return undefined
+  }
+  return (mode & 0o077) !== 0 ? { kind: 'readable-by-others', mode } : undefined
+}
 
 /** The status of the agent serving `dataDir`; undefined when none answers (none runs, or a killed one left its socket). */
 export async function agentStatus(dataDir: string): Promise<AgentStatus | undefined> {

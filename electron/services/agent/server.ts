@@ -24,7 +24,8 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { UserError } from '../../../shared/errors.ts'
 import { collectSecrets, projectEnvironment } from '../../../shared/format/index.ts'
 import { createServices, type KeyConfig, type Services } from '../index.ts'
-import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath, agentStartingPath, MAX_MESSAGE_BYTES } from './protocol.ts'
+import { agentObstacle } from './client.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketPath, agentStartingPath, MAX_MESSAGE_BYTES } from './protocol.ts'
 import type { AgentRequest, AgentStatus, Declined, RunGranted } from './protocol.ts'
 
 /** a connection has this long to send its request (the reply follows at once) */
@@ -55,17 +56,17 @@ export interface RunningAgent {
 
 /** Checks that an agent may serve from `dataDir` and that none is serving it yet; removes a stale socket. */
 async function prepareSocket(dataDir: string): Promise<string> {
-  if (process.platform === 'win32') throw new UserError('invalid_input', 'the agent is not available on Windows yet', { hint: 'envelope run works without it' })
-  const socketPath = agentSocketPath(dataDir)
-  if (!agentSocketFits(socketPath)) {
-    throw new UserError('invalid_input', `the data folder's path is too long for the agent's socket (${socketPath})`, { hint: 'use a shorter ENVELOPE_DATA_DIR' })
+  const obstacle = agentObstacle(dataDir)
+  if (obstacle?.kind === 'windows') throw new UserError('invalid_input', 'the agent is not available on Windows yet', { hint: 'envelope run works without it' })
+  if (obstacle?.kind === 'path-too-long') {
+    throw new UserError('invalid_input', `the data folder's path is too long for the agent's socket (${obstacle.socketPath})`, { hint: 'use a shorter ENVELOPE_DATA_DIR' })
   }
-  const mode = statSync(dataDir).mode & 0o777
-  if ((mode & 0o077) !== 0) {
-    throw new UserError('forbidden', `the data folder ${dataDir} is readable by other users (mode ${mode.toString(8)}): the agent would serve them too`, {
+  if (obstacle?.kind === 'readable-by-others') {
+    throw new UserError('forbidden', `the data folder ${dataDir} is readable by other users (mode ${obstacle.mode.toString(8)}): the agent would serve them too`, {
       hint: `chmod 700 ${dataDir}`,
     })
   }
+  const socketPath = agentSocketPath(dataDir)
   try {
     const s = await agentRequest<AgentStatus>(socketPath, { v: AGENT_PROTOCOL, op: 'status' }, 2000)
     throw new UserError('already_exists', `an agent is already serving ${dataDir} (pid ${s.pid})`, { hint: 'envelope agent status / envelope agent stop' })

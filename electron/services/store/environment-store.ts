@@ -45,9 +45,12 @@ import { isoNow } from '../time.ts'
 
 /** Settings kept in the store file (the `meta` table), for every program using it. */
 export interface StoreSettings {
-  /** whether `envelope run` starts the agent when none is running (default true; see electron/services/agent) */
+  /** whether `envelope run` starts the agent when none is running (see electron/services/agent) */
   'agent.autostart': boolean
 }
+
+/** what a setting is until it is set */
+const SETTING_DEFAULTS: StoreSettings = { 'agent.autostart': true }
 
 export interface EnvironmentStoreOptions {
   /** data folder (default: ENVELOPE_DATA_DIR, else the OS app-data folder; see paths.ts) */
@@ -897,10 +900,10 @@ export class EnvironmentStore implements EnvironmentService {
     return this.#keys.activeKeyInfo()
   }
 
-  /** A store setting (see StoreSettings), or undefined when it was never set. */
-  setting<K extends keyof StoreSettings>(name: K): StoreSettings[K] | undefined {
+  /** A store setting (see StoreSettings); its default (SETTING_DEFAULTS) when it was never set. */
+  setting<K extends keyof StoreSettings>(name: K): StoreSettings[K] {
     const row = this.#stmt('SELECT value FROM meta WHERE key = ?').get(`setting.${name}`) as { value: string } | undefined
-    return row ? (JSON.parse(row.value) as StoreSettings[K]) : undefined
+    return row ? (JSON.parse(row.value) as StoreSettings[K]) : SETTING_DEFAULTS[name]
   }
 
   /** Changes a store setting (audited as `settings`). */
