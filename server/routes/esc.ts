@@ -1,5 +1,5 @@
 /**
- * The Pulumi ESC HTTP API subset used by @pulumi/esc-sdk 0.12.4 and the `esc` CLI (see /work/shared/esc-api.md):
+ * The Pulumi ESC HTTP API subset used by @pulumi/esc-sdk 0.12.4 and the `esc` CLI (Pulumi's ESC API reference):
  * environments (list, create, read by version or tag, decrypt, update with ETag check, delete, clone, check,
  * settings), open sessions (whole and by property), revisions (paging as the CLI expects), retract, revision tags,
  * environment tags. Status codes follow what the SDK insists on (esc-api.md §6.2).

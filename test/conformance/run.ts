@@ -1,5 +1,5 @@
 /**
- * Runs the ESC conformance cases (layout and scoring: shared/esc-conformance/README.md).
+ * Runs the ESC conformance cases (layout and scoring: test/esc-conformance/README.md; vendored from pulumi/esc, see its NOTICE).
  *
  *   node test/conformance/run.ts [casesDir] [--verbose] [--only name,name] [--trees]
  *
@@ -16,7 +16,7 @@ import { clearParseCache, encodeEnvironmentDoc, evaluate, objectToJSON, parseEnv
 import { caseLoader, TEST_CONTEXT, testCipher, testProviders } from './host.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const DEFAULT_DIR = resolve(here, '../../../shared/esc-conformance/cases')
+const DEFAULT_DIR = resolve(here, '../esc-conformance/cases')
 const OVERLAY_DIR = join(here, 'fixtures')
 
 interface RefDiag {

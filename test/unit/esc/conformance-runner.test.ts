@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runCase } from '../../conformance/run.ts'
 
-const CASES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/esc-conformance/cases')
+const CASES = resolve(dirname(fileURLToPath(import.meta.url)), '../../esc-conformance/cases')
 
 test('a reference case passes', async () => {
   assert.deepEqual(await runCase(join(CASES, 'interp')), [])

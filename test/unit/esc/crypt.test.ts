@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { decodeEnvelope, decryptSecrets, encodeEnvelope, encryptSecrets, evaluate, toJSON } from '../../../shared/esc/index.ts'
 import { testCipher } from '../../conformance/host.ts'
 
-const CRYPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/esc-conformance/crypt')
+const CRYPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../esc-conformance/crypt')
 const names = readdirSync(CRYPT).filter((f) => f.endsWith('.plaintext.yaml')).map((f) => f.slice(0, -'.plaintext.yaml'.length))
 
 test('the crypt fixtures exist', () => {

@@ -12,7 +12,7 @@ import { clearParseCache, decodeEnvironmentDoc, encodeEnvironmentDoc, evaluate, 
 import type { EnvironmentDoc } from '../../../shared/esc/index.ts'
 import { runCase } from '../../conformance/run.ts'
 
-const CASES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/esc-conformance/cases')
+const CASES = resolve(dirname(fileURLToPath(import.meta.url)), '../../esc-conformance/cases')
 
 /** every YAML document of the reference cases, by case/file */
 function caseDocuments(): Array<{ id: string; text: string }> {
