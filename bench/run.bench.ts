@@ -7,6 +7,8 @@
  * after it. Also measured: the run that starts the agent, and runs without one (a one-off run, which opens
  * the environment itself and starts nothing, costs the same as ENVELOPE_NO_AGENT=1).
  * Targets: envelope run adds < 60 ms over bare node startup; faster than dotenvx.
+ * BENCH_BASELINE=<another checkout of envelope, built> also measures that checkout's run, interleaved with this
+ * one's, and prints the ratios (this / baseline): how a change moved start-up, free of the machine's drift.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -46,6 +48,14 @@ function must(cmd: string, args: string[], extraEnv: Record<string, string> = {}
 // the shipped fast path: the bundled CLI (bin/envelope falls back to the sources when it is stale)
 must(process.execPath, [join(root, 'electron', 'cli', 'build.ts')])
 must(process.execPath, [bin, 'import', 'bench/vars', envFile])
+// the baseline checkout, with its own data folder holding the same environment
+const baseRoot = process.env.BENCH_BASELINE
+const baseBin = baseRoot ? join(baseRoot, 'bin', 'envelope') : undefined
+const baseEnv = { ENVELOPE_DATA_DIR: join(work, 'base-data') }
+if (baseRoot && baseBin) {
+  must(process.execPath, [join(baseRoot, 'electron', 'cli', 'build.ts')])
+  must(process.execPath, [baseBin, 'import', 'bench/vars', envFile], baseEnv)
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -108,6 +118,12 @@ try {
     // no V8 code cache (its folder cannot be created): what the first run after a build costs
     { name: 'nocache', cmd: run[0], args: [...run[1]], env: { XDG_CACHE_HOME: join(envFile, 'no-cache'), ENVELOPE_NO_AGENT: '1' } },
     { name: 'dotenvx', cmd: dotenvx, args: ['run', '-q', '-f', envFile, '--', 'true'] },
+    ...(baseBin
+      ? [
+          { name: 'base', cmd: process.execPath, args: [baseBin, 'run', 'bench/vars', '--', 'true'], env: baseEnv },
+          { name: 'base-noagent', cmd: process.execPath, args: [baseBin, 'run', 'bench/vars', '--', 'true'], env: { ...baseEnv, ENVELOPE_NO_AGENT: '1' } },
+        ]
+      : []),
   ])
   // apart, so that the agent the cases above use has been serving for a while (as for a user)
   const r1 = measure([
@@ -120,6 +136,15 @@ try {
   const [node1, first] = [r1.get('node')!, r1.get('first')!]
   const fmt = (x: number) => x.toFixed(1)
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
+  const base = r.get('base')
+  const baseNoagent = r.get('base-noagent')
+  if (base && baseNoagent) {
+    console.log(`baseline_checkout: ${baseRoot} path`)
+    console.log(`baseline_run_true_median: ${fmt(base.wall)} ms; without agent ${fmt(baseNoagent.wall)} ms`)
+    console.log(`envelope_run_vs_baseline_ratio: ${(ours.wall / base.wall).toFixed(3)} x (served by the agent); overhead over node ${fmt(ours.wall - node.wall)} vs ${fmt(base.wall - node.wall)} ms`)
+    console.log(`envelope_run_without_agent_vs_baseline_ratio: ${(noagent.wall / baseNoagent.wall).toFixed(3)} x; overhead over node ${fmt(noagent.wall - node.wall)} vs ${fmt(baseNoagent.wall - node.wall)} ms`)
+    console.log(`envelope_run_cpu_vs_baseline_ratio: ${(ours.cpu / base.cpu).toFixed(3)} x; without agent ${(noagent.cpu / baseNoagent.cpu).toFixed(3)} x`)
+  }
   console.log(`runs_per_figure: ${N} count`)
   console.log(`machine_load_1min: ${load} runnable`)
   console.log(`node_bare_startup_median: ${fmt(node.wall)} ms`)
@@ -150,5 +175,6 @@ try {
   console.log(`envelope_run_overhead_without_agent_scaled_to_${QUIET_NODE_MS}ms_node: ${scaled(noagent)} ms (estimate)`)
 } finally {
   spawnSync(process.execPath, [bin, 'agent', 'stop'], { env, cwd: work })
+  if (baseBin) spawnSync(process.execPath, [baseBin, 'agent', 'stop'], { env: { ...env, ...baseEnv }, cwd: work })
   rmSync(work, { recursive: true, force: true })
 }

@@ -7,6 +7,8 @@
  * Prints `name: value unit` lines. Latency is per HTTP request; one open = two requests.
  * Targets (2 cores, otherwise idle machine): ≥ 1,000 opens/s and p99 < 50 ms. The machine load is printed with
  * the figures because autocannon, the server and PostgreSQL share those 2 cores with whatever else runs.
+ * BENCH_BASELINE=<another checkout of envelope> also runs that checkout's server right after this one's on each
+ * backend and prints the ratio (this / baseline), both measured under the same machine load.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -18,7 +20,7 @@ import autocannon from 'autocannon'
 import pg from 'pg'
 
 const ROOT = new URL('../', import.meta.url).pathname
-const MAIN = join(ROOT, 'server/main.ts')
+const MAIN_OURS = join(ROOT, 'server/main.ts')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const CONNECTIONS = 50
 const ORG = 'bench'
@@ -104,14 +106,16 @@ values:
     aws:region: \${region}
 `
 
-async function serverRun(label: string, db: string, extra: string[], dir: string): Promise<Result> {
+const BASELINE_MAIN = process.env.BENCH_BASELINE ? join(process.env.BENCH_BASELINE, 'server/main.ts') : undefined
+
+async function serverRun(label: string, db: string, extra: string[], dir: string, entry = MAIN_OURS): Promise<Result> {
   const kek = join(dir, `kek-${label}`)
-  spawnSync(process.execPath, [MAIN, '--generate-kek', kek])
+  spawnSync(process.execPath, [entry, '--generate-kek', kek])
   const common = ['--db', db, '--kek-file', kek, ...extra]
-  const boot = spawnSync(process.execPath, [MAIN, '--bootstrap-admin', 'bench', '--org', ORG, ...common], { encoding: 'utf8' })
+  const boot = spawnSync(process.execPath, [entry, '--bootstrap-admin', 'bench', '--org', ORG, ...common], { encoding: 'utf8' })
   if (boot.status !== 0) throw new Error(`bootstrap failed: ${boot.stderr}`)
   const token = boot.stdout.trim()
-  const { child, url } = await startChild([MAIN, '--port', '0', '--log-level', 'silent', ...common])
+  const { child, url } = await startChild([entry, '--port', '0', '--log-level', 'silent', ...common])
   try {
     const e = (p: string) => `/api/esc/environments/${ORG}/${p}`
     await api(url, token, 'POST', `/api/esc/environments/${ORG}`, JSON.stringify({ project: 'infra', name: 'base' }))
@@ -167,14 +171,30 @@ async function main() {
     const b = await bare()
     console.log(`server.bare_fastify.requests: ${b.rps.toFixed(0)} req/s`)
     console.log(`server.bare_fastify.p99: ${b.p99} ms`)
-    print('sqlite', await serverRun('sqlite', `sqlite:${join(dir, 'bench.db')}`, [], dir), b.rps)
+    const sqlite = await serverRun('sqlite', `sqlite:${join(dir, 'bench.db')}`, [], dir)
+    print('sqlite', sqlite, b.rps)
+    if (BASELINE_MAIN) {
+      const base = await serverRun('sqlite-base', `sqlite:${join(dir, 'bench-base.db')}`, [], dir, BASELINE_MAIN)
+      print('sqlite_baseline', base, b.rps)
+      console.log(`server.sqlite.ratio_to_baseline: ${(sqlite.rps / base.rps).toFixed(3)} x (p99 ${sqlite.p99} vs ${base.p99} ms)`)
+    }
     const pgUrl = process.env.ENVELOPE_TEST_PG_URL
     if (pgUrl) {
       const schema = 'bench_' + randomBytes(4).toString('hex')
       try {
         const b2 = await bare()
         console.log(`server.bare_fastify_before_postgres.requests: ${b2.rps.toFixed(0)} req/s`)
-        print('postgres', await serverRun('pg', pgUrl, ['--pg-schema', schema], dir), b2.rps)
+        const pgr = await serverRun('pg', pgUrl, ['--pg-schema', schema], dir)
+        print('postgres', pgr, b2.rps)
+        if (BASELINE_MAIN) {
+          const base = await serverRun('pg-base', pgUrl, ['--pg-schema', `${schema}_base`], dir, BASELINE_MAIN)
+          print('postgres_baseline', base, b2.rps)
+          console.log(`server.postgres.ratio_to_baseline: ${(pgr.rps / base.rps).toFixed(3)} x (p99 ${pgr.p99} vs ${base.p99} ms)`)
+          const c = new pg.Client({ connectionString: pgUrl })
+          await c.connect()
+          await c.query(`DROP SCHEMA IF EXISTS ${schema}_base CASCADE`)
+          await c.end()
+        }
         // Two stateless processes on the same database (what a load balancer would spread over).
         const schema2 = schema + '_w2'
         try {
