@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { JsonValue } from '../../shared/esc/host.ts'
-import type { EnvRecord, RevisionRecord, Role, User } from '../db/repository.ts'
+import type { EnvRecord, RevisionRecord, Role, TagRecord, User } from '../db/repository.ts'
 import { roleRank } from '../db/repository.ts'
 import type { OrgAuthz } from '../auth.ts'
 import { roleIn } from '../auth.ts'
@@ -150,3 +150,15 @@ export const contextFor = (env: EnvRecord, user: User): Record<string, JsonValue
   rootEnvironment: { name: `${env.project}/${env.name}` },
   currentEnvironment: { name: `${env.project}/${env.name}` },
 })
+
+/** A tag as the API shows it (revision tags carry `revision`, environment tags `value`): no other stored field. */
+export const tagJson =
+  <K extends 'revision' | 'value'>(key: K) =>
+  (t: TagRecord & Record<K, string | number>) => ({
+    name: t.name,
+    [key]: t[key],
+    created: t.created,
+    modified: t.modified,
+    editorLogin: t.editorLogin,
+    editorName: t.editorName,
+  })

@@ -5,19 +5,12 @@
 import type { RouteModule } from '../http.ts'
 import { objectBody } from '../http.ts'
 import { HttpError } from '../evaluator.ts'
-import { envFor, q, qInt } from './common.ts'
+import { envFor, q, qInt, tagJson } from './common.ts'
 
 export const environmentTagRoutes: RouteModule = (app, ctx) => {
   const { repo } = ctx
 
-  const envTagJson = (t: { name: string; value: string; created: string; modified: string; editorLogin: string; editorName: string }) => ({
-    name: t.name,
-    value: t.value,
-    created: t.created,
-    modified: t.modified,
-    editorLogin: t.editorLogin,
-    editorName: t.editorName,
-  })
+  const envTagJson = tagJson('value')
 
   app.get('/api/esc/environments/:org/:project/:env/tags', async (req) => {
     const { env } = await envFor(ctx, req, 'reader', 'envtag.list')

@@ -6,19 +6,12 @@ import type { EnvRecord, RevisionRecord } from '../db/repository.ts'
 import type { RouteModule } from '../http.ts'
 import { objectBody } from '../http.ts'
 import { HttpError, resolveVersion } from '../evaluator.ts'
-import { checkRevisionTagName, envFor, q, qInt } from './common.ts'
+import { checkRevisionTagName, envFor, q, qInt, tagJson } from './common.ts'
 
 export const revisionTagRoutes: RouteModule = (app, ctx) => {
   const { repo } = ctx
 
-  const revTagJson = (t: { name: string; revision: number; created: string; modified: string; editorLogin: string; editorName: string }) => ({
-    name: t.name,
-    revision: t.revision,
-    created: t.created,
-    modified: t.modified,
-    editorLogin: t.editorLogin,
-    editorName: t.editorName,
-  })
+  const revTagJson = tagJson('revision')
   const latestTag = (env: EnvRecord, creator: RevisionRecord | undefined) => ({
     name: 'latest',
     revision: env.latest,
