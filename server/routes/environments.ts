@@ -3,8 +3,9 @@
  * create, read a definition (latest or a version), decrypt, update (PATCH: a new revision, with ETag check),
  * delete and clone. Status codes follow what the SDK insists on (see server/README.md).
  *
- * The create (POST) and update (PATCH) bodies are the save pipeline: encrypt the secrets with the environment's
- * data key, check the definition in context, append a revision by compare-and-swap.
+ * The update (PATCH) body is the save pipeline: encrypt the secrets with the environment's data key, check the
+ * definition in context, append a revision by compare-and-swap (409 on a stale ETag). The create (POST) body
+ * makes the data key and an empty first revision, and makes the creator admin of what they created.
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
