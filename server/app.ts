@@ -1,6 +1,6 @@
 /**
- * The Envelope team server: a Fastify app speaking the Pulumi ESC HTTP API subset (routes/esc.ts) plus the
- * management API for users, tokens, orgs, teams, permissions, audit and keys (routes/admin.ts).
+ * The Envelope team server: a Fastify app speaking the Pulumi ESC HTTP API subset plus the management API for
+ * users, tokens, orgs, teams, permissions, audit and keys, one route module per resource (routes/index.ts).
  *
  * Request pipeline: rate limit on failed auth → token authentication → route (sets the audit target and checks
  * the role) → one audit record per request, written before the response leaves (onSend). Bodies are read as text
@@ -9,17 +9,16 @@
  */
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { parse as parseYaml } from 'yaml'
-import type { Repository } from './db/repository.ts'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { AuditRecord, Repository } from './db/repository.ts'
 import { Auth, FailedAuthLimiter } from './auth.ts'
-import type { AuthFailure, Identity } from './auth.ts'
+import type { AuthFailure } from './auth.ts'
 import type { DataKeys } from './keys.ts'
 import { Evaluator, HttpError } from './evaluator.ts'
-import { escRoutes } from './routes/esc.ts'
-import { adminRoutes } from './routes/admin.ts'
+import type { Ctx } from './http.ts'
+import { OpenSessions } from './open-sessions.ts'
+import { ROUTES } from './routes/index.ts'
 import { GroupWriter } from './batcher.ts'
-import type { AuditRecord } from './db/repository.ts'
 
 export interface ServerOptions {
   repo: Repository
@@ -41,59 +40,6 @@ export interface ServerOptions {
   authCacheMs?: number
   /** behind a reverse proxy / load balancer: take the client address from X-Forwarded-For (rate limit, audit) */
   trustProxy?: boolean
-}
-
-export interface AuditInfo {
-  action: string
-  org?: string
-  target: string
-  detail?: Record<string, unknown>
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    identity: Identity | undefined
-    /** owner of a revoked or expired token (audit only; never authorises anything) */
-    denied: Identity | undefined
-    audit: AuditInfo | undefined
-    audited: boolean
-  }
-}
-
-export interface Ctx {
-  repo: Repository
-  keys: DataKeys
-  auth: Auth
-  evaluator: Evaluator
-  opts: Required<Pick<ServerOptions, 'pageSize' | 'sdkCompat'>>
-}
-
-/** The authenticated identity (every /api route requires one). */
-export function who(req: FastifyRequest): Identity {
-  if (!req.identity) throw new HttpError(401, 'this request requires an access token (Authorization: token <token>)')
-  return req.identity
-}
-
-export function setAudit(req: FastifyRequest, a: AuditInfo) {
-  req.audit = a
-}
-
-/** Parses a JSON (or YAML) object body with a clear error. */
-export function objectBody(req: FastifyRequest): Record<string, unknown> {
-  const text = typeof req.body === 'string' ? req.body : ''
-  if (text.trim() === '') return {}
-  let v: unknown
-  try {
-    v = JSON.parse(text)
-  } catch {
-    try {
-      v = parseYaml(text)
-    } catch (err) {
-      throw new HttpError(400, `the request body is not valid JSON: ${(err as Error).message}`)
-    }
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the request body must be a JSON object')
-  return v as Record<string, unknown>
 }
 
 const AUTH_MESSAGES: Record<AuthFailure, string> = {
@@ -127,6 +73,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     keys: o.keys,
     auth,
     evaluator: new Evaluator(o.repo, o.keys),
+    sessions: new OpenSessions(),
     opts: { pageSize: o.pageSize ?? 100, sdkCompat: o.sdkCompat ?? '0.12' },
   }
 
@@ -214,8 +161,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ ok: true }))
 
-  await app.register(async (scope) => escRoutes(scope, ctx))
-  await app.register(async (scope) => adminRoutes(scope, ctx))
+  for (const routes of ROUTES) await app.register(async (scope) => routes(scope, ctx))
 
   // Expired open sessions are removed now and then (any process may do it).
   const sweep = setInterval(() => {

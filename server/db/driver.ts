@@ -2,7 +2,7 @@
  * SQL drivers: one tiny async interface over node:sqlite (default) and PostgreSQL (`pg`).
  *
  * Statements are written once with `?` placeholders and portable SQL; the PostgreSQL driver rewrites the
- * placeholders to `$n`. The repository (repository.ts) is the only user, so both stores share one schema and
+ * placeholders to `$n`. The repository (repository.ts and its aggregate stores) is the only user, so both stores share one schema and
  * one behaviour. Transactions get their own handle: on SQLite they are serialised by an async mutex (one
  * connection, `BEGIN IMMEDIATE`), on PostgreSQL they run on a dedicated pooled client.
  */
