@@ -1,7 +1,8 @@
 /**
- * Existing data keeps working (issue 11): a local store, a key export, a team-server database and a store
- * synced with that server, all made at e52f4bb by test/fixtures/legacy/make.ts, open and sync with the current
- * code and show exactly what that code showed (test/fixtures/legacy/expected/*.json), and accept new writes.
+ * Existing data keeps working (issue 11): a local store, a key export, a team-server database (SQLite, and the
+ * same data on PostgreSQL as a pg_dump when ENVELOPE_TEST_PG_URL is set) and a store synced with that server,
+ * all made at e52f4bb by test/fixtures/legacy/make.ts, open and sync with the current code and show exactly
+ * what that code showed (test/fixtures/legacy/expected/*.json), and accept new writes.
  *
  * Every test works on a COPY in a temp folder (opening may migrate a file; the committed fixtures must stay
  * as the old code wrote them, which the last test checks). Through the real faces only: the `envelope` CLI as
@@ -10,19 +11,22 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import { envelope, tempDir } from '../cli/helpers.ts'
 import {
-  EXPORT_PASSPHRASE, FIXTURE_PORT, ORG, TOKENS_FILE, http, recordLocal, recordServer, run, startServer, stopServer,
+  EXPORT_PASSPHRASE, FIXTURE_PORT, ORG, PG_SCHEMA, TOKENS_FILE, http, recordLocal, recordServer, run, startServer, stopServer,
   type LocalRecord, type ServerRecord, type Tokens,
 } from '../../fixtures/legacy/record.ts'
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'legacy')
 const expected = <T,>(name: string) => JSON.parse(readFileSync(join(FIXTURES, 'expected', `${name}.json`), 'utf8')) as T
 const tokens = JSON.parse(readFileSync(join(FIXTURES, TOKENS_FILE), 'utf8')) as Tokens
+const PG_URL = process.env.ENVELOPE_TEST_PG_URL
 
 /** sha256 of every committed fixture file, to prove none is opened (and migrated) in place */
 function fixtureHashes(): Record<string, string> {
@@ -42,7 +46,7 @@ function fixtureHashes(): Record<string, string> {
 function copyFixture(parts: string[]): string {
   const dir = tempDir('envelope-legacy-')
   for (const p of parts) cpSync(join(FIXTURES, p), join(dir, p), { recursive: true })
-  for (const p of ['local.key', 'synced.key', 'server/kek', 'key-export.txt']) if (existsSync(join(dir, p))) chmodSync(join(dir, p), 0o600)
+  for (const p of ['local.key', 'synced.key', 'server/kek', 'server-pg/kek', 'key-export.txt']) if (existsSync(join(dir, p))) chmodSync(join(dir, p), 0o600)
   return dir
 }
 
@@ -137,54 +141,101 @@ describe('legacy data made at e52f4bb', () => {
     assert.equal((JSON.parse(await run(['open', 'p/e', '-f', 'json'], fresh)) as { s: string }).s, 'on-the-second-machine')
   })
 
-  describe('the team server database', () => {
-    let dir = ''
-    let server: Awaited<ReturnType<typeof startServer>> | undefined
-    before(async () => {
-      dir = copyFixture(['server'])
-      dirs.push(dir)
-      server = await startServer(join(dir, 'server', 'server.sqlite'), join(dir, 'server', 'kek'), 0)
-    })
-    after(async () => {
-      if (server) await stopServer(server.proc)
-    })
+  /** The server fixtures: the SQLite file, and the same data on PostgreSQL as a pg_dump (when ENVELOPE_TEST_PG_URL is set). */
+  const backends: { name: string; skip?: string; expected: string; tokens: Tokens; start(): Promise<{ db: string; kek: string; extra: string[]; dump(): string; drop?(): Promise<void> }> }[] = [
+    {
+      name: 'SQLite',
+      expected: 'server',
+      tokens,
+      async start() {
+        const dir = copyFixture(['server'])
+        dirs.push(dir)
+        const file = join(dir, 'server', 'server.sqlite')
+        return { db: `sqlite:${file}`, kek: join(dir, 'server', 'kek'), extra: [], dump: () => dbBytes(file) }
+      },
+    },
+    {
+      name: 'PostgreSQL (pg_dump)',
+      ...(PG_URL ? {} : { skip: 'ENVELOPE_TEST_PG_URL is not set (export ENVELOPE_TEST_PG_URL=$(bash test/pg.sh))' }),
+      expected: 'server-pg',
+      tokens: JSON.parse(readFileSync(join(FIXTURES, 'server-pg', 'tokens.json'), 'utf8')) as Tokens,
+      async start() {
+        const dir = copyFixture(['server-pg'])
+        dirs.push(dir)
+        // restored under a schema of its own (the dump names PG_SCHEMA everywhere)
+        const schema = `t_legacy_${randomBytes(5).toString('hex')}`
+        writeFileSync(join(dir, 'restore.sql'), readFileSync(join(dir, 'server-pg', 'dump.sql'), 'utf8').replaceAll(PG_SCHEMA, schema))
+        const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname', PG_URL!, '--file', join(dir, 'restore.sql')], { encoding: 'utf8' })
+        assert.equal(psql.status, 0, psql.stderr)
+        return {
+          db: PG_URL!,
+          kek: join(dir, 'server-pg', 'kek'),
+          extra: ['--pg-schema', schema],
+          dump: () => spawnSync('pg_dump', ['--schema', schema, '--dbname', PG_URL!], { encoding: 'utf8' }).stdout,
+          async drop() {
+            const c = new pg.Client({ connectionString: PG_URL })
+            await c.connect()
+            await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+            await c.end()
+          },
+        }
+      },
+    },
+  ]
 
-    it('with the recorded tokens: identities, visibility, grants, every revision decrypted and opened as recorded', async () => {
-      const recorded = expected<ServerRecord>('server')
-      const actual = await recordServer(server!.url, tokens)
-      const { audit, session, ...rest } = actual
-      const { audit: recordedAudit, session: recordedSession, ...recordedRest } = recorded
-      assert.deepEqual(rest, recordedRest)
-      assert.ok(recordedAudit.length > 0)
-      assert.deepEqual(audit.slice(0, recordedAudit.length), recordedAudit, 'the audit log keeps its records')
-      // carol's open session: its sealed result reads back until it expires (168 h after the fixture was made)
-      if (Date.now() < Date.parse(tokens.sessionExpires!) - 60_000) assert.deepEqual(session, recordedSession)
-      else assert.equal(session.status, 404)
-      assert.equal((await http(server!.url, 'esc_not-a-token-at-all', 'GET', '/api/user')).status, 401)
-    })
+  for (const backend of backends) {
+    describe(`the team server database: ${backend.name}`, { ...(backend.skip ? { skip: backend.skip } : {}) }, () => {
+      const t = backend.tokens
+      let db: Awaited<ReturnType<typeof backend.start>> | undefined
+      let server: Awaited<ReturnType<typeof startServer>> | undefined
+      before(async () => {
+        db = await backend.start()
+        server = await startServer(db.db, db.kek, 0, db.extra)
+      })
+      after(async () => {
+        if (server) await stopServer(server.proc)
+        await db?.drop?.()
+      })
 
-    it('a PATCH with a new secret works; roles still hold', async () => {
-      const recorded = expected<ServerRecord>('server')
-      const base = `/api/esc/environments/${ORG}/app/base`
-      const latest = recorded.perEnvironment['app/base']!.revisions['3']!.decrypted as string
-      const next = `${latest}  added:\n    fn::secret: server-secret-after-upgrade-51\n`
-      const patched = await http(server!.url, tokens.alice!, 'PATCH', base, next)
-      assert.equal(patched.status, 200, JSON.stringify(patched.body))
-      assert.equal((await http(server!.url, tokens.alice!, 'GET', `${base}/versions/4/decrypt`)).body, next)
-      const opened = (await http(server!.url, tokens.alice!, 'POST', `${base}/open`)).body as { id: string }
-      const values = (await http(server!.url, tokens.alice!, 'GET', `${base}/open/${opened.id}`)).body as { properties: Record<string, { value: unknown }> }
-      assert.equal(values.properties.added!.value, 'server-secret-after-upgrade-51')
-      assert.equal(values.properties.apiKey!.value, 'srv-key-0002')
-      // bob reads through his team (ciphertext only), may not decrypt nor write; carol opens app/dev only
-      const read = await http(server!.url, tokens.bob!, 'GET', base)
-      assert.equal(read.status, 200)
-      assert.ok(!String(read.body).includes('server-secret-after-upgrade-51'))
-      assert.equal((await http(server!.url, tokens.bob!, 'GET', `${base}/decrypt`)).status, 403)
-      assert.equal((await http(server!.url, tokens.bob!, 'PATCH', base, next)).status, 403)
-      assert.equal((await http(server!.url, tokens.carol!, 'GET', `/api/esc/environments/${ORG}/infra/db`)).status, 403)
-      assert.ok(!dbBytes(join(dir, 'server', 'server.sqlite')).includes('server-secret-after-upgrade-51'), 'no plaintext secret in the database')
+      it('with the recorded tokens: identities, visibility, grants, every revision decrypted and opened as recorded', async () => {
+        const recorded = expected<ServerRecord>(backend.expected)
+        const actual = await recordServer(server!.url, t)
+        const { audit, session, ...rest } = actual
+        const { audit: recordedAudit, session: recordedSession, ...recordedRest } = recorded
+        assert.deepEqual(rest, recordedRest)
+        assert.ok(recordedAudit.length > 0)
+        assert.deepEqual(audit.slice(0, recordedAudit.length), recordedAudit, 'the audit log keeps its records')
+        // carol's open session: its sealed result reads back until it expires (168 h after the fixture was made)
+        if (Date.now() < Date.parse(t.sessionExpires!) - 60_000) assert.deepEqual(session, recordedSession)
+        else assert.equal(session.status, 404)
+        assert.equal((await http(server!.url, 'esc_not-a-token-at-all', 'GET', '/api/user')).status, 401)
+      })
+
+      it('a PATCH with a new secret works; roles still hold', async () => {
+        const recorded = expected<ServerRecord>(backend.expected)
+        const base = `/api/esc/environments/${ORG}/app/base`
+        const latest = recorded.perEnvironment['app/base']!.revisions['3']!.decrypted as string
+        const next = `${latest}  added:\n    fn::secret: server-secret-after-upgrade-51\n`
+        const patched = await http(server!.url, t.alice!, 'PATCH', base, next)
+        assert.equal(patched.status, 200, JSON.stringify(patched.body))
+        assert.equal((await http(server!.url, t.alice!, 'GET', `${base}/versions/4/decrypt`)).body, next)
+        const opened = (await http(server!.url, t.alice!, 'POST', `${base}/open`)).body as { id: string }
+        const values = (await http(server!.url, t.alice!, 'GET', `${base}/open/${opened.id}`)).body as { properties: Record<string, { value: unknown }> }
+        assert.equal(values.properties.added!.value, 'server-secret-after-upgrade-51')
+        assert.equal(values.properties.apiKey!.value, 'srv-key-0002')
+        // bob reads through his team (ciphertext only), may not decrypt nor write; carol may not see infra/db
+        const read = await http(server!.url, t.bob!, 'GET', base)
+        assert.equal(read.status, 200)
+        assert.ok(!String(read.body).includes('server-secret-after-upgrade-51'))
+        assert.equal((await http(server!.url, t.bob!, 'GET', `${base}/decrypt`)).status, 403)
+        assert.equal((await http(server!.url, t.bob!, 'PATCH', base, next)).status, 403)
+        assert.equal((await http(server!.url, t.carol!, 'GET', `/api/esc/environments/${ORG}/infra/db`)).status, 403)
+        const stored = db!.dump()
+        assert.ok(stored.length > 0)
+        for (const secret of ['server-secret-after-upgrade-51', 'srv-key-0002']) assert.ok(!stored.includes(secret), `no plaintext "${secret}" in the database`)
+      })
     })
-  })
+  }
 
   describe('a store synced with that server', () => {
     let dir = ''
@@ -195,7 +246,7 @@ describe('legacy data made at e52f4bb', () => {
       dirs.push(dir)
       env = { ENVELOPE_DATA_DIR: join(dir, 'synced'), ENVELOPE_KEY_FILE: join(dir, 'synced.key') }
       // the sync state names the server's URL, so the server listens where it did when the fixture was made
-      server = await startServer(join(dir, 'server', 'server.sqlite'), join(dir, 'server', 'kek'), FIXTURE_PORT).catch((err: Error) => {
+      server = await startServer('sqlite:' + join(dir, 'server', 'server.sqlite'), join(dir, 'server', 'kek'), FIXTURE_PORT).catch((err: Error) => {
         throw new Error(`cannot start the fixture server on port ${FIXTURE_PORT} (is the port taken?): ${err.message}`)
       })
     })
