@@ -83,6 +83,9 @@ describe('legacy data made at e52f4bb', () => {
     const env = { ENVELOPE_DATA_DIR: join(dir, 'local'), ENVELOPE_KEY_FILE: join(dir, 'local.key') }
     const recorded = expected<LocalRecord>('local')
     assertSameAsRecorded(await recordLocal(env), recorded)
+    const key = JSON.parse(await run(['key', 'status', '-o', 'json'], env)) as { backend: string; available: boolean; keyId: string }
+    assert.equal(key.backend, 'keyfile')
+    assert.equal(key.available, true)
 
     // a new revision with a new secret, on an environment with history, imports and a retracted revision
     await run(['env', 'set', 'app/dev', 'afterUpgrade', 'fresh-secret-after-upgrade-9f3', '--secret', '-m', 'after the upgrade'], env)
