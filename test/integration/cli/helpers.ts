@@ -37,6 +37,7 @@ export function envelope(args: string[], opts: { env?: Record<string, string | u
     child.on('error', reject)
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
     if (child.pid !== undefined) opts.onSpawn?.(child.pid)
+    child.stdin.on('error', () => {}) // a child that exits before reading its input (EPIPE on a busy machine): its exit says the rest
     child.stdin.end(opts.input ?? '')
   })
 }
