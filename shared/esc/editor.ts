@@ -5,11 +5,11 @@
  * completion needs while the user types (an open `${`, the section, a partly typed import or builtin).
  *
  * Cost: completion runs on keystrokes, so its facts read only the current line (and scan up for the
- * section); hover and go-to-definition parse the document (cached by text in syntax.ts).
+ * section); hover and go-to-definition parse the document (the last buffer asked about is kept).
  */
 import type { EvalValue, Pos, Range } from './host.ts'
 import type { EnvironmentDoc, Expr } from './syntax.ts'
-import { parseEnvironmentDoc, parsePath } from './syntax.ts'
+import { DEFAULT_LIMITS, parseEnvironmentDoc, parsePath } from './syntax.ts'
 import { advance } from './source.ts'
 import { accessorSegments, formatPath } from '../domain/paths.ts'
 
@@ -138,12 +138,24 @@ export interface SymbolInfo {
 
 type Segs = Array<{ key?: string; index?: number }>
 
+let last: { name: string; source: string; doc: EnvironmentDoc } | undefined
+
+/**
+ * The syntax tree of the buffer an editor asks about. One entry is kept (the buffer being hovered is
+ * asked about again and again), outside syntax.ts's cache of evaluated documents: an editor buffer
+ * changes on every keystroke and each version would otherwise be kept there.
+ */
+function bufferDoc(name: string, source: string): EnvironmentDoc {
+  if (last?.name !== name || last.source !== source) last = { name, source, doc: parseEnvironmentDoc(name, source, DEFAULT_LIMITS) }
+  return last.doc
+}
+
 /**
  * What is under the cursor (1-based line/column) of an environment's source: a `${}` reference (its
  * target's value and definition) or a value (its evaluated value). `scope` is the evaluation result.
  */
 export function symbolAt(name: string, source: string, scope: Scope, line: number, column: number): SymbolInfo | undefined {
-  const doc: EnvironmentDoc = parseEnvironmentDoc(name, source)
+  const doc = bufferDoc(name, source)
   if (!doc.values) return undefined
   const found = findNode(doc.values, [], line, column)
   if (!found) return undefined
@@ -230,7 +242,7 @@ function findNode(x: Expr, segs: Segs, line: number, column: number): Found | un
 
 /** The import declared on `line` (1-based) of an environment's source: its name as written and its range. */
 export function importAt(name: string, source: string, line: number): { name: string; range: Range } | undefined {
-  const decl = parseEnvironmentDoc(name, source).imports.find((i) => i.range.begin.line === line)
+  const decl = bufferDoc(name, source).imports.find((i) => i.range.begin.line === line)
   return decl && { name: decl.name, range: decl.range }
 }
 
