@@ -132,6 +132,18 @@ export function parseVersion(v: string | number | undefined): Version {
   return { kind: 'tag', tag: v }
 }
 
+/**
+ * A version, or undefined when it is malformed: for a face that answers a malformed version as an
+ * unknown one (the server's 404), without an error of its own.
+ */
+export function tryParseVersion(v: string | number | undefined): Version | undefined {
+  try {
+    return parseVersion(v)
+  } catch {
+    return undefined
+  }
+}
+
 /** Throws an `invalid_input` UserError when `tag` is not a valid revision-tag name. */
 export function checkTagName(tag: string): void {
   const bad = tagNameError(tag)

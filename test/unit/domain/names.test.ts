@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { parseRef, parseVersion, checkTagName, nameError, orgNameError, tagNameError, envIdError, envTagKeyError, envTagValueError, parseImportName, importTarget, splitRef } from '../../../shared/domain/names.ts'
+import { parseRef, parseVersion, tryParseVersion, checkTagName, nameError, orgNameError, tagNameError, envIdError, envTagKeyError, envTagValueError, parseImportName, importTarget, splitRef } from '../../../shared/domain/names.ts'
 import { UserError } from '../../../shared/errors.ts'
 
 test('parseRef: project/env, legacy env, versions', () => {
@@ -118,4 +118,11 @@ test('importTarget: the editor reading of import names', () => {
   assert.equal(importTarget('org/other/db', 'shop'), 'other/db')
   assert.equal(parseImportName('org/other/db'), undefined)
   assert.equal(parseImportName('/x'), undefined)
+})
+
+test('tryParseVersion: what the server resolveVersion reads, without throwing', () => {
+  assert.deepEqual(tryParseVersion(''), { kind: 'latest' })
+  assert.deepEqual(tryParseVersion('12'), { kind: 'number', number: 12 })
+  assert.deepEqual(tryParseVersion('release/v1'), { kind: 'tag', tag: 'release/v1' })
+  for (const bad of ['3x', '0', 'a b']) assert.equal(tryParseVersion(bad), undefined, bad)
 })
