@@ -6,13 +6,11 @@
 import { z } from 'zod'
 import type { Channel, RequestOf } from '../../shared/ipc.ts'
 import { UserError } from '../../shared/errors.ts'
-import { syncSchemas } from './sync.ts'
+import { envTagKeyError, envTagValueError, tagNameError } from '../../shared/domain/names.ts'
+import { domainChecked, envId, syncSchemas } from './sync.ts'
 
-const envId = z
-  .string()
-  .min(3)
-  .max(200)
-  .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be project/name (letters, digits, _ . -)')
+const tag = domainChecked(tagNameError)
+const envTagKey = domainChecked(envTagKeyError)
 const version = z.union([z.number().int().nonnegative(), z.string().min(1).max(100)])
 const revision = z.number().int().positive()
 const yamlText = z.string().max(4 * 1024 * 1024)
@@ -28,13 +26,13 @@ export const requestSchemas = {
   'env.delete': z.object({ id: envId }).strict(),
   'env.clone': z.object({ from: envId, to: envId, keepHistory: z.boolean().optional() }).strict(),
   'env.revisions': z.object({ id: envId, before: z.number().int().optional(), count: z.number().int().positive().max(1000).optional() }).strict(),
-  'env.tagRevision': z.object({ id: envId, tag: z.string().min(1).max(100), revision }).strict(),
-  'env.untagRevision': z.object({ id: envId, tag: z.string().min(1).max(100) }).strict(),
+  'env.tagRevision': z.object({ id: envId, tag, revision }).strict(),
+  'env.untagRevision': z.object({ id: envId, tag }).strict(),
   'env.retract': z.object({ id: envId, revision, replacement: revision.optional(), reason: z.string().max(1000).optional() }).strict(),
   'env.rollback': z.object({ id: envId, revision, message: z.string().max(1000).optional() }).strict(),
   'env.getTags': z.object({ id: envId }).strict(),
-  'env.setTag': z.object({ id: envId, key: z.string().min(1).max(100), value: z.string().max(1000) }).strict(),
-  'env.deleteTag': z.object({ id: envId, key: z.string().min(1).max(100) }).strict(),
+  'env.setTag': z.object({ id: envId, key: envTagKey, value: domainChecked(envTagValueError) }).strict(),
+  'env.deleteTag': z.object({ id: envId, key: envTagKey }).strict(),
   'env.open': z.object({ id: envId, version: version.optional() }).strict(),
   'env.check': z.object({ id: envId, yaml: yamlText }).strict(),
   'env.audit': z.object({ target: z.string().max(200).optional(), limit: z.number().int().positive().max(10000).optional() }).strict(),

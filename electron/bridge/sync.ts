@@ -7,13 +7,17 @@ import { z } from 'zod'
 import type { EnvironmentService } from '../../shared/models.ts'
 import type { SyncRequestChannels } from '../../shared/sync-ipc.ts'
 import { SyncService } from '../services/sync/index.ts'
+import { envIdError, orgNameError } from '../../shared/domain/names.ts'
 import type { LocalStore } from '../services/sync/index.ts'
 
-const envId = z
-  .string()
-  .min(3)
-  .max(200)
-  .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be project/name (letters, digits, _ . -)')
+/** A zod string checked by one of the domain's name rules (shared/domain/names.ts), with its error text. */
+export const domainChecked = (error: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const message = error(v)
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message })
+  })
+/** `project/name`, by the domain rule; schemas.ts uses it too. */
+export const envId = domainChecked(envIdError)
 const empty = z.object({}).strict()
 
 export const syncSchemas = {
@@ -22,7 +26,7 @@ export const syncSchemas = {
     .object({
       url: z.string().min(1).max(2000).regex(/^https?:\/\//, 'must start with https:// or http://'),
       token: z.string().min(1).max(1000).regex(/^\S+$/, 'one word, no spaces'),
-      org: z.string().min(1).max(200).optional(),
+      org: domainChecked(orgNameError).optional(),
     })
     .strict(),
   'sync.logout': empty,

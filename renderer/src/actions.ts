@@ -3,6 +3,7 @@
  * clone, delete. Every failure is reported (stores/notices.ts).
  */
 import type { Range as EscRange } from '../../shared/esc/host.ts'
+import { envIdError } from '../../shared/domain/names.ts'
 import { api } from './api/client.ts'
 import { useApp } from './stores/app.ts'
 import { useEditor, isDirty } from './stores/editor.ts'
@@ -44,8 +45,6 @@ export async function openEnv(id: string, range?: EscRange): Promise<void> {
   if (ok && useApp.getState().screen === 'settings') useApp.getState().setScreen('editor')
 }
 
-const idPattern = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/
-
 export const starterYaml = `# imports:\n#   - project/base\nvalues:\n  greeting: hello\n  environmentVariables:\n    GREETING: \${greeting}\n`
 
 export async function createEnv(): Promise<void> {
@@ -61,8 +60,9 @@ export async function createEnv(): Promise<void> {
   })
   if (action !== 'create' || input === undefined) return
   const id = input.trim()
-  if (!idPattern.test(id)) {
-    reportError('Creating an environment', new Error(`"${id}" is not a valid name: use project/name with letters, digits, _ . -`))
+  const bad = envIdError(id)
+  if (bad) {
+    reportError('Creating an environment', new Error(bad))
     return
   }
   try {
@@ -88,8 +88,9 @@ export async function cloneEnv(from: string): Promise<void> {
   })
   if (action !== 'clone' || !input) return
   const to = input.trim()
-  if (!idPattern.test(to)) {
-    reportError(`Cloning ${from}`, new Error(`"${to}" is not a valid name: use project/name with letters, digits, _ . -`))
+  const bad = envIdError(to)
+  if (bad) {
+    reportError(`Cloning ${from}`, new Error(bad))
     return
   }
   try {

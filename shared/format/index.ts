@@ -7,9 +7,10 @@ import type { EvalValue, JsonValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
 import { formatDotenv, formatShell } from './envfile.ts'
 import { toPlain, UNKNOWN_MARK, SECRET_MARK } from './values.ts'
+import { plainText } from '../domain/text.ts'
 
 export { formatDotenv, formatShell, shellQuote, dotenvCanWrite } from './envfile.ts'
-export { parsePath, formatPath, type PathSegment } from './path.ts'
+export { parsePath, formatPath, type PathSegment } from '../domain/paths.ts'
 export * from './values.ts'
 export { renderDiagnostic, renderDiagnostics, countErrors, type DiagnosticSource, type RenderOptions } from './diagnostics.ts'
 
@@ -31,7 +32,7 @@ export function formatYaml(v: JsonValue): string {
 
 /** The `string` format: a scalar as text; a list as comma-separated quoted items; an object as `"k"="v"` pairs. */
 export function formatString(v: JsonValue): string {
-  const text = (x: JsonValue): string => (typeof x === 'string' ? x : x === null ? 'null' : typeof x === 'object' ? JSON.stringify(x) : String(x))
+  const text = (x: JsonValue): string => plainText(x, 'string')
   if (Array.isArray(v)) return v.map((e) => JSON.stringify(text(e))).join(',') + '\n'
   if (v !== null && typeof v === 'object') {
     return Object.keys(v).sort().map((k) => `${JSON.stringify(k)}=${JSON.stringify(text(v[k]!))}`).join(',') + '\n'

@@ -5,7 +5,8 @@
  */
 import type { EvalValue, JsonValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
-import { formatPath, type PathSegment } from './path.ts'
+import { formatPath, type PathSegment } from '../domain/paths.ts'
+import { plainText } from '../domain/text.ts'
 
 export const SECRET_MARK = '[secret]'
 export const UNKNOWN_MARK = '[unknown]'
@@ -84,13 +85,9 @@ export function collectSecrets(values: Record<string, EvalValue> | undefined, mi
   return [...found].sort((a, b) => b.length - a.length)
 }
 
-/** Text of a scalar as it goes into a process environment variable. */
+/** Text of a value as it goes into a process environment variable or argument (shared/domain/text.ts). */
 export function scalarText(v: EvalValue, opts: RevealOptions): string {
-  const p = toPlain(v, opts)
-  if (p === null) return ''
-  if (typeof p === 'string') return p
-  if (typeof p === 'number' || typeof p === 'boolean') return String(p)
-  return JSON.stringify(p)
+  return plainText(toPlain(v, opts), 'variable')
 }
 
 export interface EnvironmentProjection {

@@ -38,9 +38,9 @@ import type { KeyRotation } from '../crypto/key-manager.ts'
 import type { KeyBackend, KeyConfig } from '../keychain/kek.ts'
 import { immediate, openDatabase } from './db.ts'
 import { core, loadCore } from './core.ts'
-import { checkTagName, parseRef, parseVersion } from './names.ts'
+import { checkTagName, parseRef, parseVersion } from '../../../shared/domain/names.ts'
 import { rotateStoredEnvironment } from '../../providers/rotation.ts'
-import type { EnvRef } from './names.ts'
+import type { EnvRef } from '../../../shared/domain/names.ts'
 import { isoNow } from '../time.ts'
 
 /** Settings kept in the store file (the `meta` table), for every program using it. */

@@ -7,6 +7,7 @@ import { api } from '../api/client.ts'
 import { useApp } from '../stores/app.ts'
 import { useEnvs } from '../stores/envs.ts'
 import { notify, reportError } from '../stores/notices.ts'
+import { ENV_TAG_KEY_MAX, ENV_TAG_VALUE_MAX } from '../../../shared/domain/names.ts'
 
 export function EnvTags({ id }: { id: string }) {
   const [tags, setTags] = useState<Record<string, string>>({})
@@ -84,8 +85,8 @@ export function EnvTags({ id }: { id: string }) {
         }}
         className="env-tag-add"
       >
-        <input placeholder="key" value={key} onChange={(e) => setKey(e.target.value)} aria-label="tag key" data-testid="env-tag-key" maxLength={100} />
-        <input placeholder="value" value={value} onChange={(e) => setValue(e.target.value)} aria-label="tag value" data-testid="env-tag-value" maxLength={1000} />
+        <input placeholder="key" value={key} onChange={(e) => setKey(e.target.value)} aria-label="tag key" data-testid="env-tag-key" maxLength={ENV_TAG_KEY_MAX} />
+        <input placeholder="value" value={value} onChange={(e) => setValue(e.target.value)} aria-label="tag value" data-testid="env-tag-value" maxLength={ENV_TAG_VALUE_MAX} />
         <button type="submit" className="small" disabled={!key.trim()} data-testid="env-tag-add">
           Add tag
         </button>

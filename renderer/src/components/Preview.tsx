@@ -4,14 +4,14 @@ import { previewCommitted, useEditor } from '../stores/editor.ts'
 import { useApp } from '../stores/app.ts'
 import { displayValue } from '../monaco/paths.ts'
 import { openEnv } from '../actions.ts'
+import { importTarget, namesEnvironment, projectOf } from '../../../shared/domain/names.ts'
 
 /** Where a value came from: `env:line` (another environment = an import). */
 function Origin({ v, current }: { v: EvalValue; current: string }) {
   const def = v.trace.def
   if (!def) return null
-  const short = current.split('/')[1]
-  const local = def.environment === current || def.environment === short
-  const target = def.environment.includes('/') ? def.environment : `${current.split('/')[0]}/${def.environment}`
+  const local = namesEnvironment(def.environment, current)
+  const target = importTarget(def.environment, projectOf(current))
   return (
     <button
       className={local ? 'origin' : 'origin imported'}
@@ -135,7 +135,7 @@ export const Preview = memo(function Preview() {
               <ul className="imports">
                 {preview.imports.map((i) => (
                   <li key={i}>
-                    <button className="link" onClick={() => void openEnv(i.includes('/') ? i.split('@')[0] ?? i : `${id.split('/')[0]}/${i}`)}>
+                    <button className="link" onClick={() => void openEnv(importTarget(i, projectOf(id)))}>
                       {i}
                     </button>
                   </li>

@@ -5,27 +5,14 @@
  * - go to definition (F12 / Ctrl+click): `${}` paths to their definition, across imports; import names
  *   to the imported environment.
  * Navigation to another environment goes through `openAt` (the app's guarded env switch).
+ * The facts (what is under the cursor, what to complete) come from shared/esc/editor.ts; this module
+ * only turns them into Monaco objects.
  */
 import type * as Monaco from 'monaco-editor/esm/vs/editor/editor.api.js'
 import type { EvalValue, Range as EscRange } from '../../../shared/esc/host.ts'
-import { childKeys, displayValue, importNameOnLine, interpolationAt, lookup, parsePath, resolveEnvName, sectionOf } from './paths.ts'
-
-export const builtins: { name: string; signature: string; doc: string; snippet: string }[] = [
-  { name: 'fn::secret', signature: 'fn::secret: <string>', doc: 'Marks a value as secret. Stored encrypted; shown as [secret] unless revealed.', snippet: 'fn::secret: ${1:value}' },
-  { name: 'fn::join', signature: 'fn::join: [<separator>, [<items>...]]', doc: 'Joins strings with a separator.', snippet: 'fn::join: ["${1:,}", [${2}]]' },
-  { name: 'fn::split', signature: 'fn::split: [<separator>, <string>]', doc: 'Splits a string into a list.', snippet: 'fn::split: ["${1:,}", ${2:string}]' },
-  { name: 'fn::concat', signature: 'fn::concat: [[...], [...]]', doc: 'Concatenates lists.', snippet: 'fn::concat: [[${1}], [${2}]]' },
-  { name: 'fn::toJSON', signature: 'fn::toJSON: <value>', doc: 'Encodes a value as a JSON string.', snippet: 'fn::toJSON: ${1}' },
-  { name: 'fn::fromJSON', signature: 'fn::fromJSON: <string>', doc: 'Decodes a JSON string into a value.', snippet: 'fn::fromJSON: ${1}' },
-  { name: 'fn::toBase64', signature: 'fn::toBase64: <string>', doc: 'Encodes a string as base64.', snippet: 'fn::toBase64: ${1}' },
-  { name: 'fn::fromBase64', signature: 'fn::fromBase64: <string>', doc: 'Decodes a base64 string.', snippet: 'fn::fromBase64: ${1}' },
-  { name: 'fn::toString', signature: 'fn::toString: <value>', doc: 'Converts a value to its string form.', snippet: 'fn::toString: ${1}' },
-  { name: 'fn::final', signature: 'fn::final: <value>', doc: 'A value that importing environments may not override.', snippet: 'fn::final: ${1}' },
-  { name: 'fn::validate', signature: 'fn::validate: {schema: <JSON schema>, value: <value>}', doc: 'Checks a value against a JSON schema; each violation is a diagnostic.', snippet: 'fn::validate:\n  schema: ${1:{}}\n  value: ${2}' },
-  { name: 'fn::open', signature: 'fn::open: {provider: <name>, inputs: {...}}', doc: 'Opens a dynamic provider (long form). Unknown in check mode.', snippet: 'fn::open:\n  provider: ${1}\n  inputs: ${2:{}}' },
-  { name: 'fn::open::', signature: 'fn::open::<provider>: {inputs}', doc: 'Opens the named dynamic provider with the given inputs. Unknown in check mode.', snippet: 'fn::open::${1:provider}: ${2:{}}' },
-  { name: 'fn::rotate::', signature: 'fn::rotate::<rotator>: {inputs, state}', doc: 'A rotated secret: `rotate` writes the new state back as a new revision.', snippet: 'fn::rotate::${1:rotator}:\n  inputs: ${2:{}}\n  state: ${3:{}}' },
-]
+import { BUILTINS, builtinNamed, builtinTyped, completePath, importAt, importNameTyped, openInterpolation, sectionAt, symbolAt } from '../../../shared/esc/editor.ts'
+import { importTarget, projectOf } from '../../../shared/domain/names.ts'
+import { displayValue } from './paths.ts'
 
 export interface EscHost {
   currentId(): string | undefined
@@ -38,32 +25,31 @@ export interface EscHost {
 
 const lineRange = (monaco: typeof Monaco, line: number, start: number, end: number) => new monaco.Range(line, start, line, end)
 
-/** Definition target of the word/path at a position. */
+const monacoRange = (monaco: typeof Monaco, r: EscRange) => new monaco.Range(r.begin.line, r.begin.column, r.end.line, r.end.column)
+
+/** What is under the cursor, from the buffer's syntax tree and the preview's values. */
+function symbolUnder(host: EscHost, model: Monaco.editor.ITextModel, position: Monaco.Position) {
+  return symbolAt(host.currentId() ?? '', model.getValue(), { values: host.preview() }, position.lineNumber, position.column)
+}
+
+/** The environment an import on the cursor's line names (in the current project when it has one part). */
+function importUnder(host: EscHost, model: Monaco.editor.ITextModel, position: Monaco.Position): string | undefined {
+  const id = host.currentId()
+  if (!id) return undefined
+  const decl = importAt(id, model.getValue(), position.lineNumber)
+  return decl && importTarget(decl.name, projectOf(id))
+}
+
+/** Definition target of the reference or import at a position. */
 export function definitionAt(
   host: EscHost,
   model: Monaco.editor.ITextModel,
   position: Monaco.Position,
 ): { env: string; range?: EscRange } | undefined {
-  const line = model.getLineContent(position.lineNumber)
-  const interp = interpolationAt(line, position.column)
-  if (interp) {
-    const segs = parsePath(interp.path)
-    if (!segs) return undefined
-    // the nearest prefix that has a definition (e.g. a path into an opaque object)
-    for (let n = segs.length; n > 0; n--) {
-      const v = lookup(host.preview(), segs.slice(0, n))
-      const def = v?.trace.def
-      if (def) return { env: def.environment, range: def }
-    }
-    return undefined
-  }
-  const lines = model.getLinesContent()
-  if (sectionOf(lines, position.lineNumber - 1) === 'imports') {
-    const name = importNameOnLine(line)
-    const id = host.currentId()
-    if (name && id) return { env: resolveEnvName(name, id.split('/')[0] ?? '') }
-  }
-  return undefined
+  const s = symbolUnder(host, model, position)
+  if (s?.reference !== undefined) return s.definition && { env: s.definition.environment, range: s.definition }
+  const env = importUnder(host, model, position)
+  return env ? { env } : undefined
 }
 
 export function registerEsc(monaco: typeof Monaco, host: EscHost): Monaco.IDisposable[] {
@@ -76,36 +62,29 @@ export function registerEsc(monaco: typeof Monaco, host: EscHost): Monaco.IDispo
         const line = model.getLineContent(position.lineNumber)
         const before = line.slice(0, position.column - 1)
         const suggestions: Monaco.languages.CompletionItem[] = []
-        // ${ path completion
-        const open = before.lastIndexOf('${')
-        if (open >= 0 && !before.slice(open).includes('}')) {
-          const typed = before.slice(open + 2)
-          const dot = Math.max(typed.lastIndexOf('.'), typed.lastIndexOf('['))
-          const parent = dot >= 0 ? (parsePath(typed.slice(0, dot)) ?? []) : []
-          const prefixLen = typed.length - (dot + 1)
-          const range = lineRange(monaco, position.lineNumber, position.column - prefixLen, position.column)
-          const root = host.preview()
-          for (const key of childKeys(root, parent)) {
-            const v = lookup(root, [...parent, key.startsWith('[') ? Number(key.slice(1, -1)) : key])
+        // ${ path completion: every key at the path typed so far (Monaco filters by the partly typed step)
+        const typed = openInterpolation(before)
+        if (typed !== undefined) {
+          const { from, items } = completePath({ values: host.preview() }, typed, { filter: false })
+          const range = lineRange(monaco, position.lineNumber, position.column - (typed.length - from), position.column)
+          for (const item of items) {
             suggestions.push({
-              label: key,
+              label: item.label,
               kind: monaco.languages.CompletionItemKind.Property,
-              insertText: key,
-              detail: displayValue(v, host.reveal(), 80),
+              insertText: item.insertText,
+              detail: displayValue(item.value, host.reveal(), 80),
               range,
             })
           }
-          if (parent.length === 0) {
+          if (from === 0) {
             suggestions.push({ label: 'context', kind: monaco.languages.CompletionItemKind.Module, insertText: 'context', detail: 'execution context', range })
           }
           return { suggestions }
         }
         const lines = model.getLinesContent()
-        const section = sectionOf(lines, position.lineNumber - 1)
-        if (section === 'imports' && /^\s*-\s*[\w./@-]*$/.test(before)) {
-          const m = /[\w./@-]*$/.exec(before)
-          const len = m ? m[0].length : 0
-          const range = lineRange(monaco, position.lineNumber, position.column - len, position.column)
+        const importTyped = sectionAt(lines, position.lineNumber - 1) === 'imports' ? importNameTyped(before) : undefined
+        if (importTyped !== undefined) {
+          const range = lineRange(monaco, position.lineNumber, position.column - importTyped.length, position.column)
           const self = host.currentId()
           for (const name of host.envNames()) {
             if (name === self) continue
@@ -114,12 +93,10 @@ export function registerEsc(monaco: typeof Monaco, host: EscHost): Monaco.IDispo
           return { suggestions }
         }
         // builtins after a typed `f`/`fn`/`fn::…` at a key position, or on explicit Ctrl+Space
-        const fm = /(?:^|[\s{,-])(fn(?::(?::[\w:]*)?)?|f)$/.exec(before)
-        const explicit = context.triggerKind === monaco.languages.CompletionTriggerKind.Invoke && /(?:^\s*-?\s*|:\s*)$/.test(before)
-        if (fm || explicit) {
-          const len = fm?.[1] ? fm[1].length : 0
-          const range = lineRange(monaco, position.lineNumber, position.column - len, position.column)
-          for (const b of builtins) {
+        const fn = builtinTyped(before, context.triggerKind === monaco.languages.CompletionTriggerKind.Invoke)
+        if (fn !== undefined) {
+          const range = lineRange(monaco, position.lineNumber, position.column - fn.length, position.column)
+          for (const b of BUILTINS) {
             suggestions.push({
               label: b.name,
               kind: monaco.languages.CompletionItemKind.Function,
@@ -139,41 +116,28 @@ export function registerEsc(monaco: typeof Monaco, host: EscHost): Monaco.IDispo
   disposables.push(
     monaco.languages.registerHoverProvider('yaml', {
       provideHover(model, position) {
-        const line = model.getLineContent(position.lineNumber)
-        const interp = interpolationAt(line, position.column)
-        if (interp) {
-          const segs = parsePath(interp.path)
-          const v = segs ? lookup(host.preview(), segs) : undefined
-          const contents: Monaco.IMarkdownString[] = [{ value: `**\${${interp.path}}**` }]
+        const s = symbolUnder(host, model, position)
+        if (s?.reference !== undefined) {
+          const v = s.value
+          const contents: Monaco.IMarkdownString[] = [{ value: `**\${${s.reference}}**` }]
           if (v) {
             contents.push({ value: '```\n' + displayValue(v, host.reveal(), 500) + '\n```' })
             if (v.secret) contents.push({ value: '_secret_' })
-            const def = v.trace.def
+            const def = s.definition
             if (def) contents.push({ value: `defined in \`${def.environment}\` at line ${def.begin.line}, column ${def.begin.column}` })
           } else contents.push({ value: '_no value (see the problems below the editor)_' })
-          return { range: lineRange(monaco, position.lineNumber, interp.start, interp.end), contents }
+          return { range: monacoRange(monaco, s.range), contents }
         }
-        const word = /fn::[\w:]*/g
-        for (let m = word.exec(line); m; m = word.exec(line)) {
-          const start = m.index + 1
-          const end = start + m[0].length
-          if (position.column < start || position.column > end) continue
-          const name = m[0].replace(/:$/, '')
-          const b =
-            builtins.find((x) => x.name === name) ??
-            builtins.find((x) => x.name.endsWith('::') && name.startsWith(x.name))
-          if (!b) return { range: lineRange(monaco, position.lineNumber, start, end), contents: [{ value: `unknown builtin \`${name}\`` }] }
-          return { range: lineRange(monaco, position.lineNumber, start, end), contents: [{ value: `**${b.signature}**` }, { value: b.doc }] }
+        if (s?.key && s.key.name.startsWith('fn::')) {
+          const b = builtinNamed(s.key.name)
+          const range = monacoRange(monaco, s.key.range)
+          if (!b) return { range, contents: [{ value: `unknown builtin \`${s.key.name}\`` }] }
+          return { range, contents: [{ value: `**${b.signature}**` }, { value: b.doc }] }
         }
-        const lines = model.getLinesContent()
-        if (sectionOf(lines, position.lineNumber - 1) === 'imports') {
-          const name = importNameOnLine(line)
-          const id = host.currentId()
-          if (name && id) {
-            const target = resolveEnvName(name, id.split('/')[0] ?? '')
-            const exists = host.envNames().includes(target)
-            return { contents: [{ value: `import **${target}**` }, { value: exists ? 'F12 or Ctrl+click opens it' : '_no such environment_' }] }
-          }
+        const target = importUnder(host, model, position)
+        if (target) {
+          const exists = host.envNames().includes(target)
+          return { contents: [{ value: `import **${target}**` }, { value: exists ? 'F12 or Ctrl+click opens it' : '_no such environment_' }] }
         }
         return null
       },
@@ -208,8 +172,7 @@ export function addCrossEnvNavigation(monaco: typeof Monaco, editor: Monaco.edit
       editor.revealRangeInCenter(new monaco.Range(r.begin.line, r.begin.column, r.end.line, r.end.column))
       return true
     }
-    const project = host.currentId()?.split('/')[0] ?? ''
-    host.openAt(resolveEnvName(target.env, project), target.range)
+    host.openAt(importTarget(target.env, projectOf(host.currentId() ?? '')), target.range)
     return true
   }
   const action = editor.addAction({

@@ -1,11 +1,11 @@
 /** Evaluator diagnostics → Monaco markers at their exact ranges. */
 import type * as Monaco from 'monaco-editor/esm/vs/editor/editor.api.js'
 import type { Diagnostic } from '../../../shared/esc/host.ts'
+import { namesEnvironment } from '../../../shared/domain/names.ts'
 
 /** Diagnostics located in environment `id` (the evaluator may name it `project/env` or just `env`). */
 export function diagnosticsFor(diags: Diagnostic[], id: string): Diagnostic[] {
-  const short = id.split('/')[1]
-  return diags.filter((d) => d.range && (d.range.environment === id || d.range.environment === short || d.range.environment === ''))
+  return diags.filter((d) => d.range && (namesEnvironment(d.range.environment, id) || d.range.environment === ''))
 }
 
 export function toMarkers(monaco: typeof Monaco, diags: Diagnostic[], model: Monaco.editor.ITextModel): Monaco.editor.IMarkerData[] {

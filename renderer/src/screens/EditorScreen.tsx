@@ -11,6 +11,7 @@ import { notify } from '../stores/notices.ts'
 import { openEnv, useRevealTarget } from '../actions.ts'
 import { Preview } from '../components/Preview.tsx'
 import { diagnosticsFor, toMarkers } from '../monaco/markers.ts'
+import { importTarget, namesEnvironment, projectOf } from '../../../shared/domain/names.ts'
 
 const monaco = setupMonaco()
 
@@ -221,7 +222,7 @@ const Problems = memo(function Problems({ id, onGo }: { id: string; onGo(line: n
   return (
     <ul className="problems" data-testid="problems">
       {diags.map((d, i) => {
-        const here = d.range && (d.range.environment === id || d.range.environment === id.split('/')[1])
+        const here = d.range && namesEnvironment(d.range.environment, id)
         const where = d.range ? `${d.range.environment}:${d.range.begin.line}:${d.range.begin.column}` : ''
         return (
           <li key={i} className={d.severity}>
@@ -231,7 +232,7 @@ const Problems = memo(function Problems({ id, onGo }: { id: string; onGo(line: n
                 {where}
               </button>
             ) : d.range ? (
-              <button className="link" onClick={() => d.range && void openEnv(d.range.environment.includes('/') ? d.range.environment : `${id.split('/')[0]}/${d.range.environment}`, d.range)}>
+              <button className="link" onClick={() => d.range && void openEnv(importTarget(d.range.environment, projectOf(id)), d.range)}>
                 {where}
               </button>
             ) : null}{' '}

@@ -1,8 +1,21 @@
-/** Pure helpers behind the editor's completion, hover, go-to-definition and preview (renderer/src/monaco/paths.ts). */
+/**
+ * The facts behind the editor's completion, hover, go-to-definition and preview. The renderer keeps only
+ * displayValue (renderer/src/monaco/paths.ts); paths, names and cursor facts moved to shared/domain and
+ * shared/esc/editor.ts, tested here with the same assertions as when they were the renderer's own.
+ */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { EvalValue } from '../../../shared/esc/host.ts'
-import { childKeys, displayValue, importNameOnLine, interpolationAt, lookup, parsePath, resolveEnvName, sectionOf } from '../../../renderer/src/monaco/paths.ts'
+import { displayValue } from '../../../renderer/src/monaco/paths.ts'
+import { tryParsePath } from '../../../shared/domain/paths.ts'
+import { importTarget } from '../../../shared/domain/names.ts'
+import { completePath, importAt, sectionAt, symbolAt } from '../../../shared/esc/editor.ts'
+
+const parsePath = (text: string) => {
+  const r = tryParsePath(text)
+  return 'path' in r ? r.path : undefined
+}
+const labels = (prefix: string) => completePath({ values: root }, prefix).items.map((i) => i.label)
 
 const leaf = (value: EvalValue['value'], extra: Partial<EvalValue> = {}): EvalValue => ({ value, trace: {}, ...extra })
 
@@ -21,12 +34,12 @@ test('parsePath: dots, quoted keys, indexes; malformed paths are undefined', () 
   assert.equal(parsePath('app[1'), undefined)
 })
 
-test('lookup and childKeys walk the evaluated tree', () => {
-  assert.equal(lookup(root, ['app', 'ports', 1])?.value, 443)
-  assert.equal(lookup(root, ['app', 'nope']), undefined)
-  assert.deepEqual(childKeys(root, []), ['app', 'token', 'later', 'stored'])
-  assert.deepEqual(childKeys(root, ['app']), ['host', 'dotted.key', 'ports'])
-  assert.deepEqual(childKeys(root, ['app', 'ports']), ['[0]', '[1]'])
+test('completion walks the evaluated tree: the keys at a path (sorted), indexes of a list', () => {
+  assert.equal(completePath({ values: root }, 'app.ports[').items[1]?.value.value, 443)
+  assert.deepEqual(completePath({ values: root }, 'app.nope.').items, [])
+  assert.deepEqual(labels(''), ['app', 'later', 'stored', 'token'])
+  assert.deepEqual(labels('app.'), ['dotted.key', 'host', 'ports'])
+  assert.deepEqual(labels('app.ports['), ['[0]', '[1]'])
 })
 
 test('displayValue masks secrets unless revealed; an encrypted secret stays [secret], an unknown is [unknown]', () => {
@@ -37,21 +50,27 @@ test('displayValue masks secrets unless revealed; an encrypted secret stays [sec
   assert.equal(displayValue(leaf({ a: leaf('x'), s: leaf('y', { secret: true }) }), false), '{"a":"x","s":"[secret]"}')
 })
 
-test('interpolationAt finds the ${} under a 1-based column and skips $${ escapes', () => {
+test('symbolAt finds the ${} under a 1-based column and skips $${ escapes', () => {
   const line = '  url: https://${app.host}:${app.ports[1]}/$${literal}'
-  const at = interpolationAt(line, line.indexOf('app.host') + 2)
-  assert.deepEqual(at && { path: at.path, start: at.start }, { path: 'app.host', start: line.indexOf('${') + 1 })
-  assert.equal(interpolationAt(line, line.indexOf('ports') + 1)?.path, 'app.ports[1]')
-  assert.equal(interpolationAt(line, line.indexOf('literal') + 1), undefined)
-  assert.equal(interpolationAt(line, 3), undefined)
+  const source = `values:\n${line}\n`
+  // on `app` of `${app.host}`: that interpolation, and the accessor under the cursor (hover/F12 act on it)
+  const at = symbolAt('e', source, { values: root }, 2, line.indexOf('app.host') + 2)
+  assert.deepEqual(at && { path: at.reference, start: at.range.begin.column }, { path: 'app', start: line.indexOf('${') + 1 })
+  const host = symbolAt('e', source, { values: root }, 2, line.indexOf('host') + 1)
+  assert.deepEqual(host && { path: host.reference, start: host.range.begin.column, value: host.value?.value }, { path: 'app.host', start: line.indexOf('${') + 1, value: 'example.com' })
+  assert.equal(symbolAt('e', source, { values: root }, 2, line.indexOf('[1]') + 2)?.reference, 'app.ports[1]')
+  assert.equal(symbolAt('e', source, { values: root }, 2, line.indexOf('ports') + 1)?.range.begin.column, line.indexOf('${app.ports') + 1)
+  assert.equal(symbolAt('e', source, { values: root }, 2, line.indexOf('literal') + 1)?.reference, undefined)
+  assert.equal(symbolAt('e', source, { values: root }, 2, 3)?.reference, undefined)
 })
 
 test('imports: the name on a list line, its section, and resolution in the current project', () => {
   const lines = ['imports:', '  - base@3', '  - other/db: { merge: false }', 'values:', '  a: 1']
-  assert.equal(importNameOnLine(lines[1] as string), 'base@3')
-  assert.equal(importNameOnLine(lines[2] as string), 'other/db')
-  assert.equal(sectionOf(lines, 2), 'imports')
-  assert.equal(sectionOf(lines, 4), 'values')
-  assert.equal(resolveEnvName('base@3', 'shop'), 'shop/base')
-  assert.equal(resolveEnvName('org/other/db', 'shop'), 'other/db')
+  const source = lines.join('\n') + '\n'
+  assert.equal(importAt('e', source, 2)?.name, 'base@3')
+  assert.equal(importAt('e', source, 3)?.name, 'other/db')
+  assert.equal(sectionAt(lines, 2), 'imports')
+  assert.equal(sectionAt(lines, 4), 'values')
+  assert.equal(importTarget('base@3', 'shop'), 'shop/base')
+  assert.equal(importTarget('org/other/db', 'shop'), 'other/db')
 })
