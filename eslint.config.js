@@ -22,7 +22,7 @@ export default tseslint.config(
   {
     // typed rules: a floating or misused promise loses an error (or an acknowledged write) silently
     files: ['**/*.ts', '**/*.tsx'],
-    ignores: ['types/**'],
+    ignores: ['types/**', 'eslint-rules/**'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // node:test's test()/describe() return promises the runner itself awaits

@@ -18,7 +18,7 @@ import type { Document } from 'yaml'
 import type { Diagnostic, EnvironmentLoader, EvalResult, EvaluateOptions, ExecutionContext, JsonValue, ProviderRegistry, RotationPatch } from '../../shared/esc/host.ts'
 import { ConflictError, UserError } from '../../shared/errors.ts'
 import type { AuditEvent, EnvironmentService, RevisionInfo, RotationResult } from '../../shared/models.ts'
-import { formatPath, parsePath } from '../../shared/domain/paths.ts'
+import { formatPath, parsePath } from '../../shared/format/paths.ts'
 import { commandAllowedByTags, createProviderRegistry } from './index.ts'
 
 export interface RotateDeps {

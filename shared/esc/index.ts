@@ -21,5 +21,3 @@ export function parseEnvironment(name: string, source: string, limits?: Partial<
   return { doc, diagnostics: doc.diagnostics }
 }
 export { encryptSecrets, decryptSecrets } from './crypt.ts'
-export { completePath, symbolAt } from './editor.ts'
-export type { Completion, Scope, SymbolInfo } from './editor.ts'

@@ -7,10 +7,10 @@ import type { EvalValue, JsonValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
 import { formatDotenv, formatShell } from './envfile.ts'
 import { toPlain, UNKNOWN_MARK, SECRET_MARK } from './values.ts'
-import { plainText } from '../domain/text.ts'
+import { plainText } from './text.ts'
 
 export { formatDotenv, formatShell, shellQuote, dotenvCanWrite } from './envfile.ts'
-export { parsePath, formatPath, type PathSegment } from '../domain/paths.ts'
+export { parsePath, formatPath, type PathSegment } from './paths.ts'
 export * from './values.ts'
 export { renderDiagnostic, renderDiagnostics, countErrors, type DiagnosticSource, type RenderOptions } from './diagnostics.ts'
 

@@ -5,8 +5,8 @@
  */
 import type { EvalValue, JsonValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
-import { formatPath, type PathSegment } from '../domain/paths.ts'
-import { plainText } from '../domain/text.ts'
+import { formatPath, type PathSegment } from './paths.ts'
+import { plainText } from './text.ts'
 
 export const SECRET_MARK = '[secret]'
 export const UNKNOWN_MARK = '[unknown]'
@@ -85,7 +85,7 @@ export function collectSecrets(values: Record<string, EvalValue> | undefined, mi
   return [...found].sort((a, b) => b.length - a.length)
 }
 
-/** Text of a value as it goes into a process environment variable or argument (shared/domain/text.ts). */
+/** Text of a value as it goes into a process environment variable or argument (shared/format/text.ts). */
 export function scalarText(v: EvalValue, opts: RevealOptions): string {
   return plainText(toPlain(v, opts), 'variable')
 }

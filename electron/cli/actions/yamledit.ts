@@ -1,7 +1,7 @@
 /** Editing one property of a definition (`env set` / `env rm <path>`) while keeping the rest of the YAML as is. */
 import { isMap, isSeq, parseDocument, type Document } from 'yaml'
 import { UserError } from '../../../shared/errors.ts'
-import { formatPath, type PathSegment } from '../../../shared/domain/paths.ts'
+import { formatPath, type PathSegment } from '../../../shared/format/paths.ts'
 
 export function loadDefinition(yaml: string, env: string): Document {
   const doc: Document = parseDocument(yaml)

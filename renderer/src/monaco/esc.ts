@@ -5,12 +5,12 @@
  * - go to definition (F12 / Ctrl+click): `${}` paths to their definition, across imports; import names
  *   to the imported environment.
  * Navigation to another environment goes through `openAt` (the app's guarded env switch).
- * The facts (what is under the cursor, what to complete) come from shared/esc/editor.ts; this module
+ * The facts (what is under the cursor, what to complete) come from shared/domain/editor.ts; this module
  * only turns them into Monaco objects.
  */
 import type * as Monaco from 'monaco-editor/esm/vs/editor/editor.api.js'
 import type { EvalValue, Range as EscRange } from '../../../shared/esc/host.ts'
-import { BUILTINS, builtinNamed, builtinTyped, completePath, importAt, importNameTyped, openInterpolation, sectionAt, symbolAt } from '../../../shared/esc/editor.ts'
+import { BUILTINS, builtinNamed, builtinTyped, completePath, importAt, importNameTyped, openInterpolation, sectionAt, symbolAt } from '../../../shared/domain/editor.ts'
 import { importTarget, projectOf } from '../../../shared/domain/names.ts'
 import { displayValue } from './paths.ts'
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { renderDiagnostic } from '../../../shared/format/diagnostics.ts'
-import { parsePath, formatPath } from '../../../shared/domain/paths.ts'
+import { parsePath, formatPath } from '../../../shared/format/paths.ts'
 import { projectEnvironment, collectSecrets, toPlain, formatString } from '../../../shared/format/index.ts'
 import type { EvalValue } from '../../../shared/esc/host.ts'
 

@@ -1,15 +1,15 @@
 /**
  * The facts behind the editor's completion, hover, go-to-definition and preview. The renderer keeps only
  * displayValue (renderer/src/monaco/paths.ts); paths, names and cursor facts moved to shared/domain and
- * shared/esc/editor.ts, tested here with the same assertions as when they were the renderer's own.
+ * shared/domain/editor.ts, tested here with the same assertions as when they were the renderer's own.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { EvalValue } from '../../../shared/esc/host.ts'
 import { displayValue } from '../../../renderer/src/monaco/paths.ts'
-import { tryParsePath } from '../../../shared/domain/paths.ts'
+import { tryParsePath } from '../../../shared/format/paths.ts'
 import { importTarget } from '../../../shared/domain/names.ts'
-import { completePath, importAt, sectionAt, symbolAt } from '../../../shared/esc/editor.ts'
+import { completePath, importAt, sectionAt, symbolAt } from '../../../shared/domain/editor.ts'
 
 const parsePath = (text: string) => {
   const r = tryParsePath(text)

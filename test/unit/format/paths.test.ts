@@ -1,8 +1,8 @@
-/** Property paths (shared/domain/paths.ts): one parser and one formatter, inverse of each other. */
+/** Property paths (shared/format/paths.ts): one parser and one formatter, inverse of each other. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { accessorSegments, formatPath, parsePath, tryParsePath, type PathSegment } from '../../../shared/domain/paths.ts'
+import { accessorSegments, formatPath, parsePath, tryParsePath, type PathSegment } from '../../../shared/format/paths.ts'
 import { parsePath as grammarPath } from '../../../shared/esc/syntax.ts'
 import { UserError } from '../../../shared/errors.ts'
 

@@ -1,9 +1,9 @@
-/** Value to text (shared/domain/text.ts): one rule for variables, arguments, the `string` format and displays. */
+/** Value to text (shared/format/text.ts): one rule for variables, arguments, the `string` format and displays. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { EvalValue, JsonValue } from '../../../shared/esc/host.ts'
-import { plainText, truncateText } from '../../../shared/domain/text.ts'
+import { plainText, truncateText } from '../../../shared/format/text.ts'
 import { formatString, scalarText, toPlain } from '../../../shared/format/index.ts'
 import { displayValue } from '../../../renderer/src/monaco/paths.ts'
 

@@ -7,11 +7,11 @@
  * Cost: completion runs on keystrokes, so its facts read only the current line (and scan up for the
  * section); hover and go-to-definition parse the document (the last buffer asked about is kept).
  */
-import type { EvalValue, Pos, Range } from './host.ts'
-import type { EnvironmentDoc, Expr } from './syntax.ts'
-import { DEFAULT_LIMITS, parseEnvironmentDoc, parsePath } from './syntax.ts'
-import { advance } from './source.ts'
-import { accessorSegments, formatPath } from '../domain/paths.ts'
+import type { EvalValue, Pos, Range } from '../esc/host.ts'
+import type { EnvironmentDoc, Expr } from '../esc/syntax.ts'
+import { DEFAULT_LIMITS, parseEnvironmentDoc, parsePath } from '../esc/syntax.ts'
+import { advance } from '../esc/source.ts'
+import { accessorSegments, formatPath } from '../format/paths.ts'
 
 export interface Completion {
   /** text to insert for this step (`name`, `["key with.dots"]` or `[0]`) */

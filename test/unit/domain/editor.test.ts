@@ -1,8 +1,8 @@
 /** Editor support: `${}` completions, hover and go-to-definition across imports. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { completePath, evaluate, symbolAt } from '../../../shared/esc/index.ts'
-import { BUILTINS, builtinNamed, builtinTyped, importAt, importNameTyped, openInterpolation, sectionAt } from '../../../shared/esc/editor.ts'
+import { evaluate } from '../../../shared/esc/index.ts'
+import { BUILTINS, builtinNamed, builtinTyped, completePath, symbolAt, importAt, importNameTyped, openInterpolation, sectionAt } from '../../../shared/domain/editor.ts'
 
 const base = 'values:\n  db:\n    host: db.internal\n    port: 5432\n    pw: {fn::secret: s3cret}\n'
 const app = 'imports:\n  - base\nvalues:\n  app:\n    url: postgres://${db.host}:${db.port}\n    "weird.key": [a, b]\n  copy: ${app["weird.key"][1]}\n'
