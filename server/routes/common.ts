@@ -15,27 +15,35 @@ import { roleIn } from '../auth.ts'
 import type { Ctx } from '../http.ts'
 import { setAudit, who } from '../http.ts'
 import { HttpError, resolveVersion } from '../evaluator.ts'
+import { envTagKeyError, envTagValueError, nameError, orgNameError, tagNameError, type NameKind } from '../../shared/domain/names.ts'
 
 // ---------------------------------------------------------------- names
-const ORG_RE = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{1,38})[A-Za-z0-9]$/
-const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/
-const TAG_RE = /^[A-Za-z0-9_.-][A-Za-z0-9_.:/-]{0,99}$/
-
-export function checkOrgName(org: string) {
-  if (!ORG_RE.test(org)) throw new HttpError(400, `invalid organization name "${org}": 3-40 letters, digits, - or _, starting and ending with a letter or digit`)
+// The rules are the domain's (shared/domain/names.ts), the same for the local store, the app and the server;
+// here they only become 400 answers.
+const valid = (error: string | undefined): void => {
+  if (error !== undefined) throw new HttpError(400, error)
 }
-export function checkName(kind: 'project' | 'environment', name: unknown): string {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw new HttpError(400, `invalid ${kind} name ${JSON.stringify(name)}: 1-100 letters, digits, '-', '_' or '.', not starting with '.'`)
-  }
-  return name
+export function checkOrgName(org: string): void {
+  valid(orgNameError(org))
+}
+export function checkName(kind: NameKind, name: unknown): string {
+  valid(nameError(kind, name))
+  return name as string
 }
 /** A revision tag name: not starting with a digit (a version is a tag name or a revision number). */
 export function checkRevisionTagName(name: unknown): string {
-  if (typeof name !== 'string' || !TAG_RE.test(name) || /^[0-9]/.test(name)) {
-    throw new HttpError(400, `invalid tag name ${JSON.stringify(name)}: letters, digits, '-', '_', '.', not starting with a digit`)
-  }
-  return name
+  valid(tagNameError(name))
+  return name as string
+}
+/** An environment tag's key. */
+export function checkEnvTagKey(name: unknown): string {
+  valid(envTagKeyError(name))
+  return name as string
+}
+/** An environment tag's value. */
+export function checkEnvTagValue(value: unknown): string {
+  valid(envTagValueError(value))
+  return value as string
 }
 
 // ---------------------------------------------------------------- query parameters

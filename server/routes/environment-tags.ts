@@ -5,7 +5,7 @@
 import type { RouteModule } from '../http.ts'
 import { objectBody } from '../http.ts'
 import { HttpError } from '../evaluator.ts'
-import { envFor, q, qInt, tagJson } from './common.ts'
+import { checkEnvTagKey, checkEnvTagValue, envFor, q, qInt, tagJson } from './common.ts'
 
 export const environmentTagRoutes: RouteModule = (app, ctx) => {
   const { repo } = ctx
@@ -24,20 +24,11 @@ export const environmentTagRoutes: RouteModule = (app, ctx) => {
     return { tags, nextToken: list.length > count ? page[page.length - 1]!.name : '0' }
   })
 
-  const tagName = (v: unknown): string => {
-    if (typeof v !== 'string' || v === '' || v.length > 255) throw new HttpError(400, `invalid tag name ${JSON.stringify(v)}: a non-empty string of at most 255 characters`)
-    return v
-  }
-  const tagValue = (v: unknown): string => {
-    if (typeof v !== 'string' || v.length > 4096) throw new HttpError(400, 'a tag value must be a string of at most 4096 characters')
-    return v
-  }
-
   app.post('/api/esc/environments/:org/:project/:env/tags', async (req) => {
     const body = objectBody(req)
     const { env, user } = await envFor(ctx, req, 'editor', 'envtag.create')
-    const name = tagName(body.name)
-    const value = tagValue(body.value)
+    const name = checkEnvTagKey(body.name)
+    const value = checkEnvTagValue(body.value)
     req.audit!.detail = { tag: name }
     if (!(await repo.createEnvTag(env.id, name, value, user))) throw new HttpError(409, `tag "${name}" already exists`)
     return envTagJson((await repo.getEnvTag(env.id, name))!)
@@ -64,8 +55,8 @@ export const environmentTagRoutes: RouteModule = (app, ctx) => {
     if (typeof currentTag.value === 'string' && currentTag.value !== '' && currentTag.value !== cur.value) {
       throw new HttpError(409, `tag "${name}" has changed: its current value is not the one you expected`)
     }
-    const newName = newTag.name === undefined || newTag.name === '' ? name : tagName(newTag.name)
-    const newValue = newTag.value === undefined || newTag.value === '' ? cur.value : tagValue(newTag.value)
+    const newName = newTag.name === undefined || newTag.name === '' ? name : checkEnvTagKey(newTag.name)
+    const newValue = newTag.value === undefined || newTag.value === '' ? cur.value : checkEnvTagValue(newTag.value)
     const r = await repo.updateEnvTag(env.id, name, newName, newValue, user)
     if (r === 'exists') throw new HttpError(409, `tag "${newName}" already exists`)
     if (!r) throw new HttpError(404, `tag "${name}" not found`)
