@@ -10,12 +10,11 @@ import type {
 } from './host.ts'
 import { base64ToBytes, bytesToBase64 } from './base64.ts'
 import { decodeEnvelope } from './envelope.ts'
-import type { Schema } from './schema.ts'
 import { goJSON, subSchema, typeOf, Validator } from './schema.ts'
 import { advance, zeroRange } from './source.ts'
-import type { Accessor, BuiltinExpr, EnvironmentDoc, Expr, InterpExpr } from './syntax.ts'
+import type { Accessor, BuiltinExpr, EnvironmentDoc, Expr, InterpExpr } from './ast.ts'
 import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
-import type { V } from './value.ts'
+import type { Schema, V } from './value.ts'
 import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, markFinal, MAX_PLAIN_NODES, merge, mergeAll, mk, numberText, plain, schemaOf, setNumberText, sizeOf, unknownV, ValueTooLarge } from './value.ts'
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: string }

@@ -2,12 +2,10 @@
  * JSON-schema subset of the reference: validation of values (with the reference's messages) and, for
  * unknown values (check mode), of the schema they are known to have.
  */
+import type { Expr } from './ast.ts'
 import type { JsonValue } from './host.ts'
-import type { Expr } from './syntax.ts'
-import type { V } from './value.ts'
+import type { Schema, V } from './value.ts'
 import { schemaOf } from './value.ts'
-
-export type Schema = boolean | { [key: string]: JsonValue }
 
 type SObj = { [key: string]: JsonValue }
 
