@@ -78,12 +78,12 @@ export class Evaluation {
     const p = (async () => {
       const loader = this.opts.loader
       if (!loader) {
-        this.loaded.set(name, { error: `environment ${JSON.stringify(name)} not found` })
+        this.loaded.set(name, { error: notFound(name) })
         return
       }
       try {
         const got = await loader.load(name)
-        if (!got) this.loaded.set(name, { error: `environment ${JSON.stringify(name)} not found` })
+        if (!got) this.loaded.set(name, { error: notFound(name) })
         else this.loaded.set(name, { doc: parseEnvironmentDoc(got.name ?? name, got.source, this.opts.limits, got.syntax) })
       } catch (e) {
         this.loaded.set(name, { error: errorMessage(e) })
@@ -92,6 +92,10 @@ export class Evaluation {
     this.loading.set(name, p)
     return p
   }
+}
+
+function notFound(name: string): string {
+  return `environment ${JSON.stringify(name)} not found`
 }
 
 /** A node of the evaluation graph: one syntax node of one environment, with the imported value beneath it. */
@@ -341,7 +345,6 @@ class Round implements BuiltinHost<ENode> {
     } else {
       env.result = base ? { ...base } : mk({}, zeroRange(doc.name))
     }
-    if (!doc.values && !base) env.result = mk({}, zeroRange(doc.name))
     this.stack.pop()
     return env
   }
@@ -361,20 +364,35 @@ class Round implements BuiltinHost<ENode> {
       this.error(decl, `too many imported environments (maximum ${this.ev.limits.maxImports})`)
       return undefined
     }
+    const doc = this.loadedDoc(name, decl)
+    if (!doc) return undefined
+    // any imports of the imported document that were not preloaded are loaded in a later round
+    const env = this.evalImported(doc)
+    this.importOrder.push(name)
+    return env.result
+  }
+
+  /**
+   * The parsed document of environment `name` (an import or an `${environments...}` reference): undefined
+   * while it is loading (for a later round) or when it could not be loaded (reported at `loc`).
+   */
+  loadedDoc(name: string, loc: { range: Range; path: string }): EnvironmentDoc | undefined {
     const loaded = this.ev.loaded.get(name)
     if (!loaded) {
       this.async(`load:${name}`, () => this.ev.load(name))
       return undefined
     }
     if (loaded.error !== undefined || !loaded.doc) {
-      this.error(decl, loaded.error ?? `environment ${JSON.stringify(name)} not found`)
+      this.error(loc, loaded.error ?? notFound(name))
       return undefined
     }
-    if (loaded.doc.diagnostics.length) this.diags.push(...loaded.doc.diagnostics)
-    // any imports of the imported document that were not preloaded are loaded in a later round
-    const env = this.evalEnv(loaded.doc, false)
-    this.importOrder.push(name)
-    return env.result
+    return loaded.doc
+  }
+
+  /** Evaluates an environment other than the root; its load diagnostics are reported with this one's. */
+  evalImported(doc: EnvironmentDoc): EnvEval {
+    if (doc.diagnostics.length) this.diags.push(...doc.diagnostics)
+    return this.evalEnv(doc, false)
   }
 
   evaluate(n: ENode): V {
@@ -518,25 +536,15 @@ class Round implements BuiltinHost<ENode> {
     else if (rootKey === 'environments') {
       if (path.length < 3) return unknownV(x.range)
       const envName = `${path[1].key ?? path[1].index}/${path[2].key ?? path[2].index}`
-      const loaded = this.ev.loaded.get(envName)
-      if (!loaded) {
-        this.async(`load:${envName}`, () => this.ev.load(envName))
-        return unknownV(x.range)
-      }
-      if (loaded.error !== undefined || !loaded.doc) {
-        this.error(x, loaded.error ?? `environment ${JSON.stringify(envName)} not found`)
-        return unknownV(x.range)
-      }
+      const doc = this.loadedDoc(envName, x)
+      if (!doc) return unknownV(x.range)
       const done = this.envs.get(envName)
       let result: V | undefined
       if (done) result = done.result
       else if (this.stack.includes(envName)) {
         this.error(x, `cyclic import of ${envName}`)
         return unknownV(x.range)
-      } else {
-        if (loaded.doc.diagnostics.length) this.diags.push(...loaded.doc.diagnostics)
-        result = this.evalEnv(loaded.doc, false).result
-      }
+      } else result = this.evalImported(doc).result
       cur = result
       i = 3
     } else {
