@@ -10,7 +10,7 @@ import type { BuiltinHost, CallEnv, Settled } from './builtins/api.ts'
 import { errorMessage, STRING, tooLong } from './builtins/api.ts'
 import { evalBuiltin } from './builtins/index.ts'
 import { stringify } from './builtins/text.ts'
-import { schemaType, subSchema, Validator } from './schema.ts'
+import { schemaType, subSchema, typeOf, Validator } from './schema.ts'
 import { advance, zeroRange } from './source.ts'
 import type { Accessor, EnvironmentDoc, Expr, InterpExpr } from './ast.ts'
 import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
@@ -177,6 +177,11 @@ function argNode(n: ENode, x: Expr): ENode {
     n.props.set(k, c)
   }
   return c
+}
+
+/** The reference's message for a missing property, with a suggestion among `candidates` when one is close. */
+function unknownProperty(key: string, candidates: Iterable<string>): string {
+  return `unknown property ${JSON.stringify(key)}${didYouMean(key, candidates)}`
 }
 
 function didYouMean(key: string, candidates: Iterable<string>): string {
@@ -556,7 +561,7 @@ class Round implements BuiltinHost<ENode> {
         if (bv) cur = bv
         else {
           const cands = new Set<string>([...(env.doc.values?.keys ?? []), ...objectKeys(env.base)])
-          this.error(x, `unknown property ${JSON.stringify(rootKey)}${didYouMean(rootKey, cands)}`, rangeOf(part.start as number, part.end as number))
+          this.error(x, unknownProperty(rootKey, cands), rangeOf(part.start as number, part.end as number))
           return unknownV(x.range)
         }
       }
@@ -579,7 +584,7 @@ class Round implements BuiltinHost<ENode> {
               continue
             }
             const cands = new Set<string>([...en.x.keys, ...objectKeys(en.base)])
-            this.error(x, `unknown property ${JSON.stringify(acc.key)}${didYouMean(acc.key, cands)}`, accRange())
+            this.error(x, unknownProperty(acc.key, cands), accRange())
             return unknownV(x.range)
           }
           if (en.x.kind === 'list' && acc.index !== undefined && !en.base) {
@@ -602,32 +607,24 @@ class Round implements BuiltinHost<ENode> {
   }
 
   access(x: InterpExpr, v: V, acc: { key?: string; index?: number }, range: () => Range): V | undefined {
+    const vs = v.unknown ? schemaOf(v) : undefined
+    // what the receiver is: known from its value or, for an unknown value, from its schema when it has one
+    const t = !v.unknown ? typeOf(v.value) : vs === undefined || typeof vs === 'boolean' ? undefined : schemaType(this.validator(vs), vs)
+    const wrong = t === undefined ? undefined
+      : t !== 'object' && t !== 'array' ? 'receiver must be an array or an object'
+        : t === 'array' && acc.key !== undefined ? 'cannot access an array element using a property name'
+          : t === 'object' && acc.index !== undefined ? 'cannot access an object property using an integer index'
+            : undefined
+    if (wrong !== undefined) {
+      this.error(x, wrong, range())
+      return undefined
+    }
     if (v.unknown) {
-      const vs = schemaOf(v)
-      const t = vs === undefined || typeof vs === 'boolean' ? undefined : schemaType(this.validator(vs), vs)
-      if (t !== undefined) {
-        if (t !== 'object' && t !== 'array') {
-          this.error(x, 'receiver must be an array or an object', range())
-          return undefined
-        }
-        if (t === 'array' && acc.key !== undefined) {
-          this.error(x, 'cannot access an array element using a property name', range())
-          return undefined
-        }
-        if (t === 'object' && acc.index !== undefined) {
-          this.error(x, 'cannot access an object property using an integer index', range())
-          return undefined
-        }
-      }
       const sub = vs === undefined ? true : subSchema(this.validator(vs), vs, acc.key ?? (acc.index as number))
       return unknownV(x.range, sub, v.secret)
     }
     const val = v.value
     if (Array.isArray(val)) {
-      if (acc.key !== undefined) {
-        this.error(x, 'cannot access an array element using a property name', range())
-        return undefined
-      }
       const i = acc.index as number
       if (i < 0) {
         this.error(x, 'array indices must not be negative', range())
@@ -639,21 +636,13 @@ class Round implements BuiltinHost<ENode> {
       }
       return secretIf(val[i], v.secret)
     }
-    if (val !== null && typeof val === 'object') {
-      if (acc.index !== undefined) {
-        this.error(x, 'cannot access an object property using an integer index', range())
-        return undefined
-      }
-      const k = acc.key as string
-      const o = val as Record<string, V>
-      if (!Object.prototype.hasOwnProperty.call(o, k)) {
-        this.error(x, `unknown property ${JSON.stringify(k)}${didYouMean(k, Object.keys(o))}`, range())
-        return undefined
-      }
-      return secretIf(o[k], v.secret)
+    const k = acc.key as string
+    const o = val as Record<string, V>
+    if (!Object.prototype.hasOwnProperty.call(o, k)) {
+      this.error(x, unknownProperty(k, Object.keys(o)), range())
+      return undefined
     }
-    this.error(x, 'receiver must be an array or an object', range())
-    return undefined
+    return secretIf(o[k], v.secret)
   }
 
   /** Validates `v` (evaluated from `loc`) against `schema`, reporting at the matching sub-expressions. */
