@@ -4,6 +4,8 @@
  * that value unknown, and once every started operation has settled a new round runs with the results
  * cached. Independent provider calls are thus started in the same round and run concurrently; only the
  * last (complete) round's values and diagnostics are returned.
+ * Here: imports, references, merging and the rounds. The `fn::` builtins are in builtins/ and see the
+ * evaluator only through BuiltinHost (builtins/api.ts), which a Round implements.
  */
 import type { Diagnostic, EvalMode, EvalValue, EvalResult, EvaluateOptions, Limits, Range, RotationPatch } from './host.ts'
 import type { BuiltinHost, CallEnv, Settled } from './builtins/api.ts'
