@@ -4,30 +4,25 @@
  * that value unknown, and once every started operation has settled a new round runs with the results
  * cached. Independent provider calls are thus started in the same round and run concurrently; only the
  * last (complete) round's values and diagnostics are returned.
+ * Here: imports, references, merging and the rounds. The `fn::` builtins are in builtins/ and see the
+ * evaluator only through BuiltinHost (builtins/api.ts), which a Round implements.
  */
-import type {
-  Diagnostic, EvalMode, EvalValue, EvalResult, EvaluateOptions, JsonValue, Limits, Provider, Range, RotationPatch, Rotator,
-} from './host.ts'
-import { base64ToBytes, bytesToBase64 } from './base64.ts'
-import { decodeEnvelope } from './envelope.ts'
-import type { Schema } from './schema.ts'
-import { goJSON, subSchema, typeOf, Validator } from './schema.ts'
+import type { Diagnostic, EvalMode, EvalValue, EvalResult, EvaluateOptions, Limits, Range, RotationPatch } from './host.ts'
+import type { BuiltinHost, CallEnv, Settled } from './builtins/api.ts'
+import { errorMessage, STRING, tooLong } from './builtins/api.ts'
+import { evalBuiltin } from './builtins/index.ts'
+import { stringify } from './builtins/text.ts'
+import { schemaType, subSchema, typeOf, Validator } from './schema.ts'
 import { advance, zeroRange } from './source.ts'
-import type { Accessor, BuiltinExpr, EnvironmentDoc, Expr, InterpExpr } from './syntax.ts'
+import type { Accessor, EnvironmentDoc, Expr, InterpExpr } from './ast.ts'
 import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
-import type { V } from './value.ts'
-import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, markFinal, MAX_PLAIN_NODES, merge, mergeAll, mk, numberText, plain, schemaOf, setNumberText, sizeOf, unknownV, ValueTooLarge } from './value.ts'
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: string }
+import type { Schema, V } from './value.ts'
+import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, MAX_PLAIN_NODES, merge, mergeAll, mk, schemaOf, setNumberText, sizeOf, unknownV, ValueTooLarge } from './value.ts'
 
 interface LoadedEnv { doc?: EnvironmentDoc; error?: string }
 
 /** nested evaluations (references of references...) before giving up: keeps well below the JS stack limit */
 const MAX_EVAL_DEPTH = 500
-
-const STRING: Schema = { type: 'string' }
-const ARRAY_OF_STRINGS: Schema = { type: 'array', items: { type: 'string' } }
-const ARRAY_OF_ARRAYS: Schema = { type: 'array', items: { type: 'array' } }
 
 export class Evaluation {
   readonly opts: EvaluateOptions
@@ -85,12 +80,12 @@ export class Evaluation {
     const p = (async () => {
       const loader = this.opts.loader
       if (!loader) {
-        this.loaded.set(name, { error: `environment ${JSON.stringify(name)} not found` })
+        this.loaded.set(name, { error: notFound(name) })
         return
       }
       try {
         const got = await loader.load(name)
-        if (!got) this.loaded.set(name, { error: `environment ${JSON.stringify(name)} not found` })
+        if (!got) this.loaded.set(name, { error: notFound(name) })
         else this.loaded.set(name, { doc: parseEnvironmentDoc(got.name ?? name, got.source, this.opts.limits, got.syntax) })
       } catch (e) {
         this.loaded.set(name, { error: errorMessage(e) })
@@ -101,11 +96,8 @@ export class Evaluation {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false })
-
-function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message
-  return String(e)
+function notFound(name: string): string {
+  return `environment ${JSON.stringify(name)} not found`
 }
 
 /** A node of the evaluation graph: one syntax node of one environment, with the imported value beneath it. */
@@ -189,6 +181,11 @@ function argNode(n: ENode, x: Expr): ENode {
   return c
 }
 
+/** The reference's message for a missing property, with a suggestion among `candidates` when one is close. */
+function unknownProperty(key: string, candidates: Iterable<string>): string {
+  return `unknown property ${JSON.stringify(key)}${didYouMean(key, candidates)}`
+}
+
 function didYouMean(key: string, candidates: Iterable<string>): string {
   const sorted = [...candidates].sort()
   for (const c of sorted) {
@@ -218,18 +215,12 @@ function objectKeys(v: V | undefined): string[] {
   return Object.keys(x)
 }
 
-/** Text form of a value inside an interpolation / fn::toString. */
-function stringify(v: V): string {
-  const x = v.value
-  if (typeof x === 'string') return x
-  if (x === null) return 'null'
-  if (typeof x === 'number') return numberText(v) ?? String(x)
-  if (typeof x === 'boolean') return String(x)
-  return goJSON(plain(v))
-}
-
-class Round {
+/** One synchronous pass of evaluation; it is also what the builtins see of the evaluator (BuiltinHost). */
+class Round implements BuiltinHost<ENode> {
   readonly ev: Evaluation
+  readonly mode: EvalMode
+  readonly limits: Limits
+  readonly opts: EvaluateOptions
   readonly work: Promise<void>[] = []
   readonly diags: Diagnostic[] = []
   readonly envs = new Map<string, EnvEval>()
@@ -243,6 +234,9 @@ class Round {
 
   constructor(ev: Evaluation) {
     this.ev = ev
+    this.mode = ev.mode
+    this.limits = ev.limits
+    this.opts = ev.opts
   }
 
   error(x: { range: Range; path: string }, summary: string, range?: Range): void {
@@ -287,6 +281,28 @@ class Round {
     }
     this.work.push(p)
     return undefined
+  }
+
+  settleNow<T>(key: string, f: () => T | undefined): void {
+    if (this.ev.results.has(key)) return
+    try {
+      const value = f()
+      if (value !== undefined) this.ev.results.set(key, { ok: true, value })
+    } catch (e) {
+      this.ev.results.set(key, { ok: false, error: errorMessage(e) })
+    }
+  }
+
+  arg(n: ENode, x: Expr): V {
+    return this.evaluate(argNode(n, x))
+  }
+
+  envOf(n: ENode): CallEnv {
+    return n.env
+  }
+
+  patch(p: RotationPatch): void {
+    this.patches.push(p)
   }
 
   run(): EvalResult {
@@ -336,7 +352,6 @@ class Round {
     } else {
       env.result = base ? { ...base } : mk({}, zeroRange(doc.name))
     }
-    if (!doc.values && !base) env.result = mk({}, zeroRange(doc.name))
     this.stack.pop()
     return env
   }
@@ -356,20 +371,35 @@ class Round {
       this.error(decl, `too many imported environments (maximum ${this.ev.limits.maxImports})`)
       return undefined
     }
+    const doc = this.loadedDoc(name, decl)
+    if (!doc) return undefined
+    // any imports of the imported document that were not preloaded are loaded in a later round
+    const env = this.evalImported(doc)
+    this.importOrder.push(name)
+    return env.result
+  }
+
+  /**
+   * The parsed document of environment `name` (an import or an `${environments...}` reference): undefined
+   * while it is loading (for a later round) or when it could not be loaded (reported at `loc`).
+   */
+  loadedDoc(name: string, loc: { range: Range; path: string }): EnvironmentDoc | undefined {
     const loaded = this.ev.loaded.get(name)
     if (!loaded) {
       this.async(`load:${name}`, () => this.ev.load(name))
       return undefined
     }
     if (loaded.error !== undefined || !loaded.doc) {
-      this.error(decl, loaded.error ?? `environment ${JSON.stringify(name)} not found`)
+      this.error(loc, loaded.error ?? notFound(name))
       return undefined
     }
-    if (loaded.doc.diagnostics.length) this.diags.push(...loaded.doc.diagnostics)
-    // any imports of the imported document that were not preloaded are loaded in a later round
-    const env = this.evalEnv(loaded.doc, false)
-    this.importOrder.push(name)
-    return env.result
+    return loaded.doc
+  }
+
+  /** Evaluates an environment other than the root; its load diagnostics are reported with this one's. */
+  evalImported(doc: EnvironmentDoc): EnvEval {
+    if (doc.diagnostics.length) this.diags.push(...doc.diagnostics)
+    return this.evalEnv(doc, false)
   }
 
   evaluate(n: ENode): V {
@@ -465,7 +495,7 @@ class Round {
         return v
       }
       case 'builtin':
-        return this.evalBuiltin(n, x)
+        return evalBuiltin(this, n, x)
     }
   }
 
@@ -489,10 +519,7 @@ class Round {
         continue
       }
       if (!unknown) s += stringify(v)
-      if (s.length > this.ev.limits.maxStringBytes) {
-        this.error(x, `string exceeds the maximum length of ${this.ev.limits.maxStringBytes} bytes`)
-        return unknownV(x.range, STRING, secret)
-      }
+      if (s.length > this.limits.maxStringBytes) return tooLong(this, x, secret)
     }
     if (unknown) return unknownV(x.range, STRING, secret)
     return mk(s, x.range, secret)
@@ -516,25 +543,15 @@ class Round {
     else if (rootKey === 'environments') {
       if (path.length < 3) return unknownV(x.range)
       const envName = `${path[1].key ?? path[1].index}/${path[2].key ?? path[2].index}`
-      const loaded = this.ev.loaded.get(envName)
-      if (!loaded) {
-        this.async(`load:${envName}`, () => this.ev.load(envName))
-        return unknownV(x.range)
-      }
-      if (loaded.error !== undefined || !loaded.doc) {
-        this.error(x, loaded.error ?? `environment ${JSON.stringify(envName)} not found`)
-        return unknownV(x.range)
-      }
+      const doc = this.loadedDoc(envName, x)
+      if (!doc) return unknownV(x.range)
       const done = this.envs.get(envName)
       let result: V | undefined
       if (done) result = done.result
       else if (this.stack.includes(envName)) {
         this.error(x, `cyclic import of ${envName}`)
         return unknownV(x.range)
-      } else {
-        if (loaded.doc.diagnostics.length) this.diags.push(...loaded.doc.diagnostics)
-        result = this.evalEnv(loaded.doc, false).result
-      }
+      } else result = this.evalImported(doc).result
       cur = result
       i = 3
     } else {
@@ -546,7 +563,7 @@ class Round {
         if (bv) cur = bv
         else {
           const cands = new Set<string>([...(env.doc.values?.keys ?? []), ...objectKeys(env.base)])
-          this.error(x, `unknown property ${JSON.stringify(rootKey)}${didYouMean(rootKey, cands)}`, rangeOf(part.start as number, part.end as number))
+          this.error(x, unknownProperty(rootKey, cands), rangeOf(part.start as number, part.end as number))
           return unknownV(x.range)
         }
       }
@@ -569,7 +586,7 @@ class Round {
               continue
             }
             const cands = new Set<string>([...en.x.keys, ...objectKeys(en.base)])
-            this.error(x, `unknown property ${JSON.stringify(acc.key)}${didYouMean(acc.key, cands)}`, accRange())
+            this.error(x, unknownProperty(acc.key, cands), accRange())
             return unknownV(x.range)
           }
           if (en.x.kind === 'list' && acc.index !== undefined && !en.base) {
@@ -592,32 +609,24 @@ class Round {
   }
 
   access(x: InterpExpr, v: V, acc: { key?: string; index?: number }, range: () => Range): V | undefined {
+    const vs = v.unknown ? schemaOf(v) : undefined
+    // what the receiver is: known from its value or, for an unknown value, from its schema when it has one
+    const t = !v.unknown ? typeOf(v.value) : vs === undefined || typeof vs === 'boolean' ? undefined : schemaType(this.validator(vs), vs)
+    const wrong = t === undefined ? undefined
+      : t !== 'object' && t !== 'array' ? 'receiver must be an array or an object'
+        : t === 'array' && acc.key !== undefined ? 'cannot access an array element using a property name'
+          : t === 'object' && acc.index !== undefined ? 'cannot access an object property using an integer index'
+            : undefined
+    if (wrong !== undefined) {
+      this.error(x, wrong, range())
+      return undefined
+    }
     if (v.unknown) {
-      const vs = schemaOf(v)
-      const t = this.schemaType(vs)
-      if (t !== undefined) {
-        if (t !== 'object' && t !== 'array') {
-          this.error(x, 'receiver must be an array or an object', range())
-          return undefined
-        }
-        if (t === 'array' && acc.key !== undefined) {
-          this.error(x, 'cannot access an array element using a property name', range())
-          return undefined
-        }
-        if (t === 'object' && acc.index !== undefined) {
-          this.error(x, 'cannot access an object property using an integer index', range())
-          return undefined
-        }
-      }
       const sub = vs === undefined ? true : subSchema(this.validator(vs), vs, acc.key ?? (acc.index as number))
       return unknownV(x.range, sub, v.secret)
     }
     const val = v.value
     if (Array.isArray(val)) {
-      if (acc.key !== undefined) {
-        this.error(x, 'cannot access an array element using a property name', range())
-        return undefined
-      }
       const i = acc.index as number
       if (i < 0) {
         this.error(x, 'array indices must not be negative', range())
@@ -629,305 +638,26 @@ class Round {
       }
       return secretIf(val[i], v.secret)
     }
-    if (val !== null && typeof val === 'object') {
-      if (acc.index !== undefined) {
-        this.error(x, 'cannot access an object property using an integer index', range())
-        return undefined
-      }
-      const k = acc.key as string
-      const o = val as Record<string, V>
-      if (!Object.prototype.hasOwnProperty.call(o, k)) {
-        this.error(x, `unknown property ${JSON.stringify(k)}${didYouMean(k, Object.keys(o))}`, range())
-        return undefined
-      }
-      return secretIf(o[k], v.secret)
+    const k = acc.key as string
+    const o = val as Record<string, V>
+    if (!Object.prototype.hasOwnProperty.call(o, k)) {
+      this.error(x, unknownProperty(k, Object.keys(o)), range())
+      return undefined
     }
-    this.error(x, 'receiver must be an array or an object', range())
-    return undefined
-  }
-
-  schemaType(s: Schema | undefined): string | undefined {
-    if (s === undefined || typeof s === 'boolean') return undefined
-    const r = this.validator(s).resolve(s)
-    if (r === undefined || typeof r === 'boolean') return undefined
-    if (typeof r.type === 'string' && r.type !== '') return r.type === 'integer' ? 'number' : r.type
-    return undefined
+    return secretIf(o[k], v.secret)
   }
 
   /** Validates `v` (evaluated from `loc`) against `schema`, reporting at the matching sub-expressions. */
-  check(v: V, schema: Schema | undefined, loc: Expr, root?: Schema): boolean {
+  check(v: V, schema: Schema | undefined, loc: Expr): boolean {
     if (schema === undefined || schema === true) return true
-    const val = new Validator(root ?? schema, this.reportAt)
+    const val = new Validator(schema, this.reportAt)
     return val.value(v, schema, loc)
   }
-
-  evalArg(n: ENode, x: Expr, schema?: Schema): { v: V; ok: boolean } {
-    const v = this.evaluate(argNode(n, x))
-    const ok = this.check(v, schema, x)
-    return { v, ok }
-  }
-
-  evalBuiltin(n: ENode, x: BuiltinExpr): V {
-    const r = x.range
-    if (x.invalid && x.name !== 'secret') return unknownV(r)
-    switch (x.name) {
-      case 'final': {
-        const v = this.evaluate(argNode(n, x.arg))
-        return markFinal(copyV(v, { trace: { def: r } }))
-      }
-      case 'secret': {
-        if (x.ciphertext !== undefined) return this.decrypt(n, x)
-        if (x.invalid) return mk('', zeroRange(n.env.name), true)
-        return mk(x.plaintext ?? '', x.arg.range, true)
-      }
-      case 'join': {
-        const [a, b] = x.args as [Expr, Expr]
-        const d = this.evalArg(n, a, STRING)
-        const items = this.evalArg(n, b, ARRAY_OF_STRINGS)
-        const secret = containsSecret(d.v) || containsSecret(items.v)
-        if (!d.ok || !items.ok || containsUnknown(d.v) || containsUnknown(items.v)) return unknownV(r, STRING, secret)
-        const s = (items.v.value as V[]).map((i) => i.value as string).join(d.v.value as string)
-        return this.str(x, s, secret)
-      }
-      case 'split': {
-        const [a, b] = x.args as [Expr, Expr]
-        const d = this.evalArg(n, a, STRING)
-        const s = this.evalArg(n, b, STRING)
-        const secret = containsSecret(d.v) || containsSecret(s.v)
-        if (!d.ok || !s.ok || d.v.unknown || s.v.unknown) return unknownV(r, ARRAY_OF_STRINGS, secret)
-        const delim = d.v.value as string
-        const str = s.v.value as string
-        const parts = delim === '' ? Array.from(str) : str.split(delim)
-        return mk(parts.map((p) => mk(p, r, secret)), r, secret)
-      }
-      case 'concat': {
-        const a = this.evalArg(n, x.arg, ARRAY_OF_ARRAYS)
-        const secret = containsSecret(a.v)
-        if (!a.ok || a.v.unknown || !Array.isArray(a.v.value) || (a.v.value as V[]).some((i) => i.unknown)) return unknownV(r, { type: 'array' }, secret)
-        const out: V[] = []
-        for (const arr of a.v.value as V[]) out.push(...(arr.value as V[]))
-        return mk(out, r, a.v.secret)
-      }
-      case 'toJSON': {
-        const a = this.evalArg(n, x.arg)
-        const secret = containsSecret(a.v)
-        if (containsUnknown(a.v)) return unknownV(r, STRING, secret)
-        return this.str(x, goJSON(plain(a.v)), secret)
-      }
-      case 'toString': {
-        const a = this.evalArg(n, x.arg)
-        const secret = containsSecret(a.v)
-        if (containsUnknown(a.v)) return unknownV(r, STRING, secret)
-        return this.str(x, stringify(a.v), secret)
-      }
-      case 'fromJSON': {
-        const a = this.evalArg(n, x.arg, STRING)
-        const secret = containsSecret(a.v)
-        if (!a.ok || a.v.unknown) return unknownV(r, true, secret)
-        try {
-          return fromJSON(JSON.parse(a.v.value as string), r, secret)
-        } catch (e) {
-          this.error(x.arg, `decoding JSON string: ${errorMessage(e)}`)
-          return unknownV(r, true, secret)
-        }
-      }
-      case 'toBase64': {
-        const a = this.evalArg(n, x.arg, STRING)
-        const secret = containsSecret(a.v)
-        if (!a.ok || a.v.unknown) return unknownV(r, STRING, secret)
-        return this.str(x, bytesToBase64(new TextEncoder().encode(a.v.value as string)), secret)
-      }
-      case 'fromBase64': {
-        const a = this.evalArg(n, x.arg, STRING)
-        const secret = containsSecret(a.v)
-        if (!a.ok || a.v.unknown) return unknownV(r, STRING, secret)
-        try {
-          return mk(new TextDecoder().decode(base64ToBytes(a.v.value as string)), r, secret)
-        } catch (e) {
-          this.error(x.arg, `decoding base64 string: ${errorMessage(e)}`)
-          return unknownV(r, STRING, secret)
-        }
-      }
-      case 'validate': {
-        const s = this.evaluate(argNode(n, x.schema as Expr))
-        const v = this.evaluate(argNode(n, x.value as Expr))
-        if (containsUnknown(s)) return unknownV(r, true, v.secret)
-        const schema = plain(s) as Schema
-        if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
-          this.error(x.schema as Expr, `invalid schema: expected an object or a boolean`)
-          return unknownV(r, true, v.secret)
-        }
-        if (!this.check(v, schema, x.value as Expr)) return unknownV(r, schema, v.secret)
-        return v
-      }
-      case 'open':
-        return this.evalOpen(n, x)
-      case 'rotate':
-        return this.evalRotate(n, x)
-    }
-  }
-
-  str(x: Expr, s: string, secret: boolean): V {
-    if (s.length > this.ev.limits.maxStringBytes) {
-      this.error(x, `string exceeds the maximum length of ${this.ev.limits.maxStringBytes} bytes`)
-      return unknownV(x.range, STRING, secret)
-    }
-    return mk(s, x.range, secret)
-  }
-
-  decrypt(n: ENode, x: BuiltinExpr): V {
-    const cipher = this.ev.opts.cipher
-    const env = n.env.name
-    const ct = x.ciphertext as string
-    let payload: Uint8Array
-    try {
-      payload = decodeEnvelope(ct)
-    } catch (e) {
-      this.error(x, `invalid ciphertext: ${errorMessage(e)}`)
-      return unknownV(x.range, STRING, true)
-    }
-    // check mode validates the envelope but does not decrypt (no key needed)
-    if (this.ev.mode === 'check') return unknownV(x.range, STRING, true)
-    if (!cipher) {
-      this.error(x, 'decrypting: no key available for this environment')
-      return unknownV(x.range, STRING, true)
-    }
-    const key = `decrypt:${env}:${ct}`
-    if (cipher.decryptSync && !this.ev.results.has(key)) {
-      // the host may have the key at hand: no asynchronous round needed
-      try {
-        const plain = cipher.decryptSync(payload, env)
-        if (plain !== undefined) this.ev.results.set(key, { ok: true, value: utf8.decode(plain) })
-      } catch (e) {
-        this.ev.results.set(key, { ok: false, error: errorMessage(e) })
-      }
-    }
-    const res = this.async(key, async () => utf8.decode(await cipher.decrypt(payload, env)))
-    if (!res) return unknownV(x.range, STRING, true)
-    if (!res.ok) {
-      this.error(x, `decrypting: ${res.error}`)
-      return unknownV(x.range, STRING, true)
-    }
-    return mk(res.value, x.range, true)
-  }
-
-  evalOpen(n: ENode, x: BuiltinExpr): V {
-    const r = x.range
-    const name = x.provider as string
-    const provider = this.ev.opts.providers?.provider(name) as Provider | undefined
-    const inputs = this.evaluate(argNode(n, x.inputs as Expr))
-    if (!provider) {
-      this.error(x, `unknown provider ${JSON.stringify(name)}`)
-      return unknownV(r)
-    }
-    const ok = this.check(inputs, provider.inputsSchema as Schema | undefined, x.inputs as Expr)
-    const outSchema = (provider.outputsSchema ?? true) as Schema
-    if (!ok) return unknownV(r, outSchema)
-    if (this.ev.mode === 'check' || containsUnknown(inputs)) return unknownV(r, outSchema, provider.secretOutput)
-    const args = plain(inputs)
-    const res = this.async(`open:${n.env.name}:${x.path}:${JSON.stringify(args)}`, () => provider.open(args, { environment: n.env.name, signal: this.ev.opts.signal }))
-    if (!res) return unknownV(r, outSchema, provider.secretOutput)
-    if (!res.ok) {
-      this.error(x, res.error)
-      return unknownV(r, outSchema)
-    }
-    return fromJSON(res.value, r, provider.secretOutput)
-  }
-
-  evalRotate(n: ENode, x: BuiltinExpr): V {
-    const r = x.range
-    const name = x.provider as string
-    const rotator = this.ev.opts.providers?.rotator(name) as Rotator | undefined
-    const rotating = this.ev.mode === 'rotate' && n.env.isRoot && this.selected(x)
-    let inputsX = x.inputs as Expr
-    let inputsSchema = rotator?.inputsSchema as Schema | undefined
-    const rotateOnly = rotator && inputsSchema && typeof inputsSchema === 'object' && Array.isArray(inputsSchema.rotateOnly)
-      ? (inputsSchema.rotateOnly as string[]) : []
-    if (!rotating && rotateOnly.length) {
-      // rotate-only inputs are evaluated only during rotation
-      if (inputsX.kind === 'object') {
-        const keys = inputsX.keys.filter((k) => !rotateOnly.includes(k))
-        const props = new Map([...inputsX.props].filter(([k]) => !rotateOnly.includes(k)))
-        inputsX = { ...inputsX, keys, props }
-      }
-      if (inputsSchema && typeof inputsSchema === 'object') {
-        const s = { ...inputsSchema }
-        if (Array.isArray(s.required)) s.required = (s.required as string[]).filter((k) => !rotateOnly.includes(k))
-        if (s.properties && typeof s.properties === 'object') {
-          s.properties = Object.fromEntries(Object.entries(s.properties).filter(([k]) => !rotateOnly.includes(k)))
-        }
-        inputsSchema = s
-      }
-    }
-    const inputs = this.evaluate(argNode(n, inputsX))
-    const state = x.state ? this.evaluate(argNode(n, x.state)) : mk(null, r)
-    if (!rotator) {
-      this.error(x, `unknown rotator ${JSON.stringify(name)}`)
-      return unknownV(r)
-    }
-    let ok = this.check(inputs, inputsSchema, inputsX)
-    if (rotator.stateSchema !== undefined) {
-      const stateLoc = x.state ?? x.arg
-      if (!this.check(state, rotator.stateSchema as Schema, stateLoc)) ok = false
-    }
-    const outSchema = (rotator.outputsSchema ?? true) as Schema
-    if (!ok) return unknownV(r, outSchema)
-    if (this.ev.mode === 'check' || containsUnknown(inputs) || containsUnknown(state)) return unknownV(r, outSchema)
-    const args = plain(inputs)
-    const st = plain(state)
-    const ctx = { environment: n.env.name, signal: this.ev.opts.signal }
-    if (rotating) {
-      const rot = this.async(`rotate:${n.env.name}:${x.path}`, () => rotator.rotate(args, st, ctx))
-      if (!rot) return unknownV(r, outSchema)
-      if (!rot.ok) {
-        this.error(x, `rotate: ${rot.error}`)
-        return unknownV(r, outSchema)
-      }
-      const newState = rot.value as JsonValue
-      this.patches.push({ environment: n.env.name, path: `${x.arg.path}.state`, state: newState })
-      // the rotated credentials are the new state (the rotator's open is not called with rotate-only inputs)
-      return stateValue(newState, r)
-    }
-    const res = this.async(`rotopen:${n.env.name}:${x.path}:${JSON.stringify(args)}:${JSON.stringify(st)}`, () => rotator.open(args, st, ctx))
-    if (!res) return unknownV(r, outSchema)
-    if (!res.ok) {
-      this.error(x, res.error)
-      return unknownV(r, outSchema)
-    }
-    return fromJSON(res.value, r)
-  }
-
-  selected(x: BuiltinExpr): boolean {
-    const paths = this.ev.opts.rotatePaths
-    if (!paths || paths.length === 0) return true
-    return paths.some((p) => p === x.path || x.path.startsWith(p + '.') || x.path.startsWith(p + '['))
-  }
-}
-
-/**
- * A rotator's new state as a value. Rotators mark secret fields of the state as `{"fn::secret": "<plaintext>"}`
- * (the store then encrypts them when it writes the state back into the document): those are secret strings.
- */
-function stateValue(j: JsonValue, def: Range): V {
-  if (Array.isArray(j)) return mk(j.map((x) => stateValue(x, def)), def)
-  if (j !== null && typeof j === 'object') {
-    const keys = Object.keys(j)
-    const s = j['fn::secret']
-    if (keys.length === 1 && typeof s === 'string') return mk(s, def, true)
-    const o: Record<string, V> = {}
-    for (const k of keys) o[k] = stateValue(j[k] as JsonValue, def)
-    return mk(o, def)
-  }
-  return fromJSON(j, def)
 }
 
 function secretIf(v: V, secret: boolean | undefined): V {
   if (!secret || v.secret) return v
   return copyV(v, { secret: true })
-}
-
-export function typeName(v: V): string {
-  return typeOf(v.value)
 }
 
 export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {

@@ -2,12 +2,10 @@
  * JSON-schema subset of the reference: validation of values (with the reference's messages) and, for
  * unknown values (check mode), of the schema they are known to have.
  */
+import type { Expr } from './ast.ts'
 import type { JsonValue } from './host.ts'
-import type { Expr } from './syntax.ts'
-import type { V } from './value.ts'
-import { schemaOf } from './value.ts'
-
-export type Schema = boolean | { [key: string]: JsonValue }
+import type { Schema, V } from './value.ts'
+import { plain, schemaOf } from './value.ts'
 
 type SObj = { [key: string]: JsonValue }
 
@@ -95,18 +93,19 @@ export class Validator {
     if (Array.isArray(s.allOf)) {
       for (const sub of s.allOf as Schema[]) if (!this.value(v, sub, loc)) ok = false
     }
-    const plain = plainOf(v)
-    if (s.const !== undefined && !deepEqual(plain, s.const)) {
+    // the plain form for const/enum, without a size budget (validation has its own step budget)
+    const pv = s.const !== undefined || Array.isArray(s.enum) ? plain(v, { n: Infinity }) : undefined
+    if (s.const !== undefined && !deepEqual(pv, s.const)) {
       this.report(loc, `expected ${goJSON(s.const)}`)
       ok = false
     }
-    if (Array.isArray(s.enum) && !(s.enum as JsonValue[]).some((e) => deepEqual(plain, e))) {
+    if (Array.isArray(s.enum) && !(s.enum as JsonValue[]).some((e) => deepEqual(pv, e))) {
       this.report(loc, `expected one of ${goJSON(s.enum)}`)
       ok = false
     }
     const t = typeOf(v.value)
-    if (typeof s.type === 'string' && s.type !== '') {
-      const want = s.type === 'integer' ? 'number' : s.type
+    const want = schemaType(undefined, s)
+    if (want !== undefined) {
       if (want !== t) {
         this.report(loc, `expected ${want}, got ${t}`)
         return false
@@ -246,8 +245,8 @@ export class Validator {
       }
     }
     if (Array.isArray(have.anyOf) || Array.isArray(have.oneOf)) return true
-    const wt = typeof want.type === 'string' && want.type !== '' ? (want.type === 'integer' ? 'number' : want.type) : undefined
-    const ht = typeof have.type === 'string' && have.type !== '' ? (have.type === 'integer' ? 'number' : have.type) : undefined
+    const wt = schemaType(undefined, want)
+    const ht = schemaType(undefined, have)
     if (wt && ht && wt !== ht) {
       this.report(loc, `expected ${wt}, got ${ht}`)
       return false
@@ -299,17 +298,6 @@ function fmtNum(n: number): string {
   return String(n)
 }
 
-export function plainOf(v: V): JsonValue {
-  const x = v.value
-  if (Array.isArray(x)) return x.map(plainOf)
-  if (x !== null && typeof x === 'object') {
-    const o: { [k: string]: JsonValue } = {}
-    for (const k of Object.keys(x)) o[k] = plainOf((x as Record<string, V>)[k])
-    return o
-  }
-  return x
-}
-
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
   if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false
@@ -355,6 +343,7 @@ export function subSchema(v: Validator | undefined, s: Schema | undefined, key: 
   return ap === undefined || ap === false ? true : ((v ? v.resolve(ap) : ap) ?? true)
 }
 
+/** The type a schema gives (`integer` is a number), if any; `v` resolves `$ref`s against its root. */
 export function schemaType(v: Validator | undefined, s: Schema | undefined): string | undefined {
   const r = v ? v.resolve(s) : s
   if (r === undefined || typeof r === 'boolean') return undefined

@@ -35,14 +35,12 @@ export class SourceMap {
       let n = 0
       for (let i = 0; i < text.length; i++) {
         b[i] = n
-        const c = text.charCodeAt(i)
-        if (c < 0x80) n += 1
-        else if (c < 0x800) n += 2
-        else if (c >= 0xd800 && c <= 0xdbff) {
-          n += 4
+        const w = utf8Width(text.charCodeAt(i))
+        n += w
+        if (w === 4) {
           i++
           if (i < text.length) b[i] = n - 2
-        } else n += 3
+        }
       }
       b[text.length] = n
       this.bytes = b
@@ -75,17 +73,18 @@ export class SourceMap {
   }
 }
 
+/** UTF-8 bytes of the UTF-16 code unit `c`: 4 for a high surrogate (the whole pair; skip its low half). */
+function utf8Width(c: number): number {
+  return c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? 4 : 3
+}
+
 /** UTF-8 byte length of a string. */
 export function utf8Length(s: string): number {
   let n = 0
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x80) n += 1
-    else if (c < 0x800) n += 2
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4
-      i++
-    } else n += 3
+    const w = utf8Width(s.charCodeAt(i))
+    n += w
+    if (w === 4) i++
   }
   return n
 }

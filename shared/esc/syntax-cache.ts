@@ -18,7 +18,7 @@
  */
 import type { Range } from './host.ts'
 import { SourceMap } from './source.ts'
-import type { EnvironmentDoc, Expr } from './syntax.ts'
+import type { EnvironmentDoc, Expr } from './ast.ts'
 
 export const SYNTAX_FORMAT = 1
 

@@ -2,11 +2,16 @@
  * Internal values: the public EvalValue plus what evaluation needs (a schema for unknowns, the final flag).
  */
 import type { EvalValue, JsonValue, Range } from './host.ts'
-import type { Schema } from './schema.ts'
 
 export interface V extends EvalValue {
   value: null | boolean | number | string | V[] | { [key: string]: V }
 }
+
+/**
+ * A JSON schema (the subset schema.ts validates): what is known of an unknown value. Declared here, beside
+ * the values that carry it, so that the validator depends on the values and not the other way round.
+ */
+export type Schema = boolean | { [key: string]: JsonValue }
 
 /**
  * What evaluation knows beyond the public tree is kept beside it, so the internal values are the public
