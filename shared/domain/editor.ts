@@ -8,7 +8,7 @@
  * section); hover and go-to-definition parse the document (the last buffer asked about is kept).
  */
 import type { EvalValue, Pos, Range } from '../esc/host.ts'
-import type { EnvironmentDoc, Expr } from '../esc/syntax.ts'
+import type { EnvironmentDoc, Expr } from '../esc/ast.ts'
 import { DEFAULT_LIMITS, parseEnvironmentDoc, parsePath } from '../esc/syntax.ts'
 import { advance } from '../esc/source.ts'
 import { accessorSegments, formatPath } from '../format/paths.ts'

@@ -19,9 +19,6 @@ export const DEFAULT_LIMITS: Limits = {
   operationTimeoutMs: 120_000,
 }
 
-/** The tree's types live in ast.ts; re-exported for editor.ts, which still imports them from the parser. */
-export type { Accessor, EnvironmentDoc, Expr } from './ast.ts'
-
 export function resolveLimits(l?: Partial<Limits>): Limits {
   return l ? { ...DEFAULT_LIMITS, ...l } : DEFAULT_LIMITS
 }
