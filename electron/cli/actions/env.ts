@@ -10,6 +10,7 @@ import {
   projectEnvironment,
   rootValue,
 } from '../../../shared/format/index.ts'
+import { parseRef } from '../../../shared/domain/names.ts'
 import type { Cli } from '../context.ts'
 import { printStoreDiagnostics, readInput, ReportedError } from '../util.ts'
 import { deleteValue, loadDefinition, setValue } from './yamledit.ts'
@@ -156,7 +157,7 @@ export async function rmCommand(cli: Cli, ref: string, pathText: string | undefi
 
 export async function cloneCommand(cli: Cli, from: string, to: string, opts: { preserveHistory: boolean; preserveRevTags: boolean; preserveEnvTags: boolean }): Promise<void> {
   const src = plainRef(from, 'clone')
-  const dst = plainRef(to.includes('/') ? to : `${src.includes('/') ? src.split('/')[0] : 'default'}/${to}`, 'clone')
+  const dst = plainRef(to.includes('/') ? to : `${parseRef(src).project}/${to}`, 'clone')
   const store = await cli.store()
   const rev = await store.clone(src, dst, { keepHistory: opts.preserveHistory, keepRevisionTags: opts.preserveRevTags, keepEnvTags: opts.preserveEnvTags })
   cli.out(`Cloned ${src} to ${rev.environment} (revision ${rev.number}).\n`)

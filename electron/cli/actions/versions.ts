@@ -3,10 +3,11 @@ import { UserError } from '../../../shared/errors.ts'
 import type { RevisionInfo } from '../../../shared/models.ts'
 import { formatJson } from '../../../shared/format/index.ts'
 import type { Cli } from '../context.ts'
+import { splitRef } from '../../../shared/domain/names.ts'
 
 function split(ref: string): { env: string; version?: string } {
-  const at = ref.indexOf('@')
-  return at < 0 ? { env: ref } : { env: ref.slice(0, at), version: ref.slice(at + 1) }
+  const { parts, version } = splitRef(ref)
+  return { env: parts.join('/'), ...(version !== undefined ? { version } : {}) }
 }
 
 function needVersion(ref: string, what: string): { env: string; version: string } {
