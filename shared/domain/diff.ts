@@ -1,6 +1,8 @@
 /**
  * Diffs of an environment's revisions (`envelope env diff a[@v] [b][@v]`), over the storage interface:
- * unified diffs (the `diff` package) of the checked values and of the definitions.
+ * which texts to compare (the checked values, in a format or as JSON, and the definitions) and whether
+ * they differ. Drawing the differences is the face's (the CLI: unified diffs with the `diff` package; the
+ * app: Monaco's diff editor), which keeps the domain free of packages other than `yaml`.
  * Secrets stay hidden unless `reveal`: in definitions each secret shows as `[secret <tag>]`, where the
  * face gives the tag function (the CLI: an HMAC of the plaintext under a key made for one command), so a
  * changed secret shows up as a change without revealing anything. The domain stays pure: no crypto here.
@@ -8,7 +10,6 @@
  * in Monaco's diff editor, which computes the diff itself: this module is the one place where Envelope
  * computes one, and a face that wants a value diff of its own (the app, the server) calls it.
  */
-import { createTwoFilesPatch } from 'diff'
 import { isMap, isScalar, parseDocument, visit } from 'yaml'
 import type { EvalValue } from '../esc/host.ts'
 import { formatEnvFile, formatValue, lookup, parsePath, projectEnvironment, rootValue, type ValueFormat } from '../format/index.ts'
@@ -71,12 +72,19 @@ async function sideOf(store: DiffStore, id: string, label: string, checkYaml: st
   return { label, definition: opts.reveal ? plainYaml : tagSecrets(plainYaml, opts.tag), value: checked.value }
 }
 
+/** Two texts that differ: a face shows them as a diff. Untitled when a format was asked for (the only section). */
+export interface DiffSection {
+  title?: 'Value' | 'Definition'
+  left: string
+  right: string
+}
+
 /**
- * The diff of two sides as text: with `format`, of the values in that format only (dotenv/shell: variables
- * and files); else a `# Value` and a `# Definition` section, each only when it differs (with `path`, the
- * value under that property only, without definitions). `No differences between …` when nothing differs.
+ * What differs between two sides, as sections (none: no differences). With `format`, the values in that
+ * format only (dotenv/shell: variables and files); else a `Value` (JSON) and a `Definition` section, each
+ * only when it differs (with `path`, the value under that property only, without definitions).
  */
-export function renderDiff(l: DiffSide, r: DiffSide, opts: { format?: ValueFormat | undefined; path?: string | undefined; reveal: boolean }): string {
+export function compareSides(l: DiffSide, r: DiffSide, opts: { format?: ValueFormat | undefined; path?: string | undefined; reveal: boolean }): DiffSection[] {
   const render = (side: DiffSide, format: ValueFormat): string => {
     if (format === 'dotenv' || format === 'shell') {
       const p = projectEnvironment(side.value, { reveal: opts.reveal })
@@ -85,20 +93,14 @@ export function renderDiff(l: DiffSide, r: DiffSide, opts: { format?: ValueForma
     const root = rootValue(side.value)
     return formatValue(format, opts.path ? lookup(root, parsePath(opts.path)) : root, { reveal: opts.reveal })
   }
-  const same = `No differences between ${l.label} and ${r.label}.\n`
-  const patch = (x: string, y: string) => createTwoFilesPatch(l.label, r.label, x, y, undefined, undefined, { context: 3 }).split('\n').slice(1).join('\n')
   if (opts.format) {
-    const x = render(l, opts.format)
-    const y = render(r, opts.format)
-    return x === y ? same : patch(x, y)
+    const left = render(l, opts.format)
+    const right = render(r, opts.format)
+    return left === right ? [] : [{ left, right }]
   }
-  const vx = render(l, 'json')
-  const vy = render(r, 'json')
-  const dx = opts.path ? '' : l.definition
-  const dy = opts.path ? '' : r.definition
-  if (vx === vy && dx === dy) return same
-  let out = ''
-  if (vx !== vy) out += `# Value\n\`\`\`diff\n${patch(vx, vy)}\`\`\`\n`
-  if (dx !== dy) out += `${out ? '\n' : ''}# Definition\n\`\`\`diff\n${patch(dx, dy)}\`\`\`\n`
-  return out
+  const sections: DiffSection[] = []
+  const value = { title: 'Value' as const, left: render(l, 'json'), right: render(r, 'json') }
+  if (value.left !== value.right) sections.push(value)
+  if (!opts.path && l.definition !== r.definition) sections.push({ title: 'Definition', left: l.definition, right: r.definition })
+  return sections
 }

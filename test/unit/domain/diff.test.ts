@@ -1,13 +1,13 @@
 /**
- * The revision diff (shared/domain/diff.ts) over a stand-in store: which references are compared, secrets
- * tagged (never shown) unless revealed, a value and a definition section each only when it differs, one
- * format or one property path, and `No differences`.
+ * The revision comparison (shared/domain/diff.ts) over a stand-in store: which references are compared,
+ * secrets tagged (never shown) unless revealed, a value and a definition section each only when it
+ * differs, one format or one property path, and no section when nothing differs.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { EvalValue } from '../../../shared/esc/host.ts'
 import type { Definition, OpenResult } from '../../../shared/models.ts'
-import { diffSides, renderDiff, revisionSide, tagSecrets, type DiffStore } from '../../../shared/domain/diff.ts'
+import { compareSides, diffSides, revisionSide, tagSecrets, type DiffStore } from '../../../shared/domain/diff.ts'
 
 test('diffSides: a against its latest, against @v of its environment, or against another environment', () => {
   assert.deepEqual(diffSides('p/e@2', undefined), ['p/e@2', 'p/e@latest'])
@@ -46,21 +46,25 @@ const store: DiffStore = {
 const hidden = { reveal: false, tag: (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 9973, 7).toString(16) }
 
 test('a changed secret shows in the definition as another tag, never as its text; the value section only when values differ', async () => {
-  const out = renderDiff(await revisionSide(store, 'p/e@1', hidden), await revisionSide(store, 'p/e@2', hidden), { reveal: false })
-  assert.doesNotMatch(out, /# Value/)
-  assert.match(out, /# Definition\n```diff\n--- p\/e@1\n\+\+\+ p\/e@2\n/)
-  assert.ok(!out.includes('old-pw') && !out.includes('new-pw'))
-  const shown = renderDiff(await revisionSide(store, 'p/e@1', { ...hidden, reveal: true }), await revisionSide(store, 'p/e@2', { ...hidden, reveal: true }), { reveal: true })
-  assert.match(shown, /- {4}fn::secret: old-pw\n\+ {4}fn::secret: new-pw/)
+  const sections = compareSides(await revisionSide(store, 'p/e@1', hidden), await revisionSide(store, 'p/e@2', hidden), { reveal: false })
+  assert.deepEqual(sections.map((x) => x.title), ['Definition'])
+  const [definition] = sections
+  assert.notEqual(definition?.left, definition?.right)
+  assert.match(definition?.left ?? '', /fn::secret: "\[secret [0-9a-f]+\]"/)
+  assert.ok(!JSON.stringify(sections).includes('old-pw') && !JSON.stringify(sections).includes('new-pw'))
+  const revealed = { ...hidden, reveal: true }
+  const shown = compareSides(await revisionSide(store, 'p/e@1', revealed), await revisionSide(store, 'p/e@2', revealed), { reveal: true })
+  assert.deepEqual(shown.map((x) => x.title), ['Value', 'Definition'])
+  assert.match(shown[0]?.left ?? '', /"pw": "old-pw"/)
+  assert.match(shown[1]?.right ?? '', /fn::secret: new-pw/)
 })
 
-test('with a format, only the values in that format; with a path, only that property; no differences', async () => {
+test('with a format, only the values in that format; with a path, only that property; nothing when nothing differs', async () => {
   const l = await revisionSide(store, 'p/e@2', hidden)
   const r = await revisionSide(store, 'p/e@latest', hidden)
-  assert.match(renderDiff(l, r, { format: 'dotenv', reveal: false }), /-URL='https:\/\/a'\n\+URL='https:\/\/b'/)
-  const byPath = renderDiff(l, r, { path: 'url', reveal: false })
-  assert.match(byPath, /^# Value\n/)
-  assert.doesNotMatch(byPath, /# Definition/)
-  assert.equal(renderDiff(l, l, { reveal: false }), 'No differences between p/e@2 and p/e@2.\n')
-  assert.equal(renderDiff(l, r, { path: 'pw', reveal: false }), 'No differences between p/e@2 and p/e@3.\n')
+  assert.equal(r.label, 'p/e@3')
+  assert.deepEqual(compareSides(l, r, { format: 'dotenv', reveal: false }), [{ left: "URL='https://a'\n", right: "URL='https://b'\n" }])
+  assert.deepEqual(compareSides(l, r, { path: 'url', reveal: false }).map((x) => [x.title, x.left, x.right]), [['Value', '"https://a"\n', '"https://b"\n']])
+  assert.deepEqual(compareSides(l, l, { reveal: false }), [])
+  assert.deepEqual(compareSides(l, r, { path: 'pw', reveal: false }), [])
 })
