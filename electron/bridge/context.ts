@@ -3,13 +3,11 @@
  * provider registry), the process launcher for `run` and the command-line agent's controls. Shared by the
  * Electron main process and `envelope ui` / web mode.
  */
-import { basename } from 'node:path'
 import { createServices, resolveDataDir } from '../services/index.ts'
 import type { EnvironmentStore, Services } from '../services/index.ts'
 import { agentStatus, stopAgent } from '../services/agent/client.ts'
-import { launch, substituteArgs } from '../services/launcher/index.ts'
-import { collectSecrets, lookup, parsePath, projectEnvironment, rootValue, scalarText } from '../../shared/format/index.ts'
-import { UserError } from '../../shared/errors.ts'
+import { launch } from '../services/launcher/index.ts'
+import { injectedNames, planRun, requireCommand } from '../../shared/domain/run-plan.ts'
 import type { AgentInfo } from '../../shared/ipc.ts'
 import type { AgentControl, HandlerContext } from './handlers.ts'
 
@@ -31,30 +29,15 @@ export function createContext(opts: ContextOptions): { ctx: HandlerContext; serv
     version: opts.version,
     ...(opts.saveFile ? { saveFile: opts.saveFile } : {}),
     agent: agentControl(store),
+    recordAudit: (e) => store.recordAudit(e),
     prepareRun: async (id, argv) => {
-      const [command, ...args] = argv
-      if (!command) throw new UserError('invalid_input', 'no command given', { hint: 'type a command, e.g. printenv' })
-      const res = await store.open(id)
-      const errors = res.diagnostics.filter((d) => d.severity === 'error')
-      if (errors.length > 0 || !res.value) {
-        const first = errors[0]
-        throw new UserError('invalid_input', `${id} has ${errors.length || 1} error(s) and cannot be opened${first ? `: ${first.summary}` : ''}`, {
-          hint: 'fix the errors shown in the editor and save',
-        })
-      }
-      const p = projectEnvironment(res.value, { reveal: true })
-      const secrets = collectSecrets(res.value)
-      const root = rootValue(res.value)
-      const finalArgs = substituteArgs(args, (path) => scalarText(lookup(root, parsePath(path)), { reveal: true }))
-      await store.recordAudit({
-        action: 'run',
-        target: res.environment,
-        detail: { revision: res.revision, command: basename(command), variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: true, via: opts.mode },
-      })
+      requireCommand(argv, 'type a command, e.g. printenv')
+      const plan = planRun(id, await store.open(id), argv, { mask: true, via: opts.mode, hint: 'fix the errors shown in the editor and save' })
+      await store.recordAudit(plan.audit)
       return {
-        variables: [...Object.keys(p.variables), ...Object.keys(p.files)].sort(),
+        variables: injectedNames(plan),
         exec: (io) =>
-          launch({ command, args: finalArgs, variables: p.variables, files: p.files, secrets, mask: true, stdin: 'ignore', stdout: io.stdout, stderr: io.stderr, signal: io.signal }),
+          launch({ command: plan.command, args: plan.args, variables: plan.variables, files: plan.files, secrets: plan.secrets, mask: true, stdin: 'ignore', stdout: io.stdout, stderr: io.stderr, signal: io.signal }),
       }
     },
   }

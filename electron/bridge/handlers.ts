@@ -11,8 +11,10 @@ import type { AgentInfo, Channel, ExportFormat, Reply, RequestChannels, RequestO
 import { isChannel } from '../../shared/ipc.ts'
 import { UserError, serializeError } from '../../shared/errors.ts'
 import { parseRequest } from './schemas.ts'
-import { buildGraph } from './graph.ts'
-import { environmentVariables, renderExport } from './export.ts'
+import { buildGraph } from '../../shared/domain/graph.ts'
+import type { AuditRecord } from '../../shared/domain/audit.ts'
+import { planTerminal } from '../../shared/domain/run-plan.ts'
+import { renderExport } from './export.ts'
 import { RunManager } from './runs.ts'
 import type { RunIo } from './runs.ts'
 import { SettingsStore } from './settings.ts'
@@ -29,6 +31,8 @@ export interface HandlerContext {
    * anything runs) and returns the injected variable names and the launch itself.
    */
   prepareRun(id: string, argv: string[]): Promise<{ variables: string[]; exec(io: RunIo): Promise<number> }>
+  /** records an audit event of a use case run here (the terminal launch); the store adds id, time and user */
+  recordAudit(e: AuditRecord): Promise<void>
   /** Electron only: native save dialog + write; returns the path, or undefined when cancelled */
   saveFile?: (suggestedName: string, content: string) => Promise<string | undefined>
   /**
@@ -112,9 +116,11 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
     'run.poll': async (r) => runs.poll(r.runId, r.since),
     'run.kill': async (r) => runs.kill(r.runId),
     'terminal.launch': async (r) => {
-      const opened = await env.open(r.id)
       const command = (await settings.read()).terminalCommand.trim() || defaultTerminalCommand()
-      await launchTerminal(command, environmentVariables(opened.value, true))
+      // refused and audited like a run (shared/domain/run-plan.ts)
+      const plan = planTerminal(r.id, await env.open(r.id), command, 'fix the errors shown in the editor and save')
+      await ctx.recordAudit(plan.audit)
+      await launchTerminal(command, plan.variables)
       return { command }
     },
     'settings.get': () => settings.info(),

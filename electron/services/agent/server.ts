@@ -22,7 +22,7 @@
 import { chmodSync, renameSync, rmSync, statSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { UserError } from '../../../shared/errors.ts'
-import { collectSecrets, projectEnvironment } from '../../../shared/format/index.ts'
+import { planRun } from '../../../shared/domain/run-plan.ts'
 import { createServices, type KeyConfig, type Services } from '../index.ts'
 import { agentObstacle } from './client.ts'
 import { AGENT_PROTOCOL, agentRequest, agentSocketPath, agentStartingPath, MAX_MESSAGE_BYTES } from './protocol.ts'
@@ -143,16 +143,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         // not found, bad reference, key problems…: the caller reports it the usual way
         return { ok: false, reason: err instanceof UserError ? err.code : 'error' }
       }
+      // stricter than a local run: warnings too are declined (the caller prints them when it opens the environment)
       if (res.diagnostics.length > 0 || !res.value) return { ok: false, reason: 'diagnostics' }
-      const p = projectEnvironment(res.value, { reveal: true })
-      await services.environments.recordAudit({
-        action: 'run',
-        target: res.environment,
-        detail: { revision: res.revision, command: req.command, variables: Object.keys(p.variables).length, files: Object.keys(p.files).length, masked: req.mask, agent: true },
-      })
+      // (the arguments stay with the caller: a request with `${…}` in them is never sent, see agentMayServe)
+      const plan = planRun(req.ref, res, [req.command], { mask: req.mask, agent: true })
+      await services.environments.recordAudit(plan.audit)
       served++
       touch()
-      return { ok: true, environment: res.environment, revision: res.revision, variables: p.variables, files: p.files, secrets: collectSecrets(res.value) }
+      return { ok: true, environment: plan.environment, revision: plan.revision, variables: plan.variables, files: plan.files, secrets: plan.secrets }
     }
 
     const handle = async (line: string): Promise<unknown> => {

@@ -127,8 +127,3 @@ export async function launch(opts: LaunchOptions): Promise<number> {
     temp.cleanup()
   }
 }
-
-/** Replaces `${path}` placeholders in arguments with values (esc run does this); `$${` escapes. */
-export function substituteArgs(args: string[], resolve: (path: string) => string): string[] {
-  return args.map((a) => a.replace(/\$\$\{|\$\{([^}]*)\}/g, (m, path: string | undefined) => (m === '$${' ? '${' : resolve(path!))))
-}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { PassThrough } from 'node:stream'
-import { launch, substituteArgs, writeTempFiles } from '../../../electron/services/launcher/index.ts'
+import { launch, writeTempFiles } from '../../../electron/services/launcher/index.ts'
 import { UserError } from '../../../shared/errors.ts'
 
 function collect(): { stream: PassThrough; text: () => string } {
@@ -57,10 +57,6 @@ test('SIGTERM and SIGINT sent to envelope reach the child (real process tree)', 
     assert.equal(code, 42, `${sig}: ${out}`)
     assert.match(out, new RegExp(`got-${sig}`))
   }
-})
-
-test('${path} placeholders in arguments; $${ escapes', () => {
-  assert.deepEqual(substituteArgs(['--url=${app.url}', '$${x}', 'plain'], (p) => `<${p}>`), ['--url=<app.url>', '${x}', 'plain'])
 })
 
 test('temp files are private and removable', () => {

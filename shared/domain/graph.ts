@@ -1,10 +1,12 @@
 /**
  * The import graph of every stored environment: direct import edges read from each definition's
  * `imports:` list, broken targets (environments that do not exist) and edges on import cycles marked.
+ * A domain use case over the storage interface (EnvironmentService): the app's `env.graph` channel calls
+ * it, and any other face (a CLI command, the server) would call the same function.
  */
 import { parseDocument } from 'yaml'
-import type { EnvironmentService } from '../../shared/models.ts'
-import type { GraphEdge, GraphNode, ImportGraph } from '../../shared/ipc.ts'
+import type { EnvironmentService } from '../models.ts'
+import type { GraphEdge, GraphNode, ImportGraph } from '../ipc.ts'
 
 /** The import names written in a definition (`imports:` entries are strings or one-key maps). */
 export function importsOf(yamlText: string): string[] {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { importsOf, markCycles, normaliseImport } from '../../../electron/bridge/graph.ts'
+import { importsOf, markCycles, normaliseImport } from '../../../shared/domain/graph.ts'
 import type { GraphEdge } from '../../../shared/ipc.ts'
 
 const edge = (from: string, to: string): GraphEdge => ({ from, to, raw: to, broken: false, cycle: false })
