@@ -1,5 +1,5 @@
 // electron-vite: builds the main process (ESM), the sandboxed preload (CommonJS: sandboxed preloads cannot be
-// ESM) and the React renderer (root renderer/, output out/renderer, also served by the HTTP bridge in web mode).
+// ESM) and the React renderer (root renderer/, output out/renderer, also served by the loopback web transport in web mode).
 import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import react from '@vitejs/plugin-react'

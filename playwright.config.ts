@@ -1,5 +1,5 @@
 // Playwright: the web mode of the BUILT renderer (`npm run build` first) in Debian's Chromium, no browser
-// download. Each test starts its own bridge over a fresh data folder (test/e2e/fixtures.ts).
+// download. Each test starts its own web-mode app server over a fresh data folder (test/e2e/fixtures.ts).
 import { defineConfig } from '@playwright/test'
 
 export default defineConfig({

@@ -5,7 +5,7 @@
  *   React commit of the preview for that buffer version (renderer/src/stores/editor.ts `metrics`).
  * - ui_tti_shell: navigation start → environment list rendered and interactive.
  * - ui_tti_editor: navigation start → Monaco editor mounted with the environment's text.
- * The bridge runs as its own process (`node electron/bridge/main.ts`) over a temp data folder with a
+ * The bridge runs as its own process (`node electron/app-api/main.ts`) over a temp data folder with a
  * passphrase key (no keychain needed).
  */
 import { chromium } from '@playwright/test'
@@ -41,7 +41,7 @@ if (!existsSync(join(root, 'out/renderer/index.html'))) {
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'envelope-uibench-'))
-const bridge = spawn(process.execPath, [join(root, 'electron/bridge/main.ts')], {
+const bridge = spawn(process.execPath, [join(root, 'electron/app-api/main.ts')], {
   env: { ...process.env, ENVELOPE_DATA_DIR: dataDir, ENVELOPE_PASSPHRASE: process.env.ENVELOPE_PASSPHRASE ?? 'bench' },
   stdio: ['ignore', 'pipe', 'inherit'],
 })

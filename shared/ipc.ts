@@ -3,9 +3,9 @@
  *
  * Every request/response channel maps to a signature taking ONE request object and returning a
  * promise. The same contract is served over Electron IPC (preload `window.envelope`) and over the
- * loopback HTTP bridge (electron/bridge/) for web mode; the renderer picks a transport behind one
+ * loopback web transport (electron/app-api/) for web mode; the renderer picks a transport behind one
  * client (renderer/src/api/client.ts). Main-side handlers validate every request with zod
- * (electron/bridge/schemas.ts) before calling the services.
+ * (electron/app-api/schemas.ts) before calling the services.
  *
  * Channel names are dotted and namespaced (`env.*`, `run.*`, ...). Errors cross the boundary as
  * SerializedError (shared/errors.ts) and are rebuilt with fromSerialized().
@@ -171,7 +171,7 @@ export type Channel = keyof RequestChannels
 export type RequestOf<C extends Channel> = Parameters<RequestChannels[C]>[0]
 export type ResponseOf<C extends Channel> = Awaited<ReturnType<RequestChannels[C]>>
 
-/** Channel names, in one list, so the preload and the bridge can reject anything else. */
+/** Channel names, in one list, so the preload and the web transport can reject anything else. */
 export const channels = [
   'app.info',
   'env.list',

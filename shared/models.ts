@@ -1,5 +1,5 @@
 /**
- * Models shared by the store, the CLI, the IPC contract, the HTTP bridge, the server and the sync client.
+ * Models shared by the store, the CLI, the IPC contract, the web transport, the server and the sync client.
  * Environment names are `project/env`; a version reference is a number, a revision tag, or `latest`.
  */
 import type { Diagnostic, EvalValue, JsonValue } from './esc/host.ts'

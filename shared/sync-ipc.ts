@@ -1,7 +1,7 @@
 /**
  * IPC channels of the sync client (electron/services/sync): the settings screen's sync section and the
  * conflict view. Merged into RequestChannels (shared/ipc.ts); handlers and zod schemas in
- * electron/bridge/sync.ts. The token goes main-ward only (login) and is never sent back.
+ * electron/app-api/sync.ts. The token goes main-ward only (login) and is never sent back.
  */
 import type { SerializedError } from './errors.ts'
 

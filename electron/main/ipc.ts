@@ -1,12 +1,12 @@
 /**
  * Main-side IPC: one `ipcMain.handle` per contract channel, each passing through the trusted-sender
  * check (only our own window's main frame, loaded from our own renderer files) and then the shared
- * dispatcher (zod validation + handlers, electron/bridge/handlers.ts).
+ * dispatcher (zod validation + handlers, electron/app-api/handlers.ts).
  */
 import { ipcMain } from 'electron'
 import type { IpcMainInvokeEvent, WebContents } from 'electron'
 import { channels, ipcPrefix } from '../../shared/ipc.ts'
-import type { Dispatcher } from '../bridge/handlers.ts'
+import type { Dispatcher } from '../app-api/handlers.ts'
 
 export function isTrustedSender(event: IpcMainInvokeEvent, trusted: () => WebContents | undefined, rendererUrl: (url: string) => boolean): boolean {
   const wc = trusted()

@@ -1,6 +1,6 @@
 /**
  * The one way to build Envelope's Node-side services: the CLI, the Electron main process and the web
- * bridge all call `createServices()` so they share the same store, keys and providers.
+ * app API all call `createServices()` so they share the same store, keys and providers.
  *
  *   const services = createServices({ providers })
  *   await services.environments.create('app/dev')

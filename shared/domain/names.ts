@@ -6,7 +6,7 @@
  *
  * Each kind has ONE rule and ONE error text. The checks return the text (or undefined) instead of
  * throwing, so every face wraps it in its own error: the local store and the CLI in a `UserError`,
- * the bridge in a zod issue, the team server in its `HttpError(400)`, the renderer in a notice.
+ * the app API in a zod issue, the team server in its `HttpError(400)`, the renderer in a notice.
  * Before this module the rules lived in five places and the server's tag rule differed from the local
  * one; the single tag rule here is the one Pulumi ESC (and so the server) accepts.
  */

@@ -1,6 +1,6 @@
 /**
  * Per-test fixture: a fresh data folder (ENVELOPE_DATA_DIR in a temp dir), a real bridge process
- * (`node electron/bridge/main.ts`, the same code `envelope ui` runs) serving the built renderer, and a
+ * (`node electron/app-api/main.ts`, the same code `envelope ui` runs) serving the built renderer, and a
  * page opened on the printed URL (token in the fragment). Renderer console errors and page errors are
  * collected and fail the test. The keychain is the real one when run under test/with-keyring.sh;
  * otherwise a passphrase key is used.
@@ -23,11 +23,11 @@ export interface Envelope {
   logs(): string
 }
 
-async function startBridge(dataDir: string): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
+async function startWebTransport(dataDir: string): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
   if (!existsSync(join(root, 'out/renderer/index.html'))) throw new Error('out/renderer is missing: run `npm run build` before the e2e tests')
   const env: NodeJS.ProcessEnv = { ...process.env, ENVELOPE_DATA_DIR: dataDir }
   if (!process.env.ENVELOPE_IN_KEYRING && !env.ENVELOPE_PASSPHRASE && !env.ENVELOPE_KEY_FILE) env.ENVELOPE_PASSPHRASE = 'e2e-passphrase'
-  const child = spawn(process.execPath, [join(root, 'electron/bridge/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [join(root, 'electron/app-api/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d))
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d))
@@ -53,7 +53,7 @@ export const test = base.extend<{ envelope: Envelope; app: Page }>({
   // eslint-disable-next-line no-empty-pattern -- Playwright fixtures destructure their dependencies; this one has none
   envelope: async ({}, use) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'envelope-e2e-'))
-    const { child, url, logs } = await startBridge(dataDir)
+    const { child, url, logs } = await startWebTransport(dataDir)
     await use({ url, dataDir, logs })
     child.kill('SIGTERM')
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))

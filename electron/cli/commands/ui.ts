@@ -1,5 +1,5 @@
 /**
- * `envelope ui`: the app in a browser (web mode). Starts the services and the loopback HTTP bridge
+ * `envelope ui`: the app in a browser (web mode). Starts the services and the loopback web transport
  * (127.0.0.1, random port, per-launch token) and prints the URL to open; runs until Ctrl+C.
  * For headless machines and the UI tests; the desktop window uses the same renderer over Electron IPC.
  */
@@ -20,7 +20,7 @@ defineCommand({
           port = Number(opts.port)
           if (!Number.isSafeInteger(port) || port < 1 || port > 65535) throw new UserError('invalid_input', `--port must be 1-65535, got ${JSON.stringify(opts.port)}`)
         }
-        const { runWebUi } = await import('../../bridge/main.ts')
+        const { runWebUi } = await import('../../app-api/main.ts')
         const { existsSync } = await import('node:fs')
         const { join } = await import('node:path')
         let started
@@ -30,16 +30,16 @@ defineCommand({
           if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError('io', `port ${port} is already in use`, { hint: 'choose another --port, or leave it out for a random one' })
           throw err
         }
-        const { bridge, staticDir, stop } = started
+        const { transport, staticDir, stop } = started
         if (!existsSync(join(staticDir, 'index.html'))) {
           cli.err(`warning: the UI is not built (${staticDir} is missing); run \`npm run build\` first\n`)
         }
-        cli.out(`Envelope UI: ${bridge.openUrl}\n`)
+        cli.out(`Envelope UI: ${transport.openUrl}\n`)
         cli.err('Open that URL in your browser (it carries this launch\'s access token). Ctrl+C stops.\n')
         if (opts.open) {
           const { spawn } = await import('node:child_process')
           const [cmd, ...args] = process.platform === 'darwin' ? ['open'] : process.platform === 'win32' ? ['cmd', '/c', 'start', '""'] : ['xdg-open']
-          const child = spawn(cmd as string, [...args, bridge.openUrl], { stdio: 'ignore', detached: true })
+          const child = spawn(cmd as string, [...args, transport.openUrl], { stdio: 'ignore', detached: true })
           child.once('error', (e) => cli.err(`could not open a browser (${e.message}); open the URL yourself\n`))
           child.unref()
         }

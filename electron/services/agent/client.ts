@@ -1,6 +1,6 @@
 /**
  * Asking the agent serving a data folder (./server.ts) for its status, and stopping it: used by the CLI
- * (`envelope agent …`, `envelope key rotate`) and by the desktop app's Settings (electron/bridge/context.ts).
+ * (`envelope agent …`, `envelope key rotate`) and by the desktop app's Settings (electron/app-api/context.ts).
  * `envelope run` asks the agent through its own, smaller path (electron/cli/agent-run.ts).
  */
 import { existsSync, statSync } from 'node:fs'

@@ -1,7 +1,7 @@
 /**
  * One client for the IPC contract (shared/ipc.ts) over two transports:
  * - Electron: the preload's `window.envelope.invoke` (contextBridge, IPC to the main process);
- * - web mode: `POST /rpc/<channel>` to the loopback HTTP bridge with the per-launch token, which the
+ * - web mode: `POST /rpc/<channel>` to the loopback web transport with the per-launch token, which the
  *   page reads once from the URL fragment (`#token=…`), keeps in sessionStorage for reloads, and
  *   removes from the address bar.
  * Errors come back as SerializedError and are rebuilt (UserError with code + hint) with fromSerialized.
@@ -20,10 +20,10 @@ export interface Transport {
   invoke<C extends Channel>(channel: C, req: RequestOf<C>): Promise<Reply<ResponseOf<C>>>
 }
 
-const tokenKey = 'envelope.bridgeToken'
+const tokenKey = 'envelope.transportToken'
 
-/** Reads the bridge token from the URL fragment (once) or sessionStorage. */
-export function takeBridgeToken(): string | undefined {
+/** Reads the web transport token from the URL fragment (once) or sessionStorage. */
+export function takeTransportToken(): string | undefined {
   const m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash)
   if (m?.[1]) {
     sessionStorage.setItem(tokenKey, m[1])
@@ -45,7 +45,7 @@ export function httpTransport(token: string): Transport {
           body: JSON.stringify(req ?? {}),
         })
       } catch (err) {
-        throw new UserError('io', `lost the connection to the Envelope bridge (${channel}): ${(err as Error).message}`, {
+        throw new UserError('io', `lost the connection to the Envelope app API (${channel}): ${(err as Error).message}`, {
           hint: 'check that `envelope ui` is still running, then reload the page',
         })
       }
@@ -53,7 +53,7 @@ export function httpTransport(token: string): Transport {
       try {
         return JSON.parse(text) as Reply<ResponseOf<typeof channel>>
       } catch {
-        throw new UserError('io', `the bridge answered ${res.status} with something that is not JSON (${channel})`, {
+        throw new UserError('io', `the app API answered ${res.status} with something that is not JSON (${channel})`, {
           hint: 'restart `envelope ui` and open the new URL it prints',
         })
       }
@@ -68,7 +68,7 @@ export function ipcTransport(api: PreloadApi): Transport {
 /** The transport for this page, or undefined when opened in a browser without a token. */
 export function detectTransport(): Transport | undefined {
   if (window.envelope) return ipcTransport(window.envelope)
-  const token = takeBridgeToken()
+  const token = takeTransportToken()
   return token ? httpTransport(token) : undefined
 }
 

@@ -140,7 +140,7 @@ export function SettingsScreen() {
       <section className="card">
         <h3>About</h3>
         <p className="muted">
-          Envelope {info?.version} · {info?.mode === 'web' ? 'web mode (loopback bridge)' : 'desktop'} · {info?.platform}
+          Envelope {info?.version} · {info?.mode === 'web' ? 'web mode (loopback web transport)' : 'desktop'} · {info?.platform}
         </p>
       </section>
     </div>

@@ -2,7 +2,7 @@
  * The open environment: its saved definition, the editor buffer, and the live preview.
  *
  * Live preview: every buffer change schedules a check of the unsaved buffer (env.check, evaluated in
- * the main process / bridge, off the UI thread). Checks are coalesced: at most one in flight; edits
+ * the main process / web transport, off the UI thread). Checks are coalesced: at most one in flight; edits
  * made meanwhile are checked as soon as it returns, and a stale answer never replaces a newer one.
  * Latency figures (keystroke → preview committed) are kept in `metrics` for the benchmark.
  */

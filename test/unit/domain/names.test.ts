@@ -1,4 +1,4 @@
-/** One set of name rules (shared/domain/names.ts): the local store, the bridge, the renderer and the server use it. */
+/** One set of name rules (shared/domain/names.ts): the local store, the app API, the renderer and the server use it. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'

@@ -1,6 +1,6 @@
 /**
  * The `agent.*` channels of the IPC contract (Settings → Command-line agent) through the real dispatcher
- * and context (electron/bridge/context.ts) over a real store, with the agent of that data folder started in
+ * and context (electron/app-api/context.ts) over a real store, with the agent of that data folder started in
  * process (run with test/with-keyring.sh for the real Secret Service; else a passphrase key): the status
  * with and without an agent, autostart persisted as a store setting (audited as `settings`) and turning it
  * off stopping a running agent, Stop, a key rotation stopping the agent that held the old key, request
@@ -13,9 +13,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AgentInfo } from '../../../shared/ipc.ts'
-import { createContext } from '../../../electron/bridge/context.ts'
-import { createDispatcher } from '../../../electron/bridge/handlers.ts'
-import type { Dispatcher, HandlerContext } from '../../../electron/bridge/handlers.ts'
+import { createContext } from '../../../electron/app-api/context.ts'
+import { createDispatcher } from '../../../electron/app-api/handlers.ts'
+import type { Dispatcher, HandlerContext } from '../../../electron/app-api/handlers.ts'
 import { createServices } from '../../../electron/services/index.ts'
 import type { Services } from '../../../electron/services/index.ts'
 import { agentSocketPath } from '../../../electron/services/agent/protocol.ts'

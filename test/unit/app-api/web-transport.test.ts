@@ -1,5 +1,5 @@
 /**
- * The loopback HTTP bridge over the real services (a real SQLite store in a temp folder; the real keychain
+ * The loopback web transport over the real services (a real SQLite store in a temp folder; the real keychain
  * under test/with-keyring.sh, else a passphrase key): token, Host/Origin checks, content type, request
  * validation, static files without traversal, and the contract end to end (create → check → export).
  */
@@ -9,17 +9,17 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createContext } from '../../../electron/bridge/context.ts'
-import { createDispatcher } from '../../../electron/bridge/handlers.ts'
-import { startBridge } from '../../../electron/bridge/server.ts'
-import type { Bridge } from '../../../electron/bridge/server.ts'
+import { createContext } from '../../../electron/app-api/context.ts'
+import { createDispatcher } from '../../../electron/app-api/handlers.ts'
+import { startWebTransport } from '../../../electron/app-api/web-transport.ts'
+import type { WebTransport } from '../../../electron/app-api/web-transport.ts'
 
 // the example plugin rotator (examples/provider-example) for the env.rotate test
 process.env.ENVELOPE_PLUGINS_PATH = join(import.meta.dirname, '../../../examples/provider-example')
 if (!process.env.ENVELOPE_IN_KEYRING && !process.env.ENVELOPE_KEY_FILE) process.env.ENVELOPE_PASSPHRASE ??= 'bridge-test'
 
 let dir: string
-let bridge: Bridge
+let bridge: WebTransport
 let closeServices: () => void
 
 before(async () => {
@@ -30,7 +30,7 @@ before(async () => {
   await writeFile(join(dir, 'secret.txt'), 'outside the static folder')
   const { ctx, services } = createContext({ mode: 'web', version: 'test', dataDir: join(dir, 'data') })
   closeServices = () => services.close()
-  bridge = await startBridge({ dispatcher: createDispatcher(ctx), staticDir })
+  bridge = await startWebTransport({ dispatcher: createDispatcher(ctx), staticDir })
 })
 
 after(async () => {

@@ -1,6 +1,6 @@
 /**
- * Standalone web mode: `node electron/bridge/main.ts [--port N] [--data-dir DIR]` starts the services
- * and the loopback bridge and prints the URL to open (with the per-launch token). `envelope ui` calls
+ * Standalone web mode: `node electron/app-api/main.ts [--port N] [--data-dir DIR]` starts the services
+ * and the loopback web transport and prints the URL to open (with the per-launch token). `envelope ui` calls
  * runWebUi() too. Stops on SIGINT/SIGTERM, closing the store cleanly.
  */
 import { readFileSync } from 'node:fs'
@@ -8,8 +8,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createContext } from './context.ts'
 import { createDispatcher } from './handlers.ts'
-import { startBridge } from './server.ts'
-import type { Bridge } from './server.ts'
+import { startWebTransport } from './web-transport.ts'
+import type { WebTransport } from './web-transport.ts'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -28,11 +28,11 @@ export interface WebUiOptions {
   staticDir?: string
 }
 
-export async function runWebUi(opts: WebUiOptions = {}): Promise<{ bridge: Bridge; staticDir: string; stop(): Promise<void> }> {
+export async function runWebUi(opts: WebUiOptions = {}): Promise<{ transport: WebTransport; staticDir: string; stop(): Promise<void> }> {
   const { ctx, services } = createContext({ mode: 'web', version: appVersion(), dataDir: opts.dataDir })
   const dispatcher = createDispatcher(ctx)
   const staticDir = opts.staticDir ?? join(repoRoot, 'out', 'renderer')
-  const bridge = await startBridge({
+  const transport = await startWebTransport({
     dispatcher,
     staticDir,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
@@ -41,10 +41,10 @@ export async function runWebUi(opts: WebUiOptions = {}): Promise<{ bridge: Bridg
   const stop = async () => {
     if (stopped) return
     stopped = true
-    await bridge.close()
+    await transport.close()
     services.close()
   }
-  return { bridge, staticDir, stop }
+  return { transport, staticDir, stop }
 }
 
 function arg(name: string): string | undefined {
@@ -55,8 +55,8 @@ function arg(name: string): string | undefined {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const port = arg('--port')
   const dataDir = arg('--data-dir')
-  const { bridge, stop } = await runWebUi({ ...(port ? { port: Number(port) } : {}), ...(dataDir ? { dataDir } : {}) })
-  process.stdout.write(`Envelope UI: ${bridge.openUrl}\n`)
+  const { transport, stop } = await runWebUi({ ...(port ? { port: Number(port) } : {}), ...(dataDir ? { dataDir } : {}) })
+  process.stdout.write(`Envelope UI: ${transport.openUrl}\n`)
   const onSignal = () => void stop().then(() => process.exit(0))
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)

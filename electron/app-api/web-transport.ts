@@ -1,5 +1,5 @@
 /**
- * The loopback HTTP bridge: serves the built renderer and the IPC contract to a plain browser.
+ * The loopback web transport: serves the built renderer and the IPC contract to a plain browser.
  *
  * - Listens on 127.0.0.1 only, on a random port (unless one is given).
  * - A random per-launch token is required on every RPC request (`X-Envelope-Token`); the page gets it
@@ -47,7 +47,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   provider_failed: 502,
 }
 
-export interface BridgeOptions {
+export interface WebTransportOptions {
   dispatcher: Dispatcher
   /** folder of the built renderer (out/renderer) */
   staticDir: string
@@ -56,7 +56,7 @@ export interface BridgeOptions {
   token?: string
 }
 
-export interface Bridge {
+export interface WebTransport {
   url: string
   /** the URL to open, with the token in the fragment */
   openUrl: string
@@ -97,7 +97,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   })
 }
 
-export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
+export async function startWebTransport(opts: WebTransportOptions): Promise<WebTransport> {
   const token = opts.token ?? randomBytes(32).toString('base64url')
   const tokenBuf = Buffer.from(token)
   const root = resolve(opts.staticDir)
@@ -126,7 +126,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       const given = req.headers['x-envelope-token']
       const givenBuf = Buffer.from(typeof given === 'string' ? given : '')
       if (givenBuf.length !== tokenBuf.length || !timingSafeEqual(givenBuf, tokenBuf)) {
-        rpcError(res, 401, 'unauthorized', 'missing or wrong bridge token', 'open the exact URL printed by `envelope ui` (it carries the token)')
+        rpcError(res, 401, 'unauthorized', 'missing or wrong web transport token', 'open the exact URL printed by `envelope ui` (it carries the token)')
         return
       }
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
@@ -186,7 +186,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      console.error('[envelope] bridge request failed:', err instanceof Error ? err.message : String(err))
+      console.error('[envelope] app API request failed:', err instanceof Error ? err.message : String(err))
       if (!res.headersSent) send(res, 500, 'internal error', 'text/plain')
       else res.destroy()
     })

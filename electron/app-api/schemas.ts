@@ -1,6 +1,6 @@
 /**
  * zod schemas for every request of the IPC contract (shared/ipc.ts). Both transports (Electron IPC and
- * the HTTP bridge) validate with these before a handler runs; a bad request is an `invalid_input`
+ * the web transport) validate with these before a handler runs; a bad request is an `invalid_input`
  * UserError naming the channel and the offending field.
  */
 import { z } from 'zod'

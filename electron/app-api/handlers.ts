@@ -1,6 +1,6 @@
 /**
  * The main-side implementation of the IPC contract, shared by Electron IPC (electron/main/) and the
- * HTTP bridge (server.ts). No Electron import here: the bridge runs under plain Node for `envelope ui`.
+ * web transport (web-transport.ts). No Electron import here: the web transport runs under plain Node for `envelope ui`.
  *
  * dispatch() validates the channel name and the request (zod, schemas.ts), calls the handler, and
  * wraps the outcome as a Reply; errors cross as SerializedError. Unexpected (non-User) errors are

@@ -1,7 +1,7 @@
 /**
  * Commands started from the UI, run by the process launcher (electron/services/launcher) with the
  * environment injected and secrets masked in the output. Output is buffered per run and read by polling
- * (`run.poll`), which works the same over Electron IPC and the HTTP bridge. Finished runs are
+ * (`run.poll`), which works the same over Electron IPC and the web transport. Finished runs are
  * forgotten after 10 minutes.
  */
 import { randomUUID } from 'node:crypto'

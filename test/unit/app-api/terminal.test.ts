@@ -1,5 +1,5 @@
 /**
- * `terminal.launch` through the dispatcher (electron/bridge/handlers.ts) over a context whose store is a
+ * `terminal.launch` through the dispatcher (electron/app-api/handlers.ts) over a context whose store is a
  * stand-in giving the opened environment: the terminal starts with the environment's variables and the
  * launch is audited as a `run` (`via: 'terminal'`) like every other run; an environment with errors is
  * refused with the run plan's error (shared/domain/run-plan.ts) before any terminal starts or any record.
@@ -13,9 +13,9 @@ import { join } from 'node:path'
 import type { EvalValue } from '../../../shared/esc/host.ts'
 import type { EnvironmentService, OpenResult } from '../../../shared/models.ts'
 import type { AuditRecord } from '../../../shared/domain/audit.ts'
-import { createDispatcher } from '../../../electron/bridge/handlers.ts'
-import type { Dispatcher } from '../../../electron/bridge/handlers.ts'
-import { defaultTerminalCommand } from '../../../electron/bridge/terminal.ts'
+import { createDispatcher } from '../../../electron/app-api/handlers.ts'
+import type { Dispatcher } from '../../../electron/app-api/handlers.ts'
+import { defaultTerminalCommand } from '../../../electron/app-api/terminal.ts'
 
 const v = (value: EvalValue['value'], extra: Partial<EvalValue> = {}): EvalValue => ({ value, trace: {}, ...extra })
 const environments: Record<string, OpenResult> = {
