@@ -24,4 +24,16 @@ export interface DomainKeys {
    * already held; the ones it just sealed are its own by construction). Never decrypts.
    */
   ownership(payload: Uint8Array, environment: string): Ownership | Promise<Ownership>
+  /**
+   * Gets the keys of `environment` at hand before an evaluation decrypts its secrets (the local store
+   * unwraps its data key, so the core decrypts in one synchronous round). Never throws: a key that cannot
+   * be reached is reported when a secret needs it.
+   */
+  warm?(environment: string): Promise<void>
+  /**
+   * A failure of the keys themselves (keychain unavailable, wrong store key) met while the core ran: the
+   * core reports a failed decryption as a diagnostic of the document, but this is no document problem, so
+   * the use case throws it instead.
+   */
+  failure?(): Error | undefined
 }

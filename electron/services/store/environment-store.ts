@@ -22,22 +22,18 @@ import type {
   RevisionInfo,
   RotationResult,
 } from '../../../shared/models.ts'
-import type {
-  Diagnostic,
-  EnvironmentLoader,
-  EvalMode,
-  EvalResult,
-  ExecutionContext,
-  JsonValue,
-  ProviderRegistry,
-  SecretCipher,
-} from '../../../shared/esc/host.ts'
+import type { Diagnostic, EvalMode, ExecutionContext, JsonValue, ProviderRegistry, SecretCipher } from '../../../shared/esc/host.ts'
+import type { DomainKeys } from '../../../shared/domain/keys.ts'
+import type { DomainStorage } from '../../../shared/domain/storage.ts'
+import { evaluateDocument, hasErrors, openEnvironment } from '../../../shared/domain/open.ts'
+import type { Evaluation } from '../../../shared/domain/open.ts'
+import { prepareSave } from '../../../shared/domain/save.ts'
 import { resolveDataDir, storeFile } from '../paths.ts'
 import { KeyManager, StaleKekError } from '../crypto/key-manager.ts'
 import type { KeyRotation } from '../crypto/key-manager.ts'
 import type { KeyBackend, KeyConfig } from '../keychain/kek.ts'
 import { immediate, openDatabase } from './db.ts'
-import { core, loadCore } from './core.ts'
+import { core } from './core.ts'
 import { checkTagName, parseRef, parseVersion } from '../../../shared/domain/names.ts'
 import { rotateStoredEnvironment } from '../../providers/rotation.ts'
 import type { EnvRef } from '../../../shared/domain/names.ts'
@@ -125,12 +121,8 @@ const now = isoNow
 /** Errors that mean "the store key cannot be used", as opposed to a bad ciphertext in one document. */
 const KEY_ERRORS = new Set(['keychain_unavailable', 'unauthorized', 'io'])
 
-interface StoreCipher extends SecretCipher {
-  keyError?: UserError
-  decryptSync(ciphertext: Uint8Array, environment: string): Uint8Array | undefined
-  /** unwraps the data key of `environment` ahead of evaluation (failures surface when decrypting) */
-  warm(environment: string): Promise<void>
-}
+/** The store's keys for one use case: `failure` is a key error met while the core ran (see #domainKeys). */
+type StoreKeys = DomainKeys & Required<Pick<DomainKeys, 'failure' | 'warm'>>
 
 /** A revision's YAML and, when the store has it, its syntax tree in cached form (shared/esc/syntax-cache.ts). */
 interface StoredDoc {
@@ -141,11 +133,9 @@ interface StoredDoc {
 /** Revisions opened without a cached syntax tree: the tree is stored once the evaluation is done. */
 type SyntaxMisses = Array<{ envId: number; number: number; name: string; doc: StoredDoc }>
 
-/** whether a stored definition holds secrets (then its data key is unwrapped before evaluation) */
-const holdsSecrets = (source: string): boolean => source.includes('ciphertext')
-
-function rethrowKeyError(c: StoreCipher): void {
-  if (c.keyError) throw c.keyError
+function rethrowKeyError(k: StoreKeys): void {
+  const err = k.failure()
+  if (err) throw err
 }
 
 function osUser(): string {
@@ -154,10 +144,6 @@ function osUser(): string {
   } catch {
     return process.env.USER ?? process.env.USERNAME ?? 'unknown'
   }
-}
-
-function hasErrors(diags: Diagnostic[]): boolean {
-  return diags.some((d) => d.severity === 'error')
 }
 
 export class EnvironmentStore implements EnvironmentService {
@@ -300,13 +286,18 @@ export class EnvironmentStore implements EnvironmentService {
   }
 
   /**
-   * A cipher for the core; `extra` maps an environment not yet in the store to its (prepared) data key.
-   * The core turns decryption failures into diagnostics; a missing or wrong KEK is not a document problem,
-   * so such errors are also kept on the cipher and rethrown by `rethrowKeyError` after the core returns.
+   * The keys of one use case (shared/domain/keys.ts); `extra` maps an environment not yet in the store to
+   * its (prepared) data key. The core turns decryption failures into diagnostics; a missing or wrong KEK is
+   * not a document problem, so such errors are also kept and reported by `failure()` after the core returns.
    */
-  #cipher(extra?: { id: string; keyId: string }): StoreCipher {
+  #domainKeys(extra?: { id: string; keyId: string }): StoreKeys {
     const inner = this.#keys.cipher((environment) => (extra && parseRef(environment).id === extra.id ? extra.keyId : this.#keyIdOf(environment)))
-    const c: StoreCipher = {
+    let keyError: UserError | undefined
+    const trap = (err: unknown): never => {
+      if (err instanceof UserError && KEY_ERRORS.has(err.code)) keyError ??= err
+      throw err
+    }
+    const cipher: SecretCipher = {
       encrypt: (p, e) => inner.encrypt(p, e).catch((err: unknown) => trap(err)),
       decrypt: (p, e) => inner.decrypt(p, e).catch((err: unknown) => trap(err)),
       decryptSync: (p, e) => {
@@ -316,19 +307,25 @@ export class EnvironmentStore implements EnvironmentService {
           return trap(err)
         }
       },
-      warm: (e) => inner.warm(e),
     }
-    const trap = (err: unknown): never => {
-      if (err instanceof UserError && KEY_ERRORS.has(err.code)) c.keyError ??= err
-      throw err
-    }
-    return c
+    return { cipher, ownership: inner.ownership, warm: (e) => inner.warm(e), failure: () => keyError }
   }
 
-  /** Imports from the store; with `cipher`, the data keys of imports holding secrets are unwrapped while loading. */
-  #loader(cipher?: StoreCipher, misses?: SyntaxMisses): EnvironmentLoader {
+  /**
+   * The store as the domain's use cases read it (shared/domain/storage.ts). `misses` collects the stored
+   * revisions, root or imported, read without a cached syntax tree (stored once the evaluation is done).
+   */
+  #storage(misses?: SyntaxMisses): DomainStorage {
     return {
-      load: async (name) => {
+      resolve: async (environment, version) => {
+        const ref = parseRef(environment)
+        const env = this.#mustEnv(ref)
+        const rev = this.#resolve(ref, env, version ?? ref.version)
+        const doc = this.#docOf(env, rev)
+        if (doc.syntax === undefined) misses?.push({ envId: env.id, number: rev.number, name: ref.id, doc })
+        return { environment: ref.id, number: rev.number, yaml: doc.yaml, ...(doc.syntax !== undefined ? { syntax: doc.syntax } : {}) }
+      },
+      loadImport: async (name) => {
         let ref: EnvRef
         try {
           ref = parseRef(name)
@@ -339,10 +336,9 @@ export class EnvironmentStore implements EnvironmentService {
         if (!env) return undefined
         const rev = this.#resolve(ref, env, ref.version)
         const doc = this.#docOf(env, rev)
-        if (cipher && holdsSecrets(doc.yaml)) await cipher.warm(ref.id)
         const loaded = ref.version === undefined ? ref.id : `${ref.id}@${ref.version}`
         if (doc.syntax === undefined) misses?.push({ envId: env.id, number: rev.number, name: loaded, doc })
-        return { name: loaded, source: doc.yaml, ...(doc.syntax !== undefined ? { syntax: doc.syntax } : {}) }
+        return { name: loaded, yaml: doc.yaml, ...(doc.syntax !== undefined ? { syntax: doc.syntax } : {}) }
       },
     }
   }
@@ -389,49 +385,17 @@ export class EnvironmentStore implements EnvironmentService {
     this.#stmt('INSERT OR REPLACE INTO revision_syntax (env_id, number, format, tree) VALUES (?, ?, ?, ?)').run(envId, number, core.SYNTAX_FORMAT, tree)
   }
 
-  /** Encrypts plaintext secrets and validates the definition; throws DefinitionError on errors. */
-  async #prepareYaml(ref: EnvRef, yaml: string, cipher: StoreCipher): Promise<{ yaml: string; diagnostics: Diagnostic[] }> {
+  /** The save pipeline (shared/domain/save.ts): the YAML to store; throws DefinitionError when it is refused. */
+  async #prepareYaml(ref: EnvRef, yaml: string, keys: StoreKeys): Promise<{ yaml: string; diagnostics: Diagnostic[] }> {
     if (typeof yaml !== 'string') throw new UserError('invalid_input', 'the definition must be YAML text')
-    const core = await loadCore()
-    const enc = await core.encryptSecrets(yaml, cipher, ref.id)
-    rethrowKeyError(cipher)
-    if (hasErrors(enc.diagnostics)) throw new DefinitionError(ref.id, enc.diagnostics)
-    if (yaml.trim() === '') return { yaml: enc.text, diagnostics: enc.diagnostics }
-    const checked = await this.#evaluate(ref.id, enc.text, 'check', cipher)
-    if (hasErrors(checked.diagnostics)) throw new DefinitionError(ref.id, checked.diagnostics)
-    return { yaml: enc.text, diagnostics: [...enc.diagnostics, ...checked.diagnostics] }
+    const r = await prepareSave({ environment: ref.id, text: yaml, keys, loadImport: this.#storage().loadImport, providers: this.#providers, context: this.#context })
+    if (!r.ok) throw new DefinitionError(ref.id, r.diagnostics)
+    return r
   }
 
-  /**
-   * `source`: the definition, or a stored revision (its cached syntax tree is used; `misses` collects
-   * the stored revisions, root or imported, that had none).
-   */
-  async #evaluate(name: string, source: string | StoredDoc, mode: EvalMode, cipher: StoreCipher, rotatePaths?: string[], misses?: SyntaxMisses): Promise<EvalResult & { providers: string[] }> {
-    const core = await loadCore()
-    // which providers the evaluation looks up (`open` reports them: the agent serves only provider-free runs)
-    const used = new Set<string>()
-    const registry = this.#providers
-    const providers: ProviderRegistry | undefined = registry && {
-      provider: (n) => (used.add(n), registry.provider(n)),
-      rotator: (n) => (used.add(n), registry.rotator(n)),
-    }
-    const doc = typeof source === 'string' ? { yaml: source } : source
-    // secrets are decrypted synchronously once their data keys are unwrapped: one evaluation round
-    const decrypting = mode !== 'check'
-    if (decrypting && holdsSecrets(doc.yaml)) await cipher.warm(name)
-    const res = await core.evaluate({
-      name,
-      source: doc.yaml,
-      ...(doc.syntax !== undefined ? { syntax: doc.syntax } : {}),
-      mode,
-      ...(rotatePaths ? { rotatePaths } : {}),
-      loader: this.#loader(decrypting ? cipher : undefined, misses),
-      cipher,
-      context: this.#context,
-      ...(providers ? { providers } : {}),
-    })
-    rethrowKeyError(cipher)
-    return { ...res, providers: [...used].sort() }
+  /** One evaluation (shared/domain/open.ts) with the store's imports, providers and context. */
+  #evaluate(name: string, source: string, mode: EvalMode, keys: StoreKeys, rotatePaths?: string[]): Promise<Evaluation> {
+    return evaluateDocument({ name, source, mode, keys, loadImport: this.#storage().loadImport, providers: this.#providers, context: this.#context, rotatePaths })
   }
 
   // ---------------------------------------------------------------------------------------- service
@@ -461,7 +425,7 @@ export class EnvironmentStore implements EnvironmentService {
       for (let attempt = 0; ; attempt++) {
         if (this.#env(ref)) throw new UserError('already_exists', `environment ${ref.id} already exists`)
         const dk = await this.#keys.prepareDataKey()
-        const yaml = opts.yaml ? (await this.#prepareYaml(ref, opts.yaml, this.#cipher({ id: ref.id, keyId: dk.id }))).yaml : ''
+        const yaml = opts.yaml ? (await this.#prepareYaml(ref, opts.yaml, this.#domainKeys({ id: ref.id, keyId: dk.id }))).yaml : ''
         const tree = core.syntaxOf(ref.id, yaml) // (parsed while preparing: the parse cache answers)
         try {
           return immediate(this.#db, () => {
@@ -501,9 +465,9 @@ export class EnvironmentStore implements EnvironmentService {
       const rev = this.#resolve(ref, env, opts.version ?? ref.version)
       let yaml = this.#yamlOf(env, rev)
       if (opts.decrypt && yaml !== '') {
-        const cipher = this.#cipher()
-        const dec = await (await loadCore()).decryptSecrets(yaml, cipher, ref.id)
-        rethrowKeyError(cipher)
+        const keys = this.#domainKeys()
+        const dec = await core.decryptSecrets(yaml, keys.cipher, ref.id)
+        rethrowKeyError(keys)
         if (hasErrors(dec.diagnostics)) throw new DefinitionError(ref.id, dec.diagnostics)
         yaml = dec.text
       }
@@ -526,7 +490,7 @@ export class EnvironmentStore implements EnvironmentService {
       const env = this.#mustEnv(ref)
       if (!Number.isSafeInteger(opts?.baseRevision)) throw new UserError('invalid_input', 'update needs the revision the edit started from (baseRevision)')
       if (opts.baseRevision !== env.latest) throw new ConflictError(ref.id, opts.baseRevision, env.latest)
-      const prepared = await this.#prepareYaml(ref, yaml, this.#cipher())
+      const prepared = await this.#prepareYaml(ref, yaml, this.#domainKeys())
       return this.#append(ref, prepared.yaml, opts.message ?? '', opts.baseRevision, 'update')
     } catch (err) {
       this.#auditFailure('update', ref.id, err, { baseRevision: opts?.baseRevision ?? null })
@@ -780,20 +744,24 @@ export class EnvironmentStore implements EnvironmentService {
   async open(id: string, opts: { version?: string | number } = {}): Promise<OpenResult> {
     const ref = parseRef(id)
     try {
-      const env = this.#mustEnv(ref)
-      const rev = this.#resolve(ref, env, opts.version ?? ref.version)
-      const doc = this.#docOf(env, rev)
-      const misses: SyntaxMisses = doc.syntax === undefined ? [{ envId: env.id, number: rev.number, name: ref.id, doc }] : []
-      const res = await this.#evaluate(ref.id, doc, 'eval', this.#cipher(), undefined, misses)
+      const misses: SyntaxMisses = []
+      const res = await openEnvironment(this.#storage(misses), {
+        environment: ref.id,
+        version: opts.version ?? ref.version,
+        mode: 'eval',
+        keys: this.#domainKeys(),
+        providers: this.#providers,
+        context: this.#context,
+      })
       const failed = hasErrors(res.diagnostics)
-      const audit: AuditInput = { action: 'open', target: ref.id, result: failed ? 'error' : 'ok', detail: { revision: rev.number, imports: res.imports } }
+      const audit: AuditInput = { action: 'open', target: ref.id, result: failed ? 'error' : 'ok', detail: { revision: res.revision, imports: res.imports } }
       immediate(this.#db, () => {
         this.#insertAudit(audit)
         this.#storeSyntax(misses)
       }, { durable: false })
       return {
         environment: ref.id,
-        revision: rev.number,
+        revision: res.revision,
         ...(res.value ? { value: res.value } : {}),
         diagnostics: res.diagnostics,
         imports: res.imports,
@@ -813,7 +781,7 @@ export class EnvironmentStore implements EnvironmentService {
     const ref = this.#plainRef(id)
     const mode = opts.mode ?? 'check'
     const env = this.#env(ref)
-    const res = await this.#evaluate(ref.id, yaml, mode, this.#cipher())
+    const res = await this.#evaluate(ref.id, yaml, mode, this.#domainKeys())
     if (mode === 'eval') await this.recordAudit({ action: 'open', target: ref.id, result: hasErrors(res.diagnostics) ? 'error' : 'ok', detail: { unsaved: true, imports: res.imports } })
     return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
   }
@@ -830,15 +798,15 @@ export class EnvironmentStore implements EnvironmentService {
         read: async () => {
           const env = this.#mustEnv(ref)
           const rev = this.#resolve(ref, env, 'latest')
-          const cipher = this.#cipher()
-          const dec = await (await loadCore()).decryptSecrets(this.#yamlOf(env, rev), cipher, ref.id)
-          rethrowKeyError(cipher)
+          const keys = this.#domainKeys()
+          const dec = await core.decryptSecrets(this.#yamlOf(env, rev), keys.cipher, ref.id)
+          rethrowKeyError(keys)
           if (hasErrors(dec.diagnostics)) throw new DefinitionError(ref.id, dec.diagnostics)
           return { yaml: dec.text, revision: rev.number }
         },
-        evaluate: (yaml, rotatePaths) => this.#evaluate(ref.id, yaml, 'rotate', this.#cipher(), rotatePaths),
+        evaluate: (yaml, rotatePaths) => this.#evaluate(ref.id, yaml, 'rotate', this.#domainKeys(), rotatePaths),
         save: async (yaml, baseRevision, message) => {
-          const prepared = await this.#prepareYaml(ref, yaml, this.#cipher())
+          const prepared = await this.#prepareYaml(ref, yaml, this.#domainKeys())
           return this.#append(ref, prepared.yaml, message, baseRevision, 'update', { rotation: true })
         },
       })

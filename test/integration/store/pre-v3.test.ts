@@ -52,6 +52,19 @@ test('a pre-v3 store keeps working: open, decrypt, clone, save (v3 from now on),
     assert.equal(r.number, 2)
     // revision 1 is untouched
     assert.equal((await s.getDefinition('app/copy', { version: 1 })).yaml, old)
+
+    // the ciphertext ownership check: app/dev's ciphertext (v1 or v3) is refused in app/user (another data
+    // key), with its position; nothing is stored
+    const v3 = (await s.getDefinition('app/copy')).yaml
+    for (const text of [old, v3]) {
+      await assert.rejects(s.update('app/user', text, { baseRevision: 1 }), (err: Error & { diagnostics?: { summary: string; path?: string }[] }) => {
+        assert.equal(err.name, 'DefinitionError')
+        assert.match(err.diagnostics![0]!.summary, /not made with the key of app\/user.*enter its value again/)
+        assert.equal(err.diagnostics![0]!.path, 'values.pw')
+        return true
+      })
+    }
+    assert.equal((await s.listRevisions('app/user')).length, 1)
   } finally {
     s.close()
   }
