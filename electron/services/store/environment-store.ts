@@ -22,8 +22,7 @@ import type {
   RevisionInfo,
   RotationResult,
 } from '../../../shared/models.ts'
-import type { Diagnostic, EvalMode, ExecutionContext, JsonValue, ProviderRegistry, SecretCipher } from '../../../shared/esc/host.ts'
-import type { DomainKeys } from '../../../shared/domain/keys.ts'
+import type { Diagnostic, EvalMode, ExecutionContext, JsonValue, ProviderRegistry } from '../../../shared/esc/host.ts'
 import { evaluateDocument, hasErrors, openEnvironment } from '../../../shared/domain/open.ts'
 import type { Evaluation } from '../../../shared/domain/open.ts'
 import { prepareSave } from '../../../shared/domain/save.ts'
@@ -35,13 +34,16 @@ import { immediate, openDatabase } from './db.ts'
 import { core } from './core.ts'
 import { parseRef } from '../../../shared/domain/names.ts'
 import { StoreRows, plainRef } from './rows.ts'
-import type { EnvRow, RevMeta, RevRow, SyntaxMisses } from './rows.ts'
+import type { EnvRow, RevRow, SyntaxMisses } from './rows.ts'
 import { AuditLog } from './audit-log.ts'
 import type { AuditInput } from './audit-log.ts'
 import { Tags } from './tags.ts'
+import { Revisions } from './revisions.ts'
 import { readSetting, writeSetting } from './settings.ts'
 import type { StoreSettings } from './settings.ts'
 import { DefinitionError } from './definition-error.ts'
+import { storeKeys } from './store-keys.ts'
+import type { StoreKeys } from './store-keys.ts'
 import { rotateStoredEnvironment } from '../../providers/rotation.ts'
 import type { EnvRef } from '../../../shared/domain/names.ts'
 import { isoNow } from '../time.ts'
@@ -65,12 +67,6 @@ export interface EnvironmentStoreOptions {
 }
 
 const now = isoNow
-
-/** Errors that mean "the store key cannot be used", as opposed to a bad ciphertext in one document. */
-const KEY_ERRORS = new Set(['keychain_unavailable', 'unauthorized', 'io'])
-
-/** The store's keys for one use case: `failure` is a key error met while the core ran (see #domainKeys). */
-type StoreKeys = DomainKeys & Required<Pick<DomainKeys, 'failure' | 'warm'>>
 
 function rethrowKeyError(k: StoreKeys): void {
   const err = k.failure()
@@ -96,6 +92,7 @@ export class EnvironmentStore implements EnvironmentService {
   readonly #rows: StoreRows
   readonly #audit: AuditLog
   readonly #tags: Tags
+  readonly #revisions: Revisions
   readonly #keys: KeyManager
   readonly #providers: ProviderRegistry | undefined
   readonly #context: ExecutionContext
@@ -109,7 +106,9 @@ export class EnvironmentStore implements EnvironmentService {
     this.user = opts.user ?? osUser()
     this.#rows = new StoreRows(db)
     this.#audit = new AuditLog(this.#rows, this.user)
-    this.#tags = new Tags(this.#rows, this.#audit, this.user)
+    const context = { rows: this.#rows, audit: this.#audit, user: this.user }
+    this.#tags = new Tags(context)
+    this.#revisions = new Revisions(context)
     this.#keys = new KeyManager(db, storeId, opts.keys ?? {})
     this.#providers = opts.providers
     this.#context = { pulumi: { user: { id: this.user } }, ...(opts.context ?? {}) }
@@ -131,37 +130,9 @@ export class EnvironmentStore implements EnvironmentService {
 
   // ------------------------------------------------------------------------------------------- crypto
 
-  #keyIdOf(environment: string): string {
-    const ref = parseRef(environment)
-    const env = this.#rows.env(ref)
-    if (!env) throw new Error(`environment ${ref.id} does not exist`)
-    return env.data_key
-  }
-
-  /**
-   * The keys of one use case (shared/domain/keys.ts); `extra` maps an environment not yet in the store to
-   * its (prepared) data key. The core turns decryption failures into diagnostics; a missing or wrong KEK is
-   * not a document problem, so such errors are also kept and reported by `failure()` after the core returns.
-   */
+  /** The keys of one use case (store-keys.ts); `extra`: an environment not yet in the store and its prepared data key. */
   #domainKeys(extra?: { id: string; keyId: string }): StoreKeys {
-    const inner = this.#keys.cipher((environment) => (extra && parseRef(environment).id === extra.id ? extra.keyId : this.#keyIdOf(environment)))
-    let keyError: UserError | undefined
-    const trap = (err: unknown): never => {
-      if (err instanceof UserError && KEY_ERRORS.has(err.code)) keyError ??= err
-      throw err
-    }
-    const cipher: SecretCipher = {
-      encrypt: (p, e) => inner.encrypt(p, e).catch((err: unknown) => trap(err)),
-      decrypt: (p, e) => inner.decrypt(p, e).catch((err: unknown) => trap(err)),
-      decryptSync: (p, e) => {
-        try {
-          return inner.decryptSync(p, e)
-        } catch (err) {
-          return trap(err)
-        }
-      },
-    }
-    return { cipher, ownership: inner.ownership, warm: (e) => inner.warm(e), failure: () => keyError }
+    return storeKeys(this.#keys, this.#rows, extra)
   }
 
   /** The save pipeline (shared/domain/save.ts): the YAML to store; throws DefinitionError when it is refused. */
@@ -356,14 +327,7 @@ export class EnvironmentStore implements EnvironmentService {
 
   /** Revisions newest first; `before` is exclusive (0 or absent = from latest); `count` defaults to all. */
   async listRevisions(id: string, opts: { before?: number; count?: number } = {}): Promise<RevisionInfo[]> {
-    const ref = plainRef(id)
-    const env = this.#rows.mustEnv(ref)
-    const before = opts.before && opts.before > 0 ? opts.before : Number.MAX_SAFE_INTEGER
-    const count = opts.count && opts.count > 0 ? opts.count : -1
-    const rows = this.#rows.stmt('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?')
-      .all(env.id, before, count) as unknown as RevMeta[]
-    const tags = this.#rows.tagsOf(env.id)
-    return rows.map((r) => this.#rows.info(ref, env, r, tags))
+    return this.#revisions.listRevisions(id, opts)
   }
 
   /** Creates or moves revision tag `tag` to `revision`. `latest` is built in and cannot be set. */
@@ -387,38 +351,7 @@ export class EnvironmentStore implements EnvironmentService {
    * retracted: save or roll back first.
    */
   async retract(id: string, revision: number, opts: { replacement?: number; reason?: string } = {}): Promise<void> {
-    const ref = plainRef(id)
-    try {
-      immediate(this.#db, () => {
-        const env = this.#rows.mustEnv(ref)
-        const rev = this.#rows.rev(env, revision)
-        if (!rev) throw new UserError('not_found', `environment ${ref.id} has no revision ${revision}`)
-        if (rev.retracted_at) throw new UserError('invalid_input', `revision ${revision} of ${ref.id} is already retracted`)
-        if (revision === env.latest) {
-          throw new UserError('invalid_input', `revision ${revision} is the latest revision of ${ref.id} and cannot be retracted`, {
-            hint: 'roll back to an earlier revision first (that makes a new latest), then retract this one',
-          })
-        }
-        let replacement = opts.replacement
-        if (replacement === undefined) {
-          const r = this.#rows.stmt('SELECT number FROM revisions WHERE env_id = ? AND number < ? AND retracted_at IS NULL ORDER BY number DESC LIMIT 1').get(env.id, revision) as { number: number } | undefined
-          if (!r) throw new UserError('invalid_input', `revision ${revision} has no earlier revision to replace it`, { hint: 'name a replacement revision' })
-          replacement = r.number
-        }
-        if (replacement === revision) throw new UserError('invalid_input', 'a revision cannot replace itself')
-        const rep = this.#rows.rev(env, replacement)
-        if (!rep || rep.retracted_at) throw new UserError('invalid_input', `replacement revision ${replacement} of ${ref.id} does not exist or is retracted`)
-        const at = now()
-        this.#db
-          .prepare('UPDATE revisions SET retracted_by = ?, retracted_at = ?, retract_reason = ?, replacement = ? WHERE env_id = ? AND number = ?')
-          .run(this.user, at, opts.reason ?? '', replacement, env.id, revision)
-        const moved = this.#rows.stmt('UPDATE revision_tags SET revision = ?, modified = ?, editor = ? WHERE env_id = ? AND revision = ?').run(replacement, at, this.user, env.id, revision)
-        this.#audit.insert({ action: 'retract', target: ref.id, detail: { revision, replacement, reason: opts.reason ?? '', movedTags: Number(moved.changes) } })
-      })
-    } catch (err) {
-      this.#audit.failure('retract', ref.id, err, { revision })
-      throw err
-    }
+    return this.#revisions.retract(id, revision, opts)
   }
 
   /**

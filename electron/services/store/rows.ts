@@ -8,6 +8,7 @@ import { UserError } from '../../../shared/errors.ts'
 import type { RevisionInfo } from '../../../shared/models.ts'
 import type { DomainStorage } from '../../../shared/domain/storage.ts'
 import { core } from './core.ts'
+import type { AuditLog } from './audit-log.ts'
 import { parseRef, parseVersion } from '../../../shared/domain/names.ts'
 import type { EnvRef } from '../../../shared/domain/names.ts'
 
@@ -43,6 +44,13 @@ export interface StoredDoc {
 
 /** Revisions opened without a cached syntax tree: the tree is stored once the evaluation is done. */
 export type SyntaxMisses = Array<{ envId: number; number: number; name: string; doc: StoredDoc }>
+
+/** What the store's service modules (tags.ts, revisions.ts) work with: the rows, the audit log, the acting user. */
+export interface StoreContext {
+  rows: StoreRows
+  audit: AuditLog
+  user: string
+}
 
 /** Parses `id` for an operation on the environment itself (`project/env`, no `@version`). */
 export function plainRef(id: string): EnvRef {

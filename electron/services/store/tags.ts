@@ -3,24 +3,19 @@
  * environment tags (key/value metadata). Every change is audited, refused ones too.
  */
 import { UserError } from '../../../shared/errors.ts'
-import type { AuditLog } from './audit-log.ts'
 import { immediate } from './db.ts'
 import { checkTagName } from '../../../shared/domain/names.ts'
 import { plainRef } from './rows.ts'
-import type { StoreRows } from './rows.ts'
+import type { StoreContext } from './rows.ts'
 import { isoNow } from '../time.ts'
 
 const now = isoNow
 
 export class Tags {
-  readonly #rows: StoreRows
-  readonly #audit: AuditLog
-  readonly #user: string
+  readonly #s: StoreContext
 
-  constructor(rows: StoreRows, audit: AuditLog, user: string) {
-    this.#rows = rows
-    this.#audit = audit
-    this.#user = user
+  constructor(context: StoreContext) {
+    this.#s = context
   }
 
   /** Creates or moves revision tag `tag` to `revision`. `latest` is built in and cannot be set. */
@@ -29,18 +24,18 @@ export class Tags {
     try {
       if (tag === 'latest') throw new UserError('invalid_input', '`latest` is built in: it always names the newest revision')
       checkTagName(tag)
-      immediate(this.#rows.db, () => {
-        const env = this.#rows.mustEnv(ref)
-        const rev = this.#rows.resolve(ref, env, revision)
+      immediate(this.#s.rows.db, () => {
+        const env = this.#s.rows.mustEnv(ref)
+        const rev = this.#s.rows.resolve(ref, env, revision)
         const at = now()
-        const prev = this.#rows.stmt('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, tag) as { revision: number } | undefined
-        this.#rows.db
+        const prev = this.#s.rows.stmt('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, tag) as { revision: number } | undefined
+        this.#s.rows.db
           .prepare('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET revision = excluded.revision, modified = excluded.modified, editor = excluded.editor')
-          .run(env.id, tag, rev.number, at, at, this.#user)
-        this.#audit.insert({ action: 'tag', target: ref.id, detail: { tag, revision: rev.number, ...(prev ? { previous: prev.revision } : {}) } })
+          .run(env.id, tag, rev.number, at, at, this.#s.user)
+        this.#s.audit.insert({ action: 'tag', target: ref.id, detail: { tag, revision: rev.number, ...(prev ? { previous: prev.revision } : {}) } })
       })
     } catch (err) {
-      this.#audit.failure('tag', ref.id, err, { tag })
+      this.#s.audit.failure('tag', ref.id, err, { tag })
       throw err
     }
   }
@@ -49,35 +44,35 @@ export class Tags {
     const ref = plainRef(id)
     try {
       if (tag === 'latest') throw new UserError('invalid_input', '`latest` is built in and cannot be removed')
-      immediate(this.#rows.db, () => {
-        const env = this.#rows.mustEnv(ref)
-        const res = this.#rows.stmt('DELETE FROM revision_tags WHERE env_id = ? AND name = ?').run(env.id, tag)
+      immediate(this.#s.rows.db, () => {
+        const env = this.#s.rows.mustEnv(ref)
+        const res = this.#s.rows.stmt('DELETE FROM revision_tags WHERE env_id = ? AND name = ?').run(env.id, tag)
         if (res.changes === 0) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(tag)}`)
-        this.#audit.insert({ action: 'untag', target: ref.id, detail: { tag } })
+        this.#s.audit.insert({ action: 'untag', target: ref.id, detail: { tag } })
       })
     } catch (err) {
-      this.#audit.failure('untag', ref.id, err, { tag })
+      this.#s.audit.failure('untag', ref.id, err, { tag })
       throw err
     }
   }
   /** Revision tags by name (`latest` included), sorted by name. */
   async listRevisionTags(id: string): Promise<{ name: string; revision: number; created: string; modified: string; editor: string }[]> {
     const ref = plainRef(id)
-    const env = this.#rows.mustEnv(ref)
-    const rows = this.#rows.stmt('SELECT name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').all(env.id) as unknown as {
+    const env = this.#s.rows.mustEnv(ref)
+    const rows = this.#s.rows.stmt('SELECT name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').all(env.id) as unknown as {
       name: string
       revision: number
       created: string
       modified: string
       editor: string
     }[]
-    const latest = { name: 'latest', revision: env.latest, created: env.created, modified: env.modified, editor: this.#rows.rev(env, env.latest)?.author ?? '' }
+    const latest = { name: 'latest', revision: env.latest, created: env.created, modified: env.modified, editor: this.#s.rows.rev(env, env.latest)?.author ?? '' }
     return [latest, ...rows].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
   /** Environment tags (key/value metadata). */
   async getTags(id: string): Promise<Record<string, string>> {
-    const env = this.#rows.mustEnv(plainRef(id))
-    const rows = this.#rows.stmt('SELECT name, value FROM env_tags WHERE env_id = ? ORDER BY name').all(env.id) as unknown as { name: string; value: string }[]
+    const env = this.#s.rows.mustEnv(plainRef(id))
+    const rows = this.#s.rows.stmt('SELECT name, value FROM env_tags WHERE env_id = ? ORDER BY name').all(env.id) as unknown as { name: string; value: string }[]
     return Object.fromEntries(rows.map((r) => [r.name, r.value]))
   }
   /** Creates or updates an environment tag. */
@@ -86,16 +81,16 @@ export class Tags {
     try {
       if (typeof key !== 'string' || key === '' || key.length > 255) throw new UserError('invalid_input', 'a tag name must be 1-255 characters')
       if (typeof value !== 'string' || value.length > 4096) throw new UserError('invalid_input', 'a tag value must be a string of at most 4096 characters')
-      immediate(this.#rows.db, () => {
-        const env = this.#rows.mustEnv(ref)
+      immediate(this.#s.rows.db, () => {
+        const env = this.#s.rows.mustEnv(ref)
         const at = now()
-        this.#rows.db
+        this.#s.rows.db
           .prepare('INSERT INTO env_tags (env_id, name, value, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified, editor = excluded.editor')
-          .run(env.id, key, value, at, at, this.#user)
-        this.#audit.insert({ action: 'tag', target: ref.id, detail: { envTag: key } })
+          .run(env.id, key, value, at, at, this.#s.user)
+        this.#s.audit.insert({ action: 'tag', target: ref.id, detail: { envTag: key } })
       })
     } catch (err) {
-      this.#audit.failure('tag', ref.id, err, { envTag: String(key) })
+      this.#s.audit.failure('tag', ref.id, err, { envTag: String(key) })
       throw err
     }
   }
@@ -103,14 +98,14 @@ export class Tags {
   async deleteTag(id: string, key: string): Promise<void> {
     const ref = plainRef(id)
     try {
-      immediate(this.#rows.db, () => {
-        const env = this.#rows.mustEnv(ref)
-        const res = this.#rows.stmt('DELETE FROM env_tags WHERE env_id = ? AND name = ?').run(env.id, key)
+      immediate(this.#s.rows.db, () => {
+        const env = this.#s.rows.mustEnv(ref)
+        const res = this.#s.rows.stmt('DELETE FROM env_tags WHERE env_id = ? AND name = ?').run(env.id, key)
         if (res.changes === 0) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(key)}`)
-        this.#audit.insert({ action: 'untag', target: ref.id, detail: { envTag: key } })
+        this.#s.audit.insert({ action: 'untag', target: ref.id, detail: { envTag: key } })
       })
     } catch (err) {
-      this.#audit.failure('untag', ref.id, err, { envTag: String(key) })
+      this.#s.audit.failure('untag', ref.id, err, { envTag: String(key) })
       throw err
     }
   }
