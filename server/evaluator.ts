@@ -12,7 +12,7 @@
 import type { CryptResult, Diagnostic, EvalResult, EvalValue, EvaluateOptions, JsonValue, ProviderRegistry, SecretCipher } from '../shared/esc/host.ts'
 import { evaluateDocument, hasErrors, redact, showSecrets } from '../shared/domain/open.ts'
 import { prepareSave } from '../shared/domain/save.ts'
-import { parsePayload } from '../shared/domain/envelope.ts'
+import { parsePayload, payloadOwner } from '../shared/domain/envelope.ts'
 import type { DomainKeys, Ownership } from '../shared/domain/keys.ts'
 import { decryptSecrets, encryptSecrets, evaluate } from '../shared/esc/index.ts'
 import type { EnvRecord, Repository, Role } from './db/repository.ts'
@@ -305,7 +305,7 @@ export class Evaluator {
   private async ownership(org: string, root: EnvRecord | undefined, payload: Uint8Array): Promise<Ownership> {
     let owner: string | undefined
     try {
-      owner = parsePayload(payload, 'server').owner
+      owner = payloadOwner(parsePayload(payload, 'server'))
     } catch (err) {
       return { refused: (err as Error).message }
     }

@@ -17,7 +17,7 @@ import type { KeyObject } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type { SecretCipher } from '../shared/esc/host.ts'
-import { openPayload, parsePayload, sealPayload } from '../shared/domain/envelope.ts'
+import { openPayload, parsePayload, payloadOwner, sealPayload } from '../shared/domain/envelope.ts'
 import type { Aead } from '../shared/domain/envelope.ts'
 import type { EnvRecord, Repository } from './db/repository.ts'
 
@@ -57,7 +57,7 @@ function gcmOpen(key: Buffer | KeyObject, sealed: Uint8Array, aad?: Buffer): Buf
 export function payloadEnvironmentId(ct: Uint8Array): string | undefined {
   if (ct[0] !== 2 && ct[0] !== 3) return undefined
   try {
-    return parsePayload(ct, 'server').owner
+    return payloadOwner(parsePayload(ct, 'server'))
   } catch {
     return undefined
   }
@@ -95,7 +95,8 @@ function openFor(key: KeyObject, envId: string, sealed: Uint8Array): Uint8Array 
   } catch {
     throw new Error('sealed data is malformed (unknown version or too short)')
   }
-  if (env.owner !== undefined && env.owner !== envId) throw new Error('this secret was encrypted for another environment; re-enter its value instead of copying the ciphertext')
+  const owner = payloadOwner(env)
+  if (owner !== undefined && owner !== envId) throw new Error('this secret was encrypted for another environment; re-enter its value instead of copying the ciphertext')
   return openPayload(AEAD, key, env)
 }
 

@@ -34,8 +34,11 @@ export interface SecretEnvelope {
   version: 1 | 2 | 3
   /** the data key's id (v3, local v1); empty when the writer has one key per environment */
   keyId: Uint8Array
-  /** the environment it was sealed for (v2, v3); undefined in v1 payloads */
-  owner: string | undefined
+  /**
+   * the UTF-8 bytes of the environment it was sealed for (v2, v3); undefined in v1 payloads. Decoded by
+   * `payloadOwner` (a reader that only needs the key id pays nothing for it).
+   */
+  ownerBytes: Uint8Array | undefined
   /** additional authenticated data (empty for the server's v1) */
   aad: Uint8Array
   /** nonce ‖ ciphertext ‖ tag */
@@ -52,7 +55,7 @@ export interface Aead<K> {
 }
 
 const utf8 = new TextEncoder()
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true })
+const fromUtf8 = new TextDecoder('utf-8')
 
 /** The v3 header (also its AAD) for a payload sealed with data key `keyId` for environment `owner`. */
 export function payloadHeader(keyId: Uint8Array, owner: string): Uint8Array {
@@ -87,7 +90,7 @@ const MIN_SEALED = NONCE_BYTES + TAG_BYTES
 
 /**
  * Parses a payload of any version. `legacy` says which side's v1 layout a 0x01 payload has. Throws
- * `unknown ciphertext format` for anything else (too short, unknown version, bad lengths, owner not UTF-8).
+ * `unknown ciphertext format` for anything else (too short, unknown version, bad lengths).
  */
 export function parsePayload(payload: Uint8Array, legacy: LegacySide): SecretEnvelope {
   const bad = (): never => {
@@ -99,40 +102,44 @@ export function parsePayload(payload: Uint8Array, legacy: LegacySide): SecretEnv
     const k = payload[1]!
     const keyEnd = 2 + k
     if (payload.length < keyEnd + 1) bad()
-    const o = payload[keyEnd]!
-    const headerEnd = keyEnd + 1 + o
+    const headerEnd = keyEnd + 1 + payload[keyEnd]!
     if (payload.length < headerEnd + MIN_SEALED) bad()
-    let owner: string
-    try {
-      owner = fromUtf8.decode(payload.subarray(keyEnd + 1, headerEnd))
-    } catch {
-      return bad()
+    return {
+      version: 3,
+      keyId: payload.subarray(2, keyEnd),
+      ownerBytes: payload.subarray(keyEnd + 1, headerEnd),
+      aad: payload.subarray(0, headerEnd),
+      sealed: payload.subarray(headerEnd),
     }
-    return { version: 3, keyId: payload.subarray(2, keyEnd), owner, aad: payload.subarray(0, headerEnd), sealed: payload.subarray(headerEnd) }
   }
   if (v === 2) {
     if (payload.length < 2) bad()
     const n = payload[1]!
     if (payload.length < 2 + n + MIN_SEALED) bad()
     const idBytes = payload.subarray(2, 2 + n)
-    let owner: string
-    try {
-      owner = fromUtf8.decode(idBytes)
-    } catch {
-      return bad()
+    return {
+      version: 2,
+      keyId: new Uint8Array(0),
+      ownerBytes: idBytes,
+      aad: idBytes,
+      sealed: payload.subarray(2 + n),
     }
-    return { version: 2, keyId: new Uint8Array(0), owner, aad: idBytes, sealed: payload.subarray(2 + n) }
   }
   if (v === 1 && legacy === 'store') {
     const header = 1 + 16
     if (payload.length <= header) bad()
-    return { version: 1, keyId: payload.subarray(1, header), owner: undefined, aad: payload.subarray(0, header), sealed: payload.subarray(header) }
+    return { version: 1, keyId: payload.subarray(1, header), ownerBytes: undefined, aad: payload.subarray(0, header), sealed: payload.subarray(header) }
   }
   if (v === 1 && legacy === 'server') {
     if (payload.length < 1 + MIN_SEALED) bad()
-    return { version: 1, keyId: new Uint8Array(0), owner: undefined, aad: new Uint8Array(0), sealed: payload.subarray(1) }
+    return { version: 1, keyId: new Uint8Array(0), ownerBytes: undefined, aad: new Uint8Array(0), sealed: payload.subarray(1) }
   }
   return bad()
+}
+
+/** The environment a payload was sealed for (v2, v3), or undefined (v1); bytes that are not UTF-8 decode to U+FFFD, matching no id. */
+export function payloadOwner(env: SecretEnvelope): string | undefined {
+  return env.ownerBytes && fromUtf8.decode(env.ownerBytes)
 }
 
 /** Lower-case hex of a key id (the local store keeps data-key ids as hex text). */

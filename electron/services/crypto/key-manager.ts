@@ -17,7 +17,7 @@ import { UserError } from '../../../shared/errors.ts'
 import type { KeyStatus } from '../../../shared/models.ts'
 import type { SecretCipher } from '../../../shared/esc/host.ts'
 import { AEAD, OpenFailedError, deriveKey, defaultScryptParams, keyObject, newKey, open, seal } from './aead.ts'
-import { bytesOfHex, hexOf, openPayload, parsePayload, sealPayload } from '../../../shared/domain/envelope.ts'
+import { bytesOfHex, openPayload, parsePayload, sealPayload } from '../../../shared/domain/envelope.ts'
 import type { SecretEnvelope } from '../../../shared/domain/envelope.ts'
 import type { Ownership } from '../../../shared/domain/keys.ts'
 import type { KeyObject } from 'node:crypto'
@@ -231,7 +231,7 @@ export class KeyManager {
     const parsed = (ciphertext: Uint8Array, environment: string): { env: SecretEnvelope; keyId: string } => {
       const env = parsePayload(ciphertext, 'store')
       if (env.keyId.length !== KEY_ID_BYTES) throw new Error('unknown ciphertext format')
-      const keyId = hexOf(env.keyId)
+      const keyId = Buffer.from(env.keyId.buffer, env.keyId.byteOffset, KEY_ID_BYTES).toString('hex') // (faster than hexOf)
       if (keyId !== idOf(environment)) throw new Error(`ciphertext was not made with the key of ${stripVersion(environment)}`)
       return { env, keyId }
     }

@@ -8,7 +8,7 @@ import { createCipheriv, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { bytesOfHex, hexOf, openPayload, parsePayload, payloadHeader, sealPayload } from '../../../shared/domain/envelope.ts'
+import { bytesOfHex, hexOf, openPayload, parsePayload, payloadHeader, payloadOwner, sealPayload } from '../../../shared/domain/envelope.ts'
 import { AEAD } from '../../../electron/services/crypto/aead.ts'
 import { DataKeys, KeyRing, LocalKek, payloadEnvironmentId } from '../../../server/keys.ts'
 import type { EnvRecord } from '../../../server/db/repository.ts'
@@ -25,7 +25,7 @@ test('v3: any plaintext, key id and owner round trip; header fields are what was
         const env = parsePayload(payload, side)
         assert.equal(env.version, 3)
         assert.deepEqual([...env.keyId], [...keyId])
-        assert.equal(env.owner, owner)
+        assert.equal(payloadOwner(env), owner)
         assert.deepEqual([...openPayload(AEAD, key, env)], [...plain])
       }
     }),
@@ -78,7 +78,7 @@ test('the local store v1 layout (0x01 ‖ key id ‖ nonce ‖ ct ‖ tag, heade
   const env = parsePayload(v1, 'store')
   assert.equal(env.version, 1)
   assert.equal(hexOf(env.keyId), keyId.toString('hex'))
-  assert.equal(env.owner, undefined)
+  assert.equal(payloadOwner(env), undefined)
   assert.equal(Buffer.from(openPayload(AEAD, key, env)).toString(), 'old secret')
 })
 

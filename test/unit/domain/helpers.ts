@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { AEAD } from '../../../electron/services/crypto/aead.ts'
-import { openPayload, parsePayload, sealPayload } from '../../../shared/domain/envelope.ts'
+import { openPayload, parsePayload, payloadOwner, sealPayload } from '../../../shared/domain/envelope.ts'
 import type { DomainKeys, Ownership } from '../../../shared/domain/keys.ts'
 import type { DomainStorage, ImportedDocument } from '../../../shared/domain/storage.ts'
 
@@ -24,12 +24,12 @@ export function testKeys(opts: { foreign?: string[]; failure?: Error } = {}): Do
       encrypt: async (plain, env) => sealPayload(AEAD, keyOf(env), new Uint8Array(0), base(env), plain),
       decrypt: async (ct, env) => {
         const p = parsePayload(ct, 'server')
-        if (p.owner !== base(env)) throw new Error(`not a secret of ${base(env)}`)
+        if (payloadOwner(p) !== base(env)) throw new Error(`not a secret of ${base(env)}`)
         return openPayload(AEAD, keyOf(env), p)
       },
     },
     ownership: (payload, env): Ownership => {
-      const owner = parsePayload(payload, 'server').owner
+      const owner = payloadOwner(parsePayload(payload, 'server'))
       if (owner === base(env)) return 'own'
       if (owner !== undefined && opts.foreign?.includes(owner)) return 'foreign'
       return { refused: `this secret belongs to ${owner ?? 'no environment'}` }
