@@ -69,3 +69,27 @@ test('a pre-v3 store keeps working: open, decrypt, clone, save (v3 from now on),
     s.close()
   }
 })
+
+test('a key exported from a pre-v3 store opens a copy of it on a second machine', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'envelope-pre-v3-key-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  for (const m of ['one', 'two']) {
+    mkdirSync(join(dir, m), { mode: 0o700 })
+    copyFileSync(join(FIXTURES, 'envelope.db'), join(dir, m, 'envelope.db'))
+  }
+  copyFileSync(join(FIXTURES, 'store.key'), join(dir, 'one.key'))
+  const one = new EnvironmentStore({ dataDir: join(dir, 'one'), keys: { keyFile: join(dir, 'one.key'), env: {} }, user: 'test' })
+  const exported = await one.exportKey('correct horse battery')
+  one.close()
+  // the second machine has the store but not its key until the import writes it
+  const two = new EnvironmentStore({ dataDir: join(dir, 'two'), keys: { keyFile: join(dir, 'two.key'), env: {} }, user: 'test' })
+  try {
+    await assert.rejects(two.open('app/dev'))
+    await two.importKey(exported, 'correct horse battery')
+    const o = await two.open('app/user')
+    assert.deepEqual(o.diagnostics, [])
+    assert.equal(o.value?.pw?.value, 'hunter2')
+  } finally {
+    two.close()
+  }
+})
