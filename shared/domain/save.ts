@@ -90,5 +90,8 @@ export async function checkOwnership(yaml: string, environment: string, keys: Do
 }
 
 function refuse(environment: string, summary: string): Refused {
-  return { ok: false, diagnostics: [{ severity: 'error', summary, range: { environment, begin: { line: 1, column: 1, byte: 0 }, end: { line: 1, column: 1, byte: 0 } } }] }
+  return {
+    ok: false,
+    diagnostics: [{ severity: 'error', summary, range: { environment, begin: { line: 1, column: 1, byte: 0 }, end: { line: 1, column: 1, byte: 0 } } }],
+  }
 }

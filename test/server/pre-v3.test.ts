@@ -22,7 +22,10 @@ describe('server database made before v3 payloads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'envelope-server-pre-v3-'))
     t.after(() => rmSync(dir, { recursive: true, force: true }))
     copyFileSync(join(import.meta.dirname, 'fixtures/pre-v3/server.db'), join(dir, 'server.db'))
-    const s = await startServer('sqlite', { kek: new LocalKek(Buffer.alloc(32, 5)), sameDbAs: { dbUrl: `sqlite:${join(dir, 'server.db')}`, schema: undefined, adminToken: '' } as unknown as TestServer })
+    const s = await startServer('sqlite', {
+      kek: new LocalKek(Buffer.alloc(32, 5)),
+      sameDbAs: { dbUrl: `sqlite:${join(dir, 'server.db')}`, schema: undefined, adminToken: '' } as unknown as TestServer,
+    })
     try {
       const root = await s.repo.getUserByLogin('root')
       const token = mintToken()

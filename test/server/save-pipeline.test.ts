@@ -50,9 +50,22 @@ for (const backend of BACKENDS) {
           return true
         })
         // errors are a 400 with diagnostics; an import without the reader role is a 403
-        await assert.rejects(ev.prepareSave({ authz: admin('acme'), env: a, text: 'values:\n  a: ${nope}\n', context: ctx }), (err: HttpError) => err.status === 400 && Array.isArray(err.extra?.diagnostics))
-        const bob: OrgAuthz = { org: 'acme', exists: true, membership: 'member', defaultRole: 'none', grants: [{ org: 'acme', project: 'apps', env: '', subjectKind: 'user', subject: 'u2', role: 'editor' }], siteAdmin: false }
-        await assert.rejects(ev.prepareSave({ authz: bob, env: b, text: 'imports:\n  - vault/a\nvalues:\n  c: 1\n', context: ctx }), (err: HttpError) => err.status === 403)
+        await assert.rejects(
+          ev.prepareSave({ authz: admin('acme'), env: a, text: 'values:\n  a: ${nope}\n', context: ctx }),
+          (err: HttpError) => err.status === 400 && Array.isArray(err.extra?.diagnostics),
+        )
+        const bob: OrgAuthz = {
+          org: 'acme',
+          exists: true,
+          membership: 'member',
+          defaultRole: 'none',
+          grants: [{ org: 'acme', project: 'apps', env: '', subjectKind: 'user', subject: 'u2', role: 'editor' }],
+          siteAdmin: false,
+        }
+        await assert.rejects(
+          ev.prepareSave({ authz: bob, env: b, text: 'imports:\n  - vault/a\nvalues:\n  c: 1\n', context: ctx }),
+          (err: HttpError) => err.status === 403,
+        )
       } finally {
         await s.close()
       }

@@ -30,7 +30,8 @@ export class AuditLog {
 
   /** Inserts one event inside the caller's transaction. */
   insert(e: AuditInput): void {
-    this.#rows.stmt('INSERT INTO audit (time, user, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)')
+    this.#rows
+      .stmt('INSERT INTO audit (time, user, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)')
       .run(now(), e.user ?? this.#user, e.action, e.target, e.result ?? 'ok', e.detail === undefined ? null : JSON.stringify(e.detail))
   }
 
@@ -41,7 +42,8 @@ export class AuditLog {
 
   /** Records a failure without masking the original error. */
   failure(action: AuditEvent['action'], target: string, err: unknown, detail: Record<string, JsonValue> = {}): void {
-    const result: AuditEvent['result'] = err instanceof UserError && (err.code === 'forbidden' || err.code === 'unauthorized' || err.code === 'conflict') ? 'denied' : 'error'
+    const result: AuditEvent['result'] =
+      err instanceof UserError && (err.code === 'forbidden' || err.code === 'unauthorized' || err.code === 'conflict') ? 'denied' : 'error'
     const code = err instanceof UserError ? err.code : 'internal'
     try {
       immediate(this.#rows.db, () => this.insert({ action, target, result, detail: { ...detail, error: code } }), { durable: false })

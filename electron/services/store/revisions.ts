@@ -7,7 +7,8 @@ import { UserError } from '../../../shared/errors.ts'
 import type { RevisionInfo } from '../../../shared/models.ts'
 import { immediate } from './db.ts'
 import { plainRef } from './rows.ts'
-import type { RevMeta, StoreContext } from './rows.ts'
+import type { StoreContext } from './context.ts'
+import type { RevMeta } from './rows.ts'
 import { isoNow } from '../time.ts'
 
 const now = isoNow
@@ -25,7 +26,10 @@ export class Revisions {
     const env = this.#s.rows.mustEnv(ref)
     const before = opts.before && opts.before > 0 ? opts.before : Number.MAX_SAFE_INTEGER
     const count = opts.count && opts.count > 0 ? opts.count : -1
-    const rows = this.#s.rows.stmt('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?')
+    const rows = this.#s.rows
+      .stmt(
+        'SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number < ? ORDER BY number DESC LIMIT ?',
+      )
       .all(env.id, before, count) as unknown as RevMeta[]
     const tags = this.#s.rows.tagsOf(env.id)
     return rows.map((r) => this.#s.rows.info(ref, env, r, tags))
@@ -50,7 +54,9 @@ export class Revisions {
         }
         let replacement = opts.replacement
         if (replacement === undefined) {
-          const r = this.#s.rows.stmt('SELECT number FROM revisions WHERE env_id = ? AND number < ? AND retracted_at IS NULL ORDER BY number DESC LIMIT 1').get(env.id, revision) as { number: number } | undefined
+          const r = this.#s.rows
+            .stmt('SELECT number FROM revisions WHERE env_id = ? AND number < ? AND retracted_at IS NULL ORDER BY number DESC LIMIT 1')
+            .get(env.id, revision) as { number: number } | undefined
           if (!r) throw new UserError('invalid_input', `revision ${revision} has no earlier revision to replace it`, { hint: 'name a replacement revision' })
           replacement = r.number
         }
@@ -61,8 +67,14 @@ export class Revisions {
         this.#s.rows.db
           .prepare('UPDATE revisions SET retracted_by = ?, retracted_at = ?, retract_reason = ?, replacement = ? WHERE env_id = ? AND number = ?')
           .run(this.#s.user, at, opts.reason ?? '', replacement, env.id, revision)
-        const moved = this.#s.rows.stmt('UPDATE revision_tags SET revision = ?, modified = ?, editor = ? WHERE env_id = ? AND revision = ?').run(replacement, at, this.#s.user, env.id, revision)
-        this.#s.audit.insert({ action: 'retract', target: ref.id, detail: { revision, replacement, reason: opts.reason ?? '', movedTags: Number(moved.changes) } })
+        const moved = this.#s.rows
+          .stmt('UPDATE revision_tags SET revision = ?, modified = ?, editor = ? WHERE env_id = ? AND revision = ?')
+          .run(replacement, at, this.#s.user, env.id, revision)
+        this.#s.audit.insert({
+          action: 'retract',
+          target: ref.id,
+          detail: { revision, replacement, reason: opts.reason ?? '', movedTags: Number(moved.changes) },
+        })
       })
     } catch (err) {
       this.#s.audit.failure('retract', ref.id, err, { revision })

@@ -8,7 +8,6 @@ import { UserError } from '../../../shared/errors.ts'
 import type { RevisionInfo } from '../../../shared/models.ts'
 import type { DomainStorage } from '../../../shared/domain/storage.ts'
 import { core } from './core.ts'
-import type { AuditLog } from './audit-log.ts'
 import { parseRef, parseVersion } from '../../../shared/domain/names.ts'
 import type { EnvRef } from '../../../shared/domain/names.ts'
 
@@ -44,13 +43,6 @@ export interface StoredDoc {
 
 /** Revisions opened without a cached syntax tree: the tree is stored once the evaluation is done. */
 export type SyntaxMisses = Array<{ envId: number; number: number; name: string; doc: StoredDoc }>
-
-/** What the store's service modules (tags.ts, revisions.ts) work with: the rows, the audit log, the acting user. */
-export interface StoreContext {
-  rows: StoreRows
-  audit: AuditLog
-  user: string
-}
 
 /** Parses `id` for an operation on the environment itself (`project/env`, no `@version`). */
 export function plainRef(id: string): EnvRef {
@@ -94,8 +86,9 @@ export class StoreRows {
 
   /** Revision metadata (the YAML is fetched separately, through the cache: see yamlOf). */
   rev(env: EnvRow, n: number): RevMeta | undefined {
-    return this.stmt('SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number = ?')
-      .get(env.id, n) as RevMeta | undefined
+    return this.stmt(
+      'SELECT number, author, created, message, retracted_by, retracted_at, retract_reason, replacement FROM revisions WHERE env_id = ? AND number = ?',
+    ).get(env.id, n) as RevMeta | undefined
   }
 
   /** Resolves a version (number, tag, `latest`) to a readable revision of `env`. */
@@ -106,7 +99,8 @@ export class StoreRows {
     else if (v.kind === 'number') n = v.number
     else {
       const tag = this.stmt('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, v.tag) as { revision: number } | undefined
-      if (!tag) throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(v.tag)}`, { hint: 'list tags with `envelope env version tag ls`' })
+      if (!tag)
+        throw new UserError('not_found', `environment ${ref.id} has no tag ${JSON.stringify(v.tag)}`, { hint: 'list tags with `envelope env version tag ls`' })
       n = tag.revision
     }
     const row = this.rev(env, n)
@@ -120,7 +114,10 @@ export class StoreRows {
   }
 
   tagsOf(envId: number): Map<number, string[]> {
-    const rows = this.stmt('SELECT name, revision FROM revision_tags WHERE env_id = ? ORDER BY name').all(envId) as unknown as { name: string; revision: number }[]
+    const rows = this.stmt('SELECT name, revision FROM revision_tags WHERE env_id = ? ORDER BY name').all(envId) as unknown as {
+      name: string
+      revision: number
+    }[]
     const m = new Map<number, string[]>()
     for (const r of rows) m.set(r.revision, [...(m.get(r.revision) ?? []), r.name])
     return m

@@ -24,7 +24,9 @@ export function readSetting<K extends keyof StoreSettings>(rows: StoreRows, name
 /** Changes a store setting (audited as `settings`). */
 export function writeSetting<K extends keyof StoreSettings>(rows: StoreRows, audit: AuditLog, name: K, value: StoreSettings[K]): void {
   immediate(rows.db, () => {
-    rows.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(`setting.${name}`, JSON.stringify(value))
+    rows
+      .stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(`setting.${name}`, JSON.stringify(value))
     audit.insert({ action: 'settings', target: 'store', detail: { [name]: value } })
   })
 }

@@ -6,7 +6,7 @@ import { UserError } from '../../../shared/errors.ts'
 import { immediate } from './db.ts'
 import { checkTagName } from '../../../shared/domain/names.ts'
 import { plainRef } from './rows.ts'
-import type { StoreContext } from './rows.ts'
+import type { StoreContext } from './context.ts'
 import { isoNow } from '../time.ts'
 
 const now = isoNow
@@ -30,7 +30,9 @@ export class Tags {
         const at = now()
         const prev = this.#s.rows.stmt('SELECT revision FROM revision_tags WHERE env_id = ? AND name = ?').get(env.id, tag) as { revision: number } | undefined
         this.#s.rows.db
-          .prepare('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET revision = excluded.revision, modified = excluded.modified, editor = excluded.editor')
+          .prepare(
+            'INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET revision = excluded.revision, modified = excluded.modified, editor = excluded.editor',
+          )
           .run(env.id, tag, rev.number, at, at, this.#s.user)
         this.#s.audit.insert({ action: 'tag', target: ref.id, detail: { tag, revision: rev.number, ...(prev ? { previous: prev.revision } : {}) } })
       })
@@ -66,13 +68,22 @@ export class Tags {
       modified: string
       editor: string
     }[]
-    const latest = { name: 'latest', revision: env.latest, created: env.created, modified: env.modified, editor: this.#s.rows.rev(env, env.latest)?.author ?? '' }
+    const latest = {
+      name: 'latest',
+      revision: env.latest,
+      created: env.created,
+      modified: env.modified,
+      editor: this.#s.rows.rev(env, env.latest)?.author ?? '',
+    }
     return [latest, ...rows].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
   /** Environment tags (key/value metadata). */
   async getTags(id: string): Promise<Record<string, string>> {
     const env = this.#s.rows.mustEnv(plainRef(id))
-    const rows = this.#s.rows.stmt('SELECT name, value FROM env_tags WHERE env_id = ? ORDER BY name').all(env.id) as unknown as { name: string; value: string }[]
+    const rows = this.#s.rows.stmt('SELECT name, value FROM env_tags WHERE env_id = ? ORDER BY name').all(env.id) as unknown as {
+      name: string
+      value: string
+    }[]
     return Object.fromEntries(rows.map((r) => [r.name, r.value]))
   }
   /** Creates or updates an environment tag. */
@@ -85,7 +96,9 @@ export class Tags {
         const env = this.#s.rows.mustEnv(ref)
         const at = now()
         this.#s.rows.db
-          .prepare('INSERT INTO env_tags (env_id, name, value, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified, editor = excluded.editor')
+          .prepare(
+            'INSERT INTO env_tags (env_id, name, value, created, modified, editor) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (env_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified, editor = excluded.editor',
+          )
           .run(env.id, key, value, at, at, this.#s.user)
         this.#s.audit.insert({ action: 'tag', target: ref.id, detail: { envTag: key } })
       })

@@ -26,7 +26,11 @@ test('a pre-v3 store keeps working: open, decrypt, clone, save (v3 from now on),
   const s = new EnvironmentStore({ dataDir: join(dir, 'data'), keys: { keyFile: join(dir, 'store.key'), env: {} }, user: 'test' })
   try {
     const old = (await s.getDefinition('app/dev')).yaml
-    assert.deepEqual(payloads(old).map((p) => p[0]), [1], 'the fixture holds a v1 payload')
+    assert.deepEqual(
+      payloads(old).map((p) => p[0]),
+      [1],
+      'the fixture holds a v1 payload',
+    )
     for (const id of ['app/dev', 'app/copy']) {
       const o = await s.open(id)
       assert.deepEqual(o.diagnostics, [])
@@ -41,7 +45,10 @@ test('a pre-v3 store keeps working: open, decrypt, clone, save (v3 from now on),
     // saving the stored (v1) ciphertext again keeps it; a new secret is written as v3
     const r = await s.update('app/copy', `${old}  more:\n    fn::secret: added\n`, { baseRevision: 1 })
     const saved = payloads((await s.getDefinition('app/copy')).yaml)
-    assert.deepEqual(saved.map((p) => p[0]), [1, 3])
+    assert.deepEqual(
+      saved.map((p) => p[0]),
+      [1, 3],
+    )
     assert.equal((await s.open('app/copy')).value?.more?.value, 'added')
     // a clone of the clone shares the key: both payload versions open there
     await s.clone('app/copy', 'app/copy2')

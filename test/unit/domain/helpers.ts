@@ -39,12 +39,21 @@ export function testKeys(opts: { foreign?: string[]; failure?: Error } = {}): Do
 }
 
 /** Revisions by environment (index 0 = revision 1), tags by `env:tag`, retracted revisions by `env@n`. */
-export function testStorage(revisions: Record<string, string[]>, tags: Record<string, number> = {}, retracted: string[] = []): DomainStorage & { loads: string[] } {
+export function testStorage(
+  revisions: Record<string, string[]>,
+  tags: Record<string, number> = {},
+  retracted: string[] = [],
+): DomainStorage & { loads: string[] } {
   const loads: string[] = []
   const find = (environment: string, version: string | number | undefined): { number: number; yaml: string } | undefined => {
     const revs = revisions[environment]
     if (!revs) return undefined
-    const n = version === undefined || version === 'latest' ? revs.length : typeof version === 'number' || /^[0-9]+$/.test(version) ? Number(version) : tags[`${environment}:${version}`]
+    const n =
+      version === undefined || version === 'latest'
+        ? revs.length
+        : typeof version === 'number' || /^[0-9]+$/.test(version)
+          ? Number(version)
+          : tags[`${environment}:${version}`]
     if (n === undefined || n < 1 || n > revs.length || retracted.includes(`${environment}@${n}`)) return undefined
     return { number: n, yaml: revs[n - 1]! }
   }

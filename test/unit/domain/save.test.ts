@@ -16,19 +16,28 @@ const storage = testStorage({ 'app/base': ['values:\n  host: db.local\n'] })
 test('any plaintext secret is sealed: the stored YAML holds ciphertext only', async () => {
   const keys = testKeys()
   await fc.assert(
-    fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() === s && s.length > 0), async (secret) => {
-      const r = await prepareSave({ environment: 'app/dev', text: `values:\n  pw:\n    fn::secret: ${yamlScalar(secret)}\n`, keys, loadImport: storage.loadImport })
-      assert.ok(r.ok, JSON.stringify(r.diagnostics))
-      assert.match(r.yaml, /ciphertext: /)
-      if (secret.length > 3) assert.ok(!r.yaml.includes(secret), 'no plaintext in the stored YAML')
-    }),
+    fc.asyncProperty(
+      fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() === s && s.length > 0),
+      async (secret) => {
+        const r = await prepareSave({
+          environment: 'app/dev',
+          text: `values:\n  pw:\n    fn::secret: ${yamlScalar(secret)}\n`,
+          keys,
+          loadImport: storage.loadImport,
+        })
+        assert.ok(r.ok, JSON.stringify(r.diagnostics))
+        assert.match(r.yaml, /ciphertext: /)
+        if (secret.length > 3) assert.ok(!r.yaml.includes(secret), 'no plaintext in the stored YAML')
+      },
+    ),
     { numRuns: 50 },
   )
 })
 
 test('refused with diagnostics: YAML errors, evaluation errors, a missing import, a document over the limit', async () => {
   const keys = testKeys()
-  const save = (text: string, maxBytes?: number) => prepareSave({ environment: 'app/dev', text, keys, loadImport: storage.loadImport, ...(maxBytes ? { maxBytes } : {}) })
+  const save = (text: string, maxBytes?: number) =>
+    prepareSave({ environment: 'app/dev', text, keys, loadImport: storage.loadImport, ...(maxBytes ? { maxBytes } : {}) })
   const yamlErr = await save('values:\n  a: [1, 2\n')
   assert.equal(yamlErr.ok, false)
   assert.ok(yamlErr.diagnostics[0]?.range, 'a YAML error has a position')
@@ -73,5 +82,8 @@ test('ciphertext ownership: a ciphertext made for environment A is refused when 
 
 test('a failure of the keys is thrown, not reported as a document problem', async () => {
   const failure = new Error('keychain unavailable')
-  await assert.rejects(prepareSave({ environment: 'app/dev', text: 'values:\n  pw:\n    fn::secret: x\n', keys: testKeys({ failure }), loadImport: storage.loadImport }), /keychain unavailable/)
+  await assert.rejects(
+    prepareSave({ environment: 'app/dev', text: 'values:\n  pw:\n    fn::secret: x\n', keys: testKeys({ failure }), loadImport: storage.loadImport }),
+    /keychain unavailable/,
+  )
 })
