@@ -10,6 +10,10 @@
  * stay correct). Permissions on the imports are re-checked on every open.
  */
 import type { CryptResult, Diagnostic, EvalResult, EvalValue, EvaluateOptions, JsonValue, ProviderRegistry, SecretCipher } from '../shared/esc/host.ts'
+import { evaluateDocument, hasErrors, redact, showSecrets } from '../shared/domain/open.ts'
+import { prepareSave } from '../shared/domain/save.ts'
+import { parsePayload, payloadOwner } from '../shared/domain/envelope.ts'
+import type { DomainKeys, Ownership } from '../shared/domain/keys.ts'
 import { decryptSecrets, encryptSecrets, evaluate } from '../shared/esc/index.ts'
 import type { EnvRecord, Repository, Role } from './db/repository.ts'
 import { roleRank } from './db/repository.ts'
@@ -100,27 +104,12 @@ export function wireDiagnostics(ds: Diagnostic[]): Record<string, unknown>[] {
   }))
 }
 
-export const hasErrors = (ds: Diagnostic[]): boolean => ds.some((d) => d.severity !== 'warning')
+export { hasErrors, redact }
 
-/** Replaces secret leaves by "[secret]" (check without showSecrets). */
-export function redact(v: EvalValue): EvalValue {
-  if (v.secret) return { ...v, value: '[secret]' }
-  if (Array.isArray(v.value)) return { ...v, value: v.value.map(redact) }
-  if (v.value !== null && typeof v.value === 'object') {
-    const out: Record<string, EvalValue> = {}
-    for (const [k, x] of Object.entries(v.value)) out[k] = redact(x)
-    return { ...v, value: out }
-  }
-  return v
-}
-
-/** Environment JSON: `{}` when empty, `properties` otherwise. */
+/** Environment JSON: `{}` when empty, `properties` otherwise (secrets redacted unless `reveal`). */
 export function environmentJson(value: Record<string, EvalValue> | undefined, opts: { reveal: boolean }): Record<string, unknown> {
   if (!value || Object.keys(value).length === 0) return {}
-  if (opts.reveal) return { properties: value }
-  const props: Record<string, EvalValue> = {}
-  for (const [k, v] of Object.entries(value)) props[k] = redact(v)
-  return { properties: props }
+  return { properties: showSecrets(value, opts) }
 }
 
 /** Parses a Pulumi property path: `a.b[0]["c d"]`. */
@@ -257,6 +246,76 @@ export class Evaluator {
   }
 
   /**
+   * The storage and keys of one evaluation in `org` (shared/domain/storage.ts, keys.ts): imports need
+   * `importRole` on each imported environment, and so do secrets of other environments; what was refused is
+   * collected in `denied` (the caller answers 403 once the evaluation is done), what was used in `imports`.
+   */
+  private session(opts: { org: string; authz: OrgAuthz; root?: EnvRecord | undefined; source: string; importRole: Role }) {
+    const imports: LoadedImport[] = []
+    const foreign = new Map<string, EnvRecord>()
+    const denied: string[] = []
+    const state = { dynamic: DYNAMIC.test(opts.source) }
+    const repo = this.repo
+    const loadImport = async (name: string) => {
+      const p = parseImportName(name)
+      if (!p) return undefined
+      const env = await repo.getEnvironment(opts.org, p.project, p.env)
+      if (!env) return undefined
+      if (roleRank(roleIn(opts.authz, p.project, p.env)) < roleRank(opts.importRole)) {
+        denied.push(`${p.project}/${p.env}`)
+        return undefined
+      }
+      const n = await resolveVersion(repo, env, p.version)
+      if (n === undefined) return undefined
+      const rev = await repo.getRevision(env.id, n)
+      if (!rev) return undefined
+      if (DYNAMIC.test(rev.yaml)) state.dynamic = true
+      imports.push({ envId: env.id, revision: n, pinned: p.version !== undefined && p.version !== 'latest', name })
+      return { name: p.version ? `${p.project}/${p.env}@${p.version}` : `${p.project}/${p.env}`, yaml: rev.yaml }
+    }
+    const cipher = this.orgCipher(opts.org, opts.root ? [opts.root] : [], (env) => {
+      if (env.id === opts.root?.id) return
+      foreign.set(env.id, env)
+      if (roleRank(roleIn(opts.authz, env.project, env.name)) < roleRank(opts.importRole)) {
+        denied.push(`${env.project}/${env.name}`)
+        throw new Error(`using secrets of ${env.project}/${env.name} requires the ${opts.importRole} role there`)
+      }
+    })
+    const keys: DomainKeys = { cipher, ownership: (payload) => this.ownership(opts.org, opts.root, payload) }
+    /** throws the 403 of what was refused; returns the imports (secrets of other environments count as pinned imports) */
+    const finish = (what: string, name: string): LoadedImport[] => {
+      if (denied.length) {
+        const uniq = [...new Set(denied)]
+        throw new HttpError(403, `forbidden: ${what} ${name} uses ${uniq.join(', ')} (imports or secrets), which requires the ${opts.importRole} role there; you do not have it`)
+      }
+      // Secrets of other environments count like imports for the cache: their existence and the caller's role
+      // are re-checked on every cached open (pinned: their content does not matter).
+      for (const e of foreign.values()) imports.push({ envId: e.id, revision: 0, pinned: true, name: `${e.project}/${e.name}` })
+      return imports
+    }
+    return { loadImport, keys, state, finish }
+  }
+
+  /**
+   * The ciphertext ownership check of the save pipeline (shared/domain/save.ts) on the server: a payload of
+   * `root` (or of the first format, which names no environment) is its own; another environment's payload
+   * is kept when that environment is in the same organization (using it checks the caller's role there,
+   * on every open), and refused otherwise.
+   */
+  private async ownership(org: string, root: EnvRecord | undefined, payload: Uint8Array): Promise<Ownership> {
+    let owner: string | undefined
+    try {
+      owner = payloadOwner(parsePayload(payload, 'server'))
+    } catch (err) {
+      return { refused: (err as Error).message }
+    }
+    if (owner === undefined || owner === root?.id) return 'own'
+    const env = await this.repo.getEnvironmentById(owner)
+    if (!env || env.org !== org) return { refused: 'this secret belongs to an environment that no longer exists or is outside this organization; re-enter its value instead of copying the ciphertext' }
+    return 'foreign'
+  }
+
+  /**
    * Evaluates `source` as `project/env` in `org` (mode eval = open, check = symbolic). Imports need `importRole`
    * on each imported environment; a missing role is reported as a 403.
    */
@@ -270,58 +329,37 @@ export class Evaluator {
     importRole: Role
     context?: Record<string, JsonValue>
   }): Promise<{ result: EvalResult; imports: LoadedImport[]; dynamic: boolean }> {
-    const core = await loadCore()
-    const imports: LoadedImport[] = []
-    const foreign = new Map<string, EnvRecord>()
-    const denied: string[] = []
-    let dynamic = DYNAMIC.test(opts.source)
-    const repo = this.repo
-    const loader = {
-      async load(name: string) {
-        const p = parseImportName(name)
-        if (!p) return undefined
-        const env = await repo.getEnvironment(opts.org, p.project, p.env)
-        if (!env) return undefined
-        if (roleRank(roleIn(opts.authz, p.project, p.env)) < roleRank(opts.importRole)) {
-          denied.push(`${p.project}/${p.env}`)
-          return undefined
-        }
-        const n = await resolveVersion(repo, env, p.version)
-        if (n === undefined) return undefined
-        const rev = await repo.getRevision(env.id, n)
-        if (!rev) return undefined
-        if (DYNAMIC.test(rev.yaml)) dynamic = true
-        imports.push({ envId: env.id, revision: n, pinned: p.version !== undefined && p.version !== 'latest', name })
-        return { name: p.version ? `${p.project}/${p.env}@${p.version}` : `${p.project}/${p.env}`, source: rev.yaml }
-      },
-    }
-    const result = await core.evaluate({
+    const s = this.session(opts)
+    const result = await evaluateDocument({
       name: opts.name,
       source: opts.source,
       mode: opts.mode,
-      loader,
+      keys: s.keys,
+      loadImport: s.loadImport,
       providers: SERVER_PROVIDERS,
-      cipher: this.orgCipher(opts.org, opts.root ? [opts.root] : [], (env) => {
-        if (env.id === opts.root?.id) return
-        foreign.set(env.id, env)
-        if (roleRank(roleIn(opts.authz, env.project, env.name)) < roleRank(opts.importRole)) {
-          denied.push(`${env.project}/${env.name}`)
-          throw new Error(`using secrets of ${env.project}/${env.name} requires the ${opts.importRole} role there`)
-        }
-      }),
-      ...(opts.context ? { context: opts.context } : {}),
+      context: opts.context,
     })
-    if (denied.length) {
-      const uniq = [...new Set(denied)]
-      throw new HttpError(
-        403,
-        `forbidden: ${opts.mode === 'eval' ? 'opening' : 'checking'} ${opts.name} uses ${uniq.join(', ')} (imports or secrets), which requires the ${opts.importRole} role there; you do not have it`,
-      )
-    }
-    // Secrets of other environments count like imports for the cache: their existence and the caller's role
-    // are re-checked on every cached open (pinned: their content does not matter).
-    for (const e of foreign.values()) imports.push({ envId: e.id, revision: 0, pinned: true, name: `${e.project}/${e.name}` })
-    return { result, imports, dynamic }
+    const imports = s.finish(opts.mode === 'eval' ? 'opening' : 'checking', opts.name)
+    return { result, imports, dynamic: s.state.dynamic }
+  }
+
+  /**
+   * The save pipeline (shared/domain/save.ts) for a PATCH of `env`'s definition: limits, parse, encryption of
+   * plaintext secrets, validation (imports need the reader role), the ciphertext ownership check. Returns the
+   * YAML to store and the warnings; a refused definition is a 400 with its diagnostics, a missing role on what
+   * it uses a 403. The route appends the revision (with its ETag check).
+   */
+  async prepareSave(opts: { authz: OrgAuthz; env: EnvRecord; text: string; context: Record<string, JsonValue> }): Promise<{ yaml: string; warnings: Diagnostic[] }> {
+    const { env } = opts
+    const name = `${env.project}/${env.name}`
+    const s = this.session({ org: env.org, authz: opts.authz, root: env, source: opts.text, importRole: 'reader' })
+    // plaintext secrets are sealed for `env` by its own data key (the org cipher encrypts by name)
+    const own = await this.keys.cipher(env)
+    const keys: DomainKeys = { ...s.keys, cipher: { encrypt: own.encrypt, decrypt: s.keys.cipher.decrypt } }
+    const r = await prepareSave({ environment: name, text: opts.text, keys, loadImport: s.loadImport, providers: SERVER_PROVIDERS, context: opts.context })
+    if (r.checked) s.finish('checking', name)
+    if (!r.ok) throw new HttpError(400, 'the definition has errors', { diagnostics: wireDiagnostics(r.diagnostics) })
+    return { yaml: r.yaml, warnings: r.diagnostics.filter((d) => d.severity === 'warning') }
   }
 
   /** Open (mode eval) with the revision cache. */

@@ -17,6 +17,8 @@ import type { KeyObject } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type { SecretCipher } from '../shared/esc/host.ts'
+import { openPayload, parsePayload, payloadOwner, sealPayload } from '../shared/domain/envelope.ts'
+import type { Aead } from '../shared/domain/envelope.ts'
 import type { EnvRecord, Repository } from './db/repository.ts'
 
 export interface Kek {
@@ -47,35 +49,55 @@ function gcmOpen(key: Buffer | KeyObject, sealed: Uint8Array, aad?: Buffer): Buf
 /**
  * Secret payloads in definitions name their environment, so an org-wide evaluation (check, imports) finds the
  * right data key, and a ciphertext copied into another environment is recognised (and refused or permission-
- * checked) instead of being decrypted with the wrong authority:
- *   0x02 ‖ id length (1 byte) ‖ environment id (UTF-8) ‖ nonce (12) ‖ ciphertext ‖ tag (16), AAD = the id.
+ * checked) instead of being decrypted with the wrong authority. They are written in the one format shared with
+ * the local store (shared/domain/envelope.ts, v3: no key id, as each environment has one data key; owner = the
+ * environment id, bound as AAD). Payloads written before stay readable: v2 (0x02 ‖ id length ‖ environment id ‖
+ * nonce ‖ ct ‖ tag, AAD = the id) and the first format (0x01 ‖ nonce ‖ ct ‖ tag, no AAD, no owner).
  */
 export function payloadEnvironmentId(ct: Uint8Array): string | undefined {
-  if (ct.length < 2 || ct[0] !== 2) return undefined
-  const n = ct[1]!
-  if (ct.length < 2 + n + 12 + 16) return undefined
-  return Buffer.from(ct.subarray(2, 2 + n)).toString('utf8')
+  if (ct[0] !== 2 && ct[0] !== 3) return undefined
+  try {
+    return payloadOwner(parsePayload(ct, 'server'))
+  } catch {
+    return undefined
+  }
 }
 
-function sealFor(key: KeyObject, envId: string, plain: Uint8Array): Buffer {
-  const id = Buffer.from(envId, 'utf8')
-  const iv = randomBytes(12)
-  const c = createCipheriv('aes-256-gcm', key, iv)
-  c.setAAD(id)
-  const ct = Buffer.concat([c.update(plain), c.final()])
-  return Buffer.concat([Buffer.from([2, id.length]), id, iv, ct, c.getAuthTag()])
+/** node:crypto AES-256-GCM as the domain's payload format uses it (nonce ‖ ct ‖ tag). */
+const AEAD: Aead<KeyObject> = {
+  seal(key, plain, aad) {
+    const iv = randomBytes(12)
+    const c = createCipheriv('aes-256-gcm', key, iv)
+    c.setAAD(aad)
+    const ct = Buffer.concat([c.update(plain), c.final()])
+    return Buffer.concat([iv, ct, c.getAuthTag()])
+  },
+  open(key, sealed, aad) {
+    if (sealed.length < 12 + 16) throw new Error('sealed data is malformed (too short)')
+    const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
+    const d = createDecipheriv('aes-256-gcm', key, b.subarray(0, 12))
+    d.setAAD(aad)
+    d.setAuthTag(b.subarray(b.length - 16))
+    return Buffer.concat([d.update(b.subarray(12, b.length - 16)), d.final()])
+  },
 }
 
-function openFor(key: KeyObject, envId: string, sealed: Uint8Array): Buffer {
-  const owner = payloadEnvironmentId(sealed)
-  if (owner === undefined) return gcmOpen(key, sealed)
-  if (owner !== envId) throw new Error('this secret was encrypted for another environment; re-enter its value instead of copying the ciphertext')
-  const b = Buffer.from(sealed)
-  const start = 2 + b[1]!
-  const d = createDecipheriv('aes-256-gcm', key, b.subarray(start, start + 12))
-  d.setAAD(Buffer.from(owner, 'utf8'))
-  d.setAuthTag(b.subarray(b.length - 16))
-  return Buffer.concat([d.update(b.subarray(start + 12, b.length - 16)), d.final()])
+const NO_KEY_ID = new Uint8Array(0)
+
+function sealFor(key: KeyObject, envId: string, plain: Uint8Array): Uint8Array {
+  return sealPayload(AEAD, key, NO_KEY_ID, envId, plain)
+}
+
+function openFor(key: KeyObject, envId: string, sealed: Uint8Array): Uint8Array {
+  let env
+  try {
+    env = parsePayload(sealed, 'server')
+  } catch {
+    throw new Error('sealed data is malformed (unknown version or too short)')
+  }
+  const owner = payloadOwner(env)
+  if (owner !== undefined && owner !== envId) throw new Error('this secret was encrypted for another environment; re-enter its value instead of copying the ciphertext')
+  return openPayload(AEAD, key, env)
 }
 
 /** Parses 32 key bytes from base64, hex, or raw file content. */
@@ -240,7 +262,7 @@ export class DataKeys {
   async cipher(env: EnvRecord): Promise<SecretCipher> {
     const key = await this.keyObject(env)
     return {
-      encrypt: async (plaintext) => new Uint8Array(sealFor(key, env.id, plaintext)),
+      encrypt: async (plaintext) => sealFor(key, env.id, plaintext),
       decrypt: async (ciphertext) => new Uint8Array(openFor(key, env.id, ciphertext)),
     }
   }

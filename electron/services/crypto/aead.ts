@@ -5,6 +5,7 @@
  * environment, purpose) through `aad`, so a sealed blob moved to another slot fails to open.
  */
 import { KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import type { Aead } from '../../../shared/domain/envelope.ts'
 
 export const KEY_BYTES = 32
 const NONCE_BYTES = 12
@@ -56,6 +57,9 @@ export function open(key: AeadKey, sealed: Uint8Array, aad?: Uint8Array): Buffer
     throw new OpenFailedError()
   }
 }
+
+/** This AEAD as the domain's payload format uses it (shared/domain/envelope.ts). */
+export const AEAD: Aead<AeadKey> = { seal, open }
 
 export interface ScryptParams {
   /** CPU/memory cost (power of two) */

@@ -6,15 +6,20 @@
  * sealed with it, to tell a wrong passphrase from a damaged store); `data_keys` holds each data key sealed
  * by the active KEK. Rotating the KEK re-wraps the data keys only: no secret ciphertext changes.
  *
- * Secret payload layout (what `SecretCipher.encrypt` returns, the core wraps it in its `escx` envelope):
- *   0x01 || data-key id (16 bytes) || nonce (12) || ciphertext || tag (16), header bound as AAD.
+ * Secret payload layout (what `SecretCipher.encrypt` returns, the core wraps it in its `escx` envelope): the
+ * one format of shared/domain/envelope.ts (v3, also written by the server), with this store's 16-byte data-key
+ * id and the environment's `project/name`; the store's earlier v1 payloads (0x01 ‖ data-key id ‖ nonce ‖ ct ‖
+ * tag, header as AAD) are still read.
  */
 import { randomBytes } from 'node:crypto'
 import type { DatabaseSync } from 'node:sqlite'
 import { UserError } from '../../../shared/errors.ts'
 import type { KeyStatus } from '../../../shared/models.ts'
 import type { SecretCipher } from '../../../shared/esc/host.ts'
-import { OpenFailedError, deriveKey, defaultScryptParams, keyObject, newKey, open, seal } from './aead.ts'
+import { AEAD, OpenFailedError, deriveKey, defaultScryptParams, keyObject, newKey, open, seal } from './aead.ts'
+import { bytesOfHex, openPayload, parsePayload, sealPayload } from '../../../shared/domain/envelope.ts'
+import type { SecretEnvelope } from '../../../shared/domain/envelope.ts'
+import type { Ownership } from '../../../shared/domain/keys.ts'
 import type { KeyObject } from 'node:crypto'
 import type { ScryptParams } from './aead.ts'
 import {
@@ -52,9 +57,7 @@ export interface PreparedDataKey {
 }
 
 const CHECK_TEXT = Buffer.from('envelope key check v1')
-const PAYLOAD_VERSION = 1
 const KEY_ID_BYTES = 16
-const HEADER_BYTES = 1 + KEY_ID_BYTES
 const EXPORT_PREFIX = 'envelope-key-v1.'
 
 /** What a KEK rotation did (for the caller's report and the audit log; never key material). */
@@ -203,11 +206,17 @@ export class KeyManager {
 
   /**
    * A SecretCipher for the core. `keyOf(environment)` names the data key of an environment (`project/env`,
-   * possibly with an `@version` suffix, which is ignored). Decrypting refuses ciphertext made with another
-   * environment's key, like the reference service. `decryptSync` works once the data key is unwrapped
-   * (`warm(environment)` does that ahead of evaluation), so the core evaluates in one round.
+   * possibly with an `@version` suffix, which is ignored). Payloads are written in the one format of
+   * shared/domain/envelope.ts (v3: data-key id + environment); the store's v1 payloads stay readable.
+   * Decrypting refuses ciphertext made with another environment's key, like the reference service (a clone
+   * shares its source's key, so their payloads open in both). `decryptSync` works once the data key is
+   * unwrapped (`warm(environment)` does that ahead of evaluation), so the core evaluates in one round.
+   * `ownership` tells the save pipeline whether a payload opens in an environment, without decrypting.
    */
-  cipher(keyOf: (environment: string) => string): SecretCipher & Required<Pick<SecretCipher, 'decryptSync'>> & { warm(environment: string): Promise<void> } {
+  cipher(keyOf: (environment: string) => string): SecretCipher & Required<Pick<SecretCipher, 'decryptSync'>> & {
+    warm(environment: string): Promise<void>
+    ownership(payload: Uint8Array, environment: string): Ownership
+  } {
     // one evaluation asks for the same few environments many times: remember their key ids
     const ids = new Map<string, string>()
     const idOf = (environment: string): string => {
@@ -218,41 +227,38 @@ export class KeyManager {
       }
       return id
     }
-    /** the payload's key id, checked against the environment's key */
-    const keyIdOf = (buf: Buffer, environment: string): string => {
-      if (buf.length <= HEADER_BYTES || buf[0] !== PAYLOAD_VERSION) throw new Error('unknown ciphertext format')
-      const keyId = buf.subarray(1, HEADER_BYTES).toString('hex')
+    /** the parsed payload and its key id, checked against the environment's key */
+    const parsed = (ciphertext: Uint8Array, environment: string): { env: SecretEnvelope; keyId: string } => {
+      const env = parsePayload(ciphertext, 'store')
+      if (env.keyId.length !== KEY_ID_BYTES) throw new Error('unknown ciphertext format')
+      const keyId = Buffer.from(env.keyId.buffer, env.keyId.byteOffset, KEY_ID_BYTES).toString('hex') // (faster than hexOf)
       if (keyId !== idOf(environment)) throw new Error(`ciphertext was not made with the key of ${stripVersion(environment)}`)
-      return keyId
+      return { env, keyId }
     }
-    const openPayload = (key: KeyObject, buf: Buffer): Buffer => {
+    const openIt = (key: KeyObject, env: SecretEnvelope): Uint8Array => {
       try {
-        return open(key, buf.subarray(HEADER_BYTES), buf.subarray(0, HEADER_BYTES))
+        return openPayload(AEAD, key, env)
       } catch (err) {
         if (err instanceof OpenFailedError) throw new Error('ciphertext does not authenticate (corrupted or made with another key)', { cause: err })
         throw err
       }
     }
-    const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
     // a key that could not be reached while warming is not asked for again (one keychain prompt, not two)
     const unreachable = new Map<string, unknown>()
     const keyFor = (keyId: string): Promise<KeyObject> => (unreachable.has(keyId) ? Promise.reject(unreachable.get(keyId)) : this.#dataKeyObject(keyId))
     return {
       encrypt: async (plaintext, environment) => {
         const keyId = idOf(environment)
-        const header = Buffer.alloc(HEADER_BYTES)
-        header[0] = PAYLOAD_VERSION
-        Buffer.from(keyId, 'hex').copy(header, 1)
-        return Buffer.concat([header, seal(await this.#dataKeyObject(keyId), plaintext, header)])
+        return sealPayload(AEAD, await this.#dataKeyObject(keyId), bytesOfHex(keyId), stripVersion(environment), plaintext)
       },
       decrypt: async (ciphertext, environment) => {
-        const buf = toBuffer(ciphertext)
-        return openPayload(await keyFor(keyIdOf(buf, environment)), buf)
+        const { env, keyId } = parsed(ciphertext, environment)
+        return openIt(await keyFor(keyId), env)
       },
       decryptSync: (ciphertext, environment) => {
-        const buf = toBuffer(ciphertext)
-        const key = this.#dataKeyObjects.get(keyIdOf(buf, environment))
-        return key ? openPayload(key, buf) : undefined
+        const { env, keyId } = parsed(ciphertext, environment)
+        const key = this.#dataKeyObjects.get(keyId)
+        return key ? openIt(key, env) : undefined
       },
       warm: async (environment) => {
         let keyId: string
@@ -265,6 +271,14 @@ export class KeyManager {
           await this.#dataKeyObject(keyId)
         } catch (err) {
           unreachable.set(keyId, err) // decrypt rethrows it, through the caller's error handling
+        }
+      },
+      ownership: (payload, environment) => {
+        try {
+          parsed(payload, environment)
+          return 'own'
+        } catch (err) {
+          return { refused: `${(err as Error).message}: this secret belongs to another environment (or is damaged); enter its value again instead of copying the ciphertext` }
         }
       },
     }
