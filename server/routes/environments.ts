@@ -156,22 +156,8 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
         /* YAML flow mapping: keep as written */
       }
     }
-    const core = await loadCore()
-    const enc = await core.encryptSecrets(text, await keys.cipher(env))
-    if (hasErrors(enc.diagnostics)) {
-      throw new HttpError(400, 'the definition has errors', { diagnostics: wireDiagnostics(enc.diagnostics) })
-    }
-    const { result } = await evaluator.run({
-      org: env.org,
-      authz,
-      root: env,
-      name: `${env.project}/${env.name}`,
-      source: enc.text,
-      mode: 'check',
-      importRole: 'reader',
-      context: contextFor(env, user),
-    })
-    if (hasErrors(result.diagnostics)) throw new HttpError(400, 'the definition has errors', { diagnostics: wireDiagnostics(result.diagnostics) })
+    // the one save pipeline (shared/domain/save.ts): limits, parse + encrypt, check, ciphertext ownership
+    const { yaml, warnings } = await evaluator.prepareSave({ authz, env, text, context: contextFor(env, user) })
     const conditional = req.headers.etag ?? req.headers['if-match']
     const expected = typeof conditional === 'string' && conditional !== '' ? normEtag(conditional) : undefined
     let number: number | undefined
@@ -179,7 +165,7 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
       if (expected !== undefined && expected !== normEtag(etagOf(env, env.latest))) {
         throw new HttpError(409, `${env.org}/${env.project}/${env.name} was changed since your copy (ETag mismatch; now at revision ${env.latest}); reload and retry`)
       }
-      number = await repo.appendRevision(env.id, env.latest, enc.text, user)
+      number = await repo.appendRevision(env.id, env.latest, yaml, user)
       if (number === undefined) {
         const fresh = await repo.getEnvironmentById(env.id)
         if (!fresh) throw new HttpError(404, `environment ${env.org}/${env.project}/${env.name} was deleted`)
@@ -189,7 +175,6 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
     if (number === undefined) throw new HttpError(409, 'too many concurrent updates; retry')
     req.audit!.detail = { revision: number }
     reply.header('Pulumi-ESC-Revision', String(number)).header('ETag', etagOf(env, number))
-    const warnings = result.diagnostics.filter((d) => d.severity === 'warning')
     return warnings.length ? { diagnostics: wireDiagnostics(warnings) } : {}
   })
 
