@@ -7,7 +7,18 @@ import globals from 'globals'
 import layers from './eslint-rules/layers.js'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'release/**', 'test-results/**', 'playwright-report/**', 'test/e2e/screenshots/**', 'test/esc-conformance/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'dist/**',
+      'release/**',
+      'test-results/**',
+      'playwright-report/**',
+      'test/e2e/screenshots/**',
+      'test/esc-conformance/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -26,7 +37,14 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // node:test's test()/describe() return promises the runner itself awaits
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
     },
   },
@@ -39,9 +57,18 @@ export default tseslint.config(
     files: ['electron/**/*.ts'],
     ignores: ['electron/main/ipc.ts', 'electron/preload/index.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'electron', importNames: ['ipcMain', 'ipcRenderer'], message: 'use the typed IPC contract: electron/main/ipc.ts (main side) or window.envelope from electron/preload/index.ts (shared/ipc.ts).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'electron',
+              importNames: ['ipcMain', 'ipcRenderer'],
+              message: 'use the typed IPC contract: electron/main/ipc.ts (main side) or window.envelope from electron/preload/index.ts (shared/ipc.ts).',
+            },
+          ],
+        },
+      ],
     },
   },
 )

@@ -67,7 +67,12 @@ function genWorkload(): { sources: Map<string, string>; root: string } {
 }
 
 function loaderOf(sources: Map<string, string>): EnvironmentLoader {
-  return { async load(name) { const s = sources.get(name); return s === undefined ? undefined : { name, source: s } } }
+  return {
+    async load(name) {
+      const s = sources.get(name)
+      return s === undefined ? undefined : { name, source: s }
+    },
+  }
 }
 
 /** CPU time of this process in ms (the machine may be shared: wall time is reported too). */
@@ -76,7 +81,11 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000
 }
 
-interface Timing { wall: number; cpu: number; min: number }
+interface Timing {
+  wall: number
+  cpu: number
+  min: number
+}
 
 async function time(f: () => Promise<unknown> | unknown, runs: number): Promise<Timing> {
   const walls: number[] = []
@@ -95,7 +104,13 @@ async function time(f: () => Promise<unknown> | unknown, runs: number): Promise<
 
 function check(res: EvalResult, what: string): void {
   const errs = res.diagnostics.filter((d) => d.severity === 'error')
-  if (errs.length) throw new Error(`${what}: unexpected diagnostics: ${errs.slice(0, 3).map((d) => d.summary).join('; ')}`)
+  if (errs.length)
+    throw new Error(
+      `${what}: unexpected diagnostics: ${errs
+        .slice(0, 3)
+        .map((d) => d.summary)
+        .join('; ')}`,
+    )
 }
 
 const { sources, root } = genWorkload()
@@ -112,7 +127,9 @@ check(res, 'root')
 const nvalues = Object.keys(res.value ?? {}).length
 
 const docs = [root, ...sources.values()]
-const yamlMs = await time(() => { for (const d of docs) parseDocument(d) }, 7)
+const yamlMs = await time(() => {
+  for (const d of docs) parseDocument(d)
+}, 7)
 const coldMs = await time(async () => {
   clearParseCache()
   await evaluate({ name: 'proj/root', source: root, mode: 'eval', loader, cipher })
@@ -122,8 +139,12 @@ const warmMs = await time(() => evaluate({ name: 'proj/root', source: root, mode
 // a typical environment: 50 values, 3 imports
 const typicalSources = new Map<string, string>()
 for (let k = 0; k < 3; k++) typicalSources.set(`t/base${k}`, genEnv(k * CHAIN, 20))
-const typical = ['imports:', '  - t/base0', '  - t/base1', '  - t/base2'].join('\n') + '\n' +
-  genEnv(3 * CHAIN, 47) + ['  link0: ${e0.name}', '  link1: ${e10.port}', '  link2: ${e20.token}'].join('\n') + '\n'
+const typical =
+  ['imports:', '  - t/base0', '  - t/base1', '  - t/base2'].join('\n') +
+  '\n' +
+  genEnv(3 * CHAIN, 47) +
+  ['  link0: ${e0.name}', '  link1: ${e10.port}', '  link2: ${e20.token}'].join('\n') +
+  '\n'
 const tloader = loaderOf(typicalSources)
 check(await evaluate({ name: 't/app', source: typical, mode: 'eval', loader: tloader, cipher }), 'typical')
 for (let i = 0; i < 20; i++) {

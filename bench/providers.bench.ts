@@ -21,7 +21,10 @@ const here = import.meta.dirname
 const pluginDir = mkdtempSync(join(tmpdir(), 'envelope-bench-plugins-'))
 symlinkSync(resolve(here, '../examples/provider-example/envelope-provider-example'), join(pluginDir, 'envelope-provider-example'))
 const providers = createProviderRegistry({ pluginsPath: [pluginDir], allowCommand: true })
-const pgUrl = process.env.ENVELOPE_TEST_PG_URL?.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('postgres')).pop()
+const pgUrl = process.env.ENVELOPE_TEST_PG_URL?.split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l.startsWith('postgres'))
+  .pop()
 
 async function adminQuery(url: string, sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: url })
@@ -60,7 +63,10 @@ try {
   if (pgUrl) {
     // grants go to a schema of the bench's own, so no other table's ACL is touched
     await adminQuery(pgUrl, 'CREATE SCHEMA IF NOT EXISTS envbench; CREATE TABLE IF NOT EXISTS envbench.t (n int)')
-    await run('postgres-login', (i) => `    fn::open::postgres-login: {connection: "${pgUrl}", grant: {privileges: readonly, schemas: [envbench]}, ttl: 1m, prefix: envbench_${i}_}\n`)
+    await run(
+      'postgres-login',
+      (i) => `    fn::open::postgres-login: {connection: "${pgUrl}", grant: {privileges: readonly, schemas: [envbench]}, ttl: 1m, prefix: envbench_${i}_}\n`,
+    )
   } else {
     console.log('providers.postgres-login: skipped (ENVELOPE_TEST_PG_URL not set)')
   }

@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 if (!process.env.ENVELOPE_IN_KEYRING) {
-  const r = spawnSync('bash', [join(root, 'test', 'with-keyring.sh'), process.execPath, fileURLToPath(import.meta.url)], { stdio: ['ignore', 'inherit', 'pipe'] })
+  const r = spawnSync('bash', [join(root, 'test', 'with-keyring.sh'), process.execPath, fileURLToPath(import.meta.url)], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  })
   if (r.status !== 0) process.stderr.write(r.stderr)
   process.exit(r.status ?? 1)
 }
@@ -64,7 +66,9 @@ function median(xs: number[]): number {
 
 /** CPU time (user + system, ms) of this process's waited-for children, from /proc (10 ms ticks). */
 function childrenCpuMs(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ')
+  const fields = readFileSync('/proc/self/stat', 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ')
   // after the command name: state is field 3, so cutime/cstime (fields 16/17) are at 13/14
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100
 }
@@ -105,7 +109,7 @@ function measure(cases: Case[]): Map<string, { wall: number; cpu: number }> {
 const agentRunning = (): boolean => spawnSync(process.execPath, [bin, 'agent', 'status'], { env, cwd: work }).status === 0
 /** waits (untimed) for the agent a first run started, so that its start-up does not slow the next case */
 function agentReady(): void {
-  for (const end = Date.now() + 30_000; !agentRunning(); ) if (Date.now() > end) throw new Error('the agent did not start')
+  for (const end = Date.now() + 30_000; !agentRunning();) if (Date.now() > end) throw new Error('the agent did not start')
 }
 const run = [process.execPath, [bin, 'run', 'bench/vars', '--', 'true']] as const
 try {
@@ -132,7 +136,14 @@ try {
     { name: 'first', cmd: run[0], args: [...run[1]], before: () => must(process.execPath, [bin, 'agent', 'stop']), after: agentReady },
   ])
   type Figure = { wall: number; cpu: number }
-  const [node, ours, noagent, source, nocache, theirs] = ['node', 'ours', 'noagent', 'source', 'nocache', 'dotenvx'].map((k) => r.get(k)!) as [Figure, Figure, Figure, Figure, Figure, Figure]
+  const [node, ours, noagent, source, nocache, theirs] = ['node', 'ours', 'noagent', 'source', 'nocache', 'dotenvx'].map((k) => r.get(k)!) as [
+    Figure,
+    Figure,
+    Figure,
+    Figure,
+    Figure,
+    Figure,
+  ]
   const [node1, first] = [r1.get('node')!, r1.get('first')!]
   const fmt = (x: number) => x.toFixed(1)
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
@@ -141,8 +152,12 @@ try {
   if (base && baseNoagent) {
     console.log(`baseline_checkout: ${baseRoot} path`)
     console.log(`baseline_run_true_median: ${fmt(base.wall)} ms; without agent ${fmt(baseNoagent.wall)} ms`)
-    console.log(`envelope_run_vs_baseline_ratio: ${(ours.wall / base.wall).toFixed(3)} x (served by the agent); overhead over node ${fmt(ours.wall - node.wall)} vs ${fmt(base.wall - node.wall)} ms`)
-    console.log(`envelope_run_without_agent_vs_baseline_ratio: ${(noagent.wall / baseNoagent.wall).toFixed(3)} x; overhead over node ${fmt(noagent.wall - node.wall)} vs ${fmt(baseNoagent.wall - node.wall)} ms`)
+    console.log(
+      `envelope_run_vs_baseline_ratio: ${(ours.wall / base.wall).toFixed(3)} x (served by the agent); overhead over node ${fmt(ours.wall - node.wall)} vs ${fmt(base.wall - node.wall)} ms`,
+    )
+    console.log(
+      `envelope_run_without_agent_vs_baseline_ratio: ${(noagent.wall / baseNoagent.wall).toFixed(3)} x; overhead over node ${fmt(noagent.wall - node.wall)} vs ${fmt(baseNoagent.wall - node.wall)} ms`,
+    )
     console.log(`envelope_run_cpu_vs_baseline_ratio: ${(ours.cpu / base.cpu).toFixed(3)} x; without agent ${(noagent.cpu / baseNoagent.cpu).toFixed(3)} x`)
   }
   console.log(`runs_per_figure: ${N} count`)

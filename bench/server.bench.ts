@@ -122,7 +122,7 @@ async function serverRun(label: string, db: string, extra: string[], dir: string
     await api(url, token, 'PATCH', e('infra/base'), BASE)
     await api(url, token, 'POST', `/api/esc/environments/${ORG}`, JSON.stringify({ project: 'apps', name: 'web' }))
     await api(url, token, 'PATCH', e('apps/web'), APP)
-    const check = await (await api(url, token, 'POST', `${e('apps/web')}/open`)).json() as { id: string }
+    const check = (await (await api(url, token, 'POST', `${e('apps/web')}/open`)).json()) as { id: string }
     const read = await (await api(url, token, 'GET', `${e('apps/web')}/open/${check.id}`)).text()
     if (!read.includes('base-password-value')) throw new Error('open did not return the evaluated secret')
     return await cannon({

@@ -73,7 +73,16 @@ if (!res.ok) throw new Error(`create failed: ${res.status} ${await res.text()}`)
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 })
 try {
   const page = await browser.newPage({ viewport: { width: 1360, height: 860 } })
@@ -87,7 +96,11 @@ try {
 
   // put the cursor at the end of line 2 (`  v0: value-0`) and type characters there
   await page.evaluate(() => {
-    const ed = (globalThis as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void; getModel(): { getLineMaxColumn(l: number): number } } }).__envelopeEditor
+    const ed = (
+      globalThis as unknown as {
+        __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void; getModel(): { getLineMaxColumn(l: number): number } }
+      }
+    ).__envelopeEditor
     ed.setPosition({ lineNumber: 2, column: ed.getModel().getLineMaxColumn(2) })
     ed.focus()
   })
@@ -106,7 +119,8 @@ try {
       (v) =>
         new Promise<void>((resolve) => {
           const doc = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document
-          const MO = (globalThis as unknown as { MutationObserver: new (cb: () => void) => { observe(t: unknown, o: unknown): void; disconnect(): void } }).MutationObserver
+          const MO = (globalThis as unknown as { MutationObserver: new (cb: () => void) => { observe(t: unknown, o: unknown): void; disconnect(): void } })
+            .MutationObserver
           const done = () => {
             const el = doc.querySelector('[data-testid=preview]')
             return !!el && Number(el.getAttribute('data-version')) > v && el.getAttribute('data-stale') === 'false'
@@ -123,7 +137,9 @@ try {
       before,
     )
   }
-  const metrics = await page.evaluate(() => (globalThis as unknown as { __envelopeMetrics: { preview: number[]; check: number[]; render: number[] } }).__envelopeMetrics)
+  const metrics = await page.evaluate(
+    () => (globalThis as unknown as { __envelopeMetrics: { preview: number[]; check: number[]; render: number[] } }).__envelopeMetrics,
+  )
   const lat = metrics.preview
   const rpc = await page.evaluate(
     (n) =>
@@ -144,7 +160,14 @@ try {
         .slice(-n)
         .map((e) => {
           const st = (name: string) => e.serverTiming.find((t) => t.name === name)?.duration ?? NaN
-          return { queue: e.requestStart - e.startTime, server: st('dispatch'), encode: st('encode'), wait: e.responseStart - e.requestStart - st('dispatch') - st('encode'), transfer: e.responseEnd - e.responseStart, bytes: e.encodedBodySize }
+          return {
+            queue: e.requestStart - e.startTime,
+            server: st('dispatch'),
+            encode: st('encode'),
+            wait: e.responseStart - e.requestStart - st('dispatch') - st('encode'),
+            transfer: e.responseEnd - e.responseStart,
+            bytes: e.encodedBodySize,
+          }
         }),
     edits,
   )
@@ -152,7 +175,12 @@ try {
     const xs = split.map((x) => x[k]).filter((x) => Number.isFinite(x))
     if (xs.length) console.log(`ui_check_${k}_p50: ${pct(xs, 50).toFixed(1)} ms`, `\nui_check_${k}_p95: ${pct(xs, 95).toFixed(1)} ms`)
   }
-  console.log(`ui_check_response_bytes: ${pct(split.map((x) => x.bytes), 50)} bytes`)
+  console.log(
+    `ui_check_response_bytes: ${pct(
+      split.map((x) => x.bytes),
+      50,
+    )} bytes`,
+  )
   console.log(`ui_preview_samples: ${lat.length} edits`)
   console.log(`ui_check_rpc_p50: ${pct(rpc, 50).toFixed(1)} ms (network part of env.check, Resource Timing)`)
   console.log(`ui_check_rpc_p95: ${pct(rpc, 95).toFixed(1)} ms`)

@@ -26,12 +26,49 @@ export const LAYERS = [
   { layer: 'core', folder: 'shared/esc', may: ['core'], packages: 'pure', what: 'the ESC language core' },
   { layer: 'shared', folder: 'shared', may: ['shared', 'core'], packages: 'pure', what: 'models, errors, the IPC contract' },
   { layer: 'format', folder: 'shared/format', may: ['format', 'shared', 'core'], packages: 'pure', what: 'output formats' },
-  { layer: 'domain', folder: 'shared/domain', may: ['domain', 'format', 'shared', 'core'], packages: 'pure', what: 'the use cases, over storage and key interfaces' },
-  { layer: 'services', folder: 'electron/services', may: ['services', 'providers', 'domain', 'format', 'shared', 'core'], packages: 'node', what: 'the local store, keys, launcher, agent, sync client' },
-  { layer: 'providers', folder: 'electron/providers', may: ['providers', 'services', 'domain', 'format', 'shared', 'core'], packages: 'node', what: 'fn::open / fn::rotate providers' },
-  { layer: 'app-api', folder: 'electron/app-api', may: ['app-api', 'services', 'providers', 'domain', 'format', 'shared', 'core'], packages: 'node', what: "the app's API: IPC handlers and the loopback web transport" },
-  { layer: 'cli', folder: 'electron/cli', may: ['cli', 'app-api', 'services', 'providers', 'domain', 'format', 'shared', 'core'], packages: 'node', what: 'the envelope CLI' },
-  { layer: 'main', folder: 'electron/main', may: ['main', 'app-api', 'services', 'providers', 'domain', 'format', 'shared', 'core'], packages: 'node', electron: true, what: 'the Electron main process' },
+  {
+    layer: 'domain',
+    folder: 'shared/domain',
+    may: ['domain', 'format', 'shared', 'core'],
+    packages: 'pure',
+    what: 'the use cases, over storage and key interfaces',
+  },
+  {
+    layer: 'services',
+    folder: 'electron/services',
+    may: ['services', 'providers', 'domain', 'format', 'shared', 'core'],
+    packages: 'node',
+    what: 'the local store, keys, launcher, agent, sync client',
+  },
+  {
+    layer: 'providers',
+    folder: 'electron/providers',
+    may: ['providers', 'services', 'domain', 'format', 'shared', 'core'],
+    packages: 'node',
+    what: 'fn::open / fn::rotate providers',
+  },
+  {
+    layer: 'app-api',
+    folder: 'electron/app-api',
+    may: ['app-api', 'services', 'providers', 'domain', 'format', 'shared', 'core'],
+    packages: 'node',
+    what: "the app's API: IPC handlers and the loopback web transport",
+  },
+  {
+    layer: 'cli',
+    folder: 'electron/cli',
+    may: ['cli', 'app-api', 'services', 'providers', 'domain', 'format', 'shared', 'core'],
+    packages: 'node',
+    what: 'the envelope CLI',
+  },
+  {
+    layer: 'main',
+    folder: 'electron/main',
+    may: ['main', 'app-api', 'services', 'providers', 'domain', 'format', 'shared', 'core'],
+    packages: 'node',
+    electron: true,
+    what: 'the Electron main process',
+  },
   { layer: 'preload', folder: 'electron/preload', may: ['preload', 'shared'], packages: 'node', electron: true, what: 'the Electron preload' },
   { layer: 'renderer', folder: 'renderer', may: ['renderer', 'domain', 'format', 'shared', 'core'], packages: 'browser', what: 'the React UI' },
   { layer: 'server', folder: 'server', may: ['server', 'domain', 'format', 'shared', 'core'], packages: 'node', what: 'the team server' },
@@ -59,9 +96,12 @@ export function violation(from, file, spec) {
     return `${from.layer} (${from.folder}/) may not import ${to.layer} (${to.folder}/): allowed layers are ${from.may.join(', ')}`
   }
   const name = packageName(spec)
-  if (name === 'electron') return from.electron ? undefined : `only the Electron main process and preload import electron (this is ${from.layer}, ${from.folder}/)`
+  if (name === 'electron')
+    return from.electron ? undefined : `only the Electron main process and preload import electron (this is ${from.layer}, ${from.folder}/)`
   if (NODE_BUILTINS.has(spec) || NODE_BUILTINS.has(name)) {
-    return from.packages === 'node' ? undefined : `${from.layer} (${from.folder}/) may not use Node built-ins such as ${spec}: it runs ${from.packages === 'pure' ? 'everywhere' : 'in the browser'}`
+    return from.packages === 'node'
+      ? undefined
+      : `${from.layer} (${from.folder}/) may not use Node built-ins such as ${spec}: it runs ${from.packages === 'pure' ? 'everywhere' : 'in the browser'}`
   }
   if (from.packages === 'pure' && !PURE_PACKAGES.includes(name)) {
     return `${from.layer} (${from.folder}/) is pure: it may import only ${PURE_PACKAGES.join(', ')} among packages, not ${name}`

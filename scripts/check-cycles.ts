@@ -61,9 +61,24 @@ export function codeOnly(src: string): string {
     const start = i
     while (i < n) {
       const c = src[i]
-      if (c === '\\') { i += 2; continue }
-      if (c === '`') { blank(start, i); i++; prev = '`'; return }
-      if (c === '$' && src[i + 1] === '{') { blank(start, i); i += 2; templates.push(depth); depth++; prev = '{'; return }
+      if (c === '\\') {
+        i += 2
+        continue
+      }
+      if (c === '`') {
+        blank(start, i)
+        i++
+        prev = '`'
+        return
+      }
+      if (c === '$' && src[i + 1] === '{') {
+        blank(start, i)
+        i += 2
+        templates.push(depth)
+        depth++
+        prev = '{'
+        return
+      }
       i++
     }
     blank(start, n)
@@ -85,7 +100,7 @@ export function codeOnly(src: string): string {
       i = end
       continue
     }
-    if (c === '\'' || c === '"') {
+    if (c === "'" || c === '"') {
       i++
       while (i < n && src[i] !== c && src[i] !== '\n') i += src[i] === '\\' ? 2 : 1
       i++
@@ -103,7 +118,10 @@ export function codeOnly(src: string): string {
       let cls = false
       while (i < n && src[i] !== '\n') {
         const r = src[i]
-        if (r === '\\') { i += 2; continue }
+        if (r === '\\') {
+          i += 2
+          continue
+        }
         if (r === '[') cls = true
         else if (r === ']') cls = false
         else if (r === '/' && !cls) break
@@ -178,16 +196,22 @@ export function components(graph: Map<string, Edges>): string[][] {
   const visit = (v: string): void => {
     // iterative, so that a deep import chain cannot overflow the JS stack
     const work: Array<[string, Iterator<string>]> = [[v, (graph.get(v) ?? new Map()).keys()]]
-    idx.set(v, index); low.set(v, index); index++
-    stack.push(v); onStack.add(v)
+    idx.set(v, index)
+    low.set(v, index)
+    index++
+    stack.push(v)
+    onStack.add(v)
     while (work.length) {
       const [u, it] = work[work.length - 1]
       const next = it.next()
       if (!next.done) {
         const w = next.value
         if (!idx.has(w)) {
-          idx.set(w, index); low.set(w, index); index++
-          stack.push(w); onStack.add(w)
+          idx.set(w, index)
+          low.set(w, index)
+          index++
+          stack.push(w)
+          onStack.add(w)
           work.push([w, (graph.get(w) ?? new Map()).keys()])
         } else if (onStack.has(w)) low.set(u, Math.min(low.get(u)!, idx.get(w)!))
         continue

@@ -144,7 +144,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: unknown, req, reply: FastifyReply) => {
     if (err instanceof HttpError) {
       if (err.status >= 500) req.log.error({ err }, 'request failed')
-      return reply.code(err.status).type('application/json').send({ code: err.status, message: err.message, ...(err.extra ?? {}) })
+      return reply
+        .code(err.status)
+        .type('application/json')
+        .send({ code: err.status, message: err.message, ...(err.extra ?? {}) })
     }
     const e = err as { statusCode?: number; message?: string; code?: string }
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

@@ -192,7 +192,10 @@ export class Evaluator {
   private readonly cache = new Map<string, CachedOpen>()
   /** `org/project/env` → ids of the environments its last cached open imported (fetched with the root next time) */
   private readonly importHints = new Map<string, string[]>()
-  private readonly inflight = new Map<string, Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean; entry?: CachedOpen }>>()
+  private readonly inflight = new Map<
+    string,
+    Promise<{ value: Record<string, EvalValue> | undefined; diagnostics: Diagnostic[]; cached: boolean; entry?: CachedOpen }>
+  >()
   private readonly maxCache: number
   constructor(repo: Repository, keys: DataKeys, opts: { cacheEntries?: number } = {}) {
     this.repo = repo
@@ -286,7 +289,10 @@ export class Evaluator {
     const finish = (what: string, name: string): LoadedImport[] => {
       if (denied.length) {
         const uniq = [...new Set(denied)]
-        throw new HttpError(403, `forbidden: ${what} ${name} uses ${uniq.join(', ')} (imports or secrets), which requires the ${opts.importRole} role there; you do not have it`)
+        throw new HttpError(
+          403,
+          `forbidden: ${what} ${name} uses ${uniq.join(', ')} (imports or secrets), which requires the ${opts.importRole} role there; you do not have it`,
+        )
       }
       // Secrets of other environments count like imports for the cache: their existence and the caller's role
       // are re-checked on every cached open (pinned: their content does not matter).
@@ -311,7 +317,11 @@ export class Evaluator {
     }
     if (owner === undefined || owner === root?.id) return 'own'
     const env = await this.repo.getEnvironmentById(owner)
-    if (!env || env.org !== org) return { refused: 'this secret belongs to an environment that no longer exists or is outside this organization; re-enter its value instead of copying the ciphertext' }
+    if (!env || env.org !== org)
+      return {
+        refused:
+          'this secret belongs to an environment that no longer exists or is outside this organization; re-enter its value instead of copying the ciphertext',
+      }
     return 'foreign'
   }
 
@@ -349,7 +359,12 @@ export class Evaluator {
    * YAML to store and the warnings; a refused definition is a 400 with its diagnostics, a missing role on what
    * it uses a 403. The route appends the revision (with its ETag check).
    */
-  async prepareSave(opts: { authz: OrgAuthz; env: EnvRecord; text: string; context: Record<string, JsonValue> }): Promise<{ yaml: string; warnings: Diagnostic[] }> {
+  async prepareSave(opts: {
+    authz: OrgAuthz
+    env: EnvRecord
+    text: string
+    context: Record<string, JsonValue>
+  }): Promise<{ yaml: string; warnings: Diagnostic[] }> {
     const { env } = opts
     const name = `${env.project}/${env.name}`
     const s = this.session({ org: env.org, authz: opts.authz, root: env, source: opts.text, importRole: 'reader' })

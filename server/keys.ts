@@ -96,7 +96,8 @@ function openFor(key: KeyObject, envId: string, sealed: Uint8Array): Uint8Array 
     throw new Error('sealed data is malformed (unknown version or too short)')
   }
   const owner = payloadOwner(env)
-  if (owner !== undefined && owner !== envId) throw new Error('this secret was encrypted for another environment; re-enter its value instead of copying the ciphertext')
+  if (owner !== undefined && owner !== envId)
+    throw new Error('this secret was encrypted for another environment; re-enter its value instead of copying the ciphertext')
   return openPayload(AEAD, key, env)
 }
 
@@ -197,7 +198,10 @@ export class KeyRing {
   static async fromOptions(o: KeySourceOptions): Promise<KeyRing> {
     const previous: Kek[] = []
     for (const f of o.previousKekFiles ?? []) previous.push(new LocalKek(parseKeyMaterial(readFileSync(f), `previous KEK file ${f}`)))
-    for (const v of (o.previousKekEnv ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const v of (o.previousKekEnv ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       previous.push(new LocalKek(parseKeyMaterial(v, 'ENVELOPE_KEK_PREVIOUS')))
     }
     let current: Kek

@@ -112,11 +112,11 @@ async function main() {
 
   const keys = new DataKeys(
     await KeyRing.fromOptions({
-      ...(values['kek-file'] ?? env.ENVELOPE_KEK_FILE ? { kekFile: values['kek-file'] ?? env.ENVELOPE_KEK_FILE } : {}),
+      ...((values['kek-file'] ?? env.ENVELOPE_KEK_FILE) ? { kekFile: values['kek-file'] ?? env.ENVELOPE_KEK_FILE } : {}),
       previousKekFiles: [...(values['previous-kek-file'] ?? []), ...(env.ENVELOPE_PREVIOUS_KEK_FILES ?? '').split(',').filter(Boolean)],
       ...(env.ENVELOPE_KEK ? { kekEnv: env.ENVELOPE_KEK } : {}),
       ...(env.ENVELOPE_KEK_PREVIOUS ? { previousKekEnv: env.ENVELOPE_KEK_PREVIOUS } : {}),
-      ...(values['kms-command'] ?? env.ENVELOPE_KMS_COMMAND ? { kmsCommand: values['kms-command'] ?? env.ENVELOPE_KMS_COMMAND } : {}),
+      ...((values['kms-command'] ?? env.ENVELOPE_KMS_COMMAND) ? { kmsCommand: values['kms-command'] ?? env.ENVELOPE_KMS_COMMAND } : {}),
     }),
   )
   const repo = await SqlRepository.open(openDriver(dbUrl, pgSchema ? { pgSchema } : {}))

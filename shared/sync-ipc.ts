@@ -73,4 +73,12 @@ export interface SyncRequestChannels {
   'sync.resolve': (req: { id: string; yaml: string }) => Promise<SyncOutcome>
 }
 
-export const syncChannels = ['sync.account', 'sync.login', 'sync.logout', 'sync.status', 'sync.now', 'sync.conflict', 'sync.resolve'] as const satisfies readonly (keyof SyncRequestChannels)[]
+export const syncChannels = [
+  'sync.account',
+  'sync.login',
+  'sync.logout',
+  'sync.status',
+  'sync.now',
+  'sync.conflict',
+  'sync.resolve',
+] as const satisfies readonly (keyof SyncRequestChannels)[]

@@ -37,7 +37,18 @@ export function createContext(opts: ContextOptions): { ctx: HandlerContext; serv
       return {
         variables: injectedNames(plan),
         exec: (io) =>
-          launch({ command: plan.command, args: plan.args, variables: plan.variables, files: plan.files, secrets: plan.secrets, mask: true, stdin: 'ignore', stdout: io.stdout, stderr: io.stderr, signal: io.signal }),
+          launch({
+            command: plan.command,
+            args: plan.args,
+            variables: plan.variables,
+            files: plan.files,
+            secrets: plan.secrets,
+            mask: true,
+            stdin: 'ignore',
+            stdout: io.stdout,
+            stderr: io.stderr,
+            signal: io.signal,
+          }),
       }
     },
   }

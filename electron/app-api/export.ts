@@ -10,5 +10,11 @@ import { planExport } from '../../shared/domain/export.ts'
 
 export function renderExport(id: string, opened: OpenResult, format: ExportFormat, reveal: boolean): ExportResult {
   const plan = planExport(id, opened, format, { reveal, hint: 'fix the errors shown in the editor, save, and export again' })
-  return { content: plan.content, filename: plan.filename, containsSecrets: plan.containsSecrets, secretCount: plan.secretCount, diagnostics: opened.diagnostics }
+  return {
+    content: plan.content,
+    filename: plan.filename,
+    containsSecrets: plan.containsSecrets,
+    secretCount: plan.secretCount,
+    diagnostics: opened.diagnostics,
+  }
 }

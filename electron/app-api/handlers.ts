@@ -136,7 +136,10 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
     close: () => runs.killAll(),
     async dispatch(channel, raw) {
       try {
-        if (!isChannel(channel)) throw new UserError('not_found', `unknown channel ${JSON.stringify(channel.slice(0, 100))}`, { hint: 'the app and its UI are from different versions' })
+        if (!isChannel(channel))
+          throw new UserError('not_found', `unknown channel ${JSON.stringify(channel.slice(0, 100))}`, {
+            hint: 'the app and its UI are from different versions',
+          })
         const req = parseRequest(channel, raw)
         const fn = handlers[channel] as RequestChannels[typeof channel] as (r: unknown) => Promise<unknown>
         const result = await fn(req)

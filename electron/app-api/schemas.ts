@@ -40,7 +40,13 @@ export const requestSchemas = {
     .object({
       id: envId,
       paths: z
-        .array(z.string().min(1).max(500).regex(/^[^\s]+$/, 'a value path without spaces, e.g. db or db.creds'))
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(500)
+            .regex(/^[^\s]+$/, 'a value path without spaces, e.g. db or db.creds'),
+        )
         .min(1)
         .max(100)
         .optional(),

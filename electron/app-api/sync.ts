@@ -24,7 +24,11 @@ export const syncSchemas = {
   'sync.account': empty,
   'sync.login': z
     .object({
-      url: z.string().min(1).max(2000).regex(/^https?:\/\//, 'must start with https:// or http://'),
+      url: z
+        .string()
+        .min(1)
+        .max(2000)
+        .regex(/^https?:\/\//, 'must start with https:// or http://'),
       token: z.string().min(1).max(1000).regex(/^\S+$/, 'one word, no spaces'),
       org: domainChecked(orgNameError).optional(),
     })

@@ -20,18 +20,25 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
  * take their builtins from `process.getBuiltinModule()` instead (the plain CommonJS exports, no facade).
  */
 function builtinsWithoutFacade(code: string): string {
-  return code.replace(/^import\s+(?:([\w$]+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s+as\s+([\w$]+))?\s*from\s*"(node:[\w/]+)";?$/gm, (m, def: string | undefined, named: string | undefined, ns: string | undefined, id: string) => {
-    const get = `process.getBuiltinModule(${JSON.stringify(id)})`
-    const out: string[] = []
-    if (def) out.push(`const ${def} = ${get};`)
-    if (ns) out.push(`const ${ns} = ${get};`)
-    if (named !== undefined) {
-      const names = named.split(',').map((n) => n.trim()).filter(Boolean).map((n) => n.replace(/^([\w$]+)\s+as\s+([\w$]+)$/, '$1: $2'))
-      if (names.some((n) => !/^[\w$]+(?:: [\w$]+)?$/.test(n))) return m // unexpected syntax: leave it as it was
-      out.push(`const { ${names.join(', ')} } = ${get};`)
-    }
-    return out.length > 0 ? out.join(' ') : m
-  })
+  return code.replace(
+    /^import\s+(?:([\w$]+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s+as\s+([\w$]+))?\s*from\s*"(node:[\w/]+)";?$/gm,
+    (m, def: string | undefined, named: string | undefined, ns: string | undefined, id: string) => {
+      const get = `process.getBuiltinModule(${JSON.stringify(id)})`
+      const out: string[] = []
+      if (def) out.push(`const ${def} = ${get};`)
+      if (ns) out.push(`const ${ns} = ${get};`)
+      if (named !== undefined) {
+        const names = named
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean)
+          .map((n) => n.replace(/^([\w$]+)\s+as\s+([\w$]+)$/, '$1: $2'))
+        if (names.some((n) => !/^[\w$]+(?:: [\w$]+)?$/.test(n))) return m // unexpected syntax: leave it as it was
+        out.push(`const { ${names.join(', ')} } = ${get};`)
+      }
+      return out.length > 0 ? out.join(' ') : m
+    },
+  )
 }
 /**
  * Escapes every non-ASCII character as `\uXXXX` (per UTF-16 unit; a surrogate pair stays a pair), which

@@ -30,13 +30,14 @@ export function buildProgram(cli: Cli, argv?: string[]): Command {
   env.enablePositionalOptions().exitOverride()
   for (const m of modulesFor(argv)) m.register(program, env, cli)
   const applyRecursively = (c: Command): void => {
-    c.exitOverride().configureOutput({ writeOut: (s) => cli.out(s), writeErr: (s) => cli.err(s) }).showSuggestionAfterError(true)
+    c.exitOverride()
+      .configureOutput({ writeOut: (s) => cli.out(s), writeErr: (s) => cli.err(s) })
+      .showSuggestionAfterError(true)
     c.commands.forEach(applyRecursively)
   }
   applyRecursively(program)
   return program
 }
-
 
 /** Parses and runs `argv` (throws CommanderError for usage errors, after commander printed them). */
 export async function runProgram(cli: Cli, argv: string[]): Promise<void> {

@@ -75,10 +75,15 @@ export async function printStoreDiagnostics(cli: Cli, diags: readonly Diagnostic
       }
     }
   }
-  return printDiagnostics(cli, diags, (env) => {
-    const text = texts.get(env)
-    return { display: env, ...(text !== undefined ? { text } : {}) }
-  }, fallback)
+  return printDiagnostics(
+    cli,
+    diags,
+    (env) => {
+      const text = texts.get(env)
+      return { display: env, ...(text !== undefined ? { text } : {}) }
+    },
+    fallback,
+  )
 }
 
 /** Failure after diagnostics were printed: main adds this one-line summary and exits 1. */

@@ -25,7 +25,10 @@ let closeServices: (() => void) | undefined
 const isOurs = (url: string): boolean => url.startsWith(rendererBase)
 
 async function saveFile(suggestedName: string, content: string): Promise<string | undefined> {
-  const opts = { defaultPath: suggestedName, properties: ['createDirectory', 'showOverwriteConfirmation'] as ('createDirectory' | 'showOverwriteConfirmation')[] }
+  const opts = {
+    defaultPath: suggestedName,
+    properties: ['createDirectory', 'showOverwriteConfirmation'] as ('createDirectory' | 'showOverwriteConfirmation')[],
+  }
   const res = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts)
   if (res.canceled || !res.filePath) return undefined
   // write next to the target, then rename: no partial file on failure
@@ -84,30 +87,36 @@ function createWindow(): void {
 
 app.enableSandbox()
 
-app.whenReady().then(() => {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } })
+app
+  .whenReady()
+  .then(() => {
+    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } })
+    })
+    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
+    let built
+    try {
+      built = createContext({ mode: 'electron', version: app.getVersion(), saveFile })
+    } catch (err) {
+      dialog.showErrorBox(
+        'Envelope cannot start',
+        `Opening the data folder failed: ${err instanceof Error ? err.message : String(err)}\n\nCheck ENVELOPE_DATA_DIR and the folder permissions.`,
+      )
+      app.exit(1)
+      return
+    }
+    dispatcher = createDispatcher(built.ctx)
+    closeServices = built.services.close
+    registerIpc(dispatcher, () => win?.webContents, isOurs)
+    createWindow()
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow()
+    })
   })
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
-  let built
-  try {
-    built = createContext({ mode: 'electron', version: app.getVersion(), saveFile })
-  } catch (err) {
-    dialog.showErrorBox('Envelope cannot start', `Opening the data folder failed: ${err instanceof Error ? err.message : String(err)}\n\nCheck ENVELOPE_DATA_DIR and the folder permissions.`)
+  .catch((err: unknown) => {
+    dialog.showErrorBox('Envelope cannot start', err instanceof Error ? err.message : String(err))
     app.exit(1)
-    return
-  }
-  dispatcher = createDispatcher(built.ctx)
-  closeServices = built.services.close
-  registerIpc(dispatcher, () => win?.webContents, isOurs)
-  createWindow()
-  app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createWindow()
   })
-}).catch((err: unknown) => {
-  dialog.showErrorBox('Envelope cannot start', err instanceof Error ? err.message : String(err))
-  app.exit(1)
-})
 
 app.on('web-contents-created', (_e, contents) => {
   contents.on('will-navigate', (ev, url) => {

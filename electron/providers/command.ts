@@ -54,9 +54,13 @@ export function createCommandProvider(options: { allow?: AllowCommand; timeoutMs
       const allowed = typeof allow === 'function' ? await allow(ctx.environment) : allow
       if (!allowed) {
         // diagnostics carry only the message, so it says what to do too
-        throw new ProviderError(NAME, `running local commands is not enabled for environment ${ctx.environment} (set its environment tag ${ALLOW_COMMAND_TAG}=true to allow it)`, {
-          hint: `set the environment tag ${ALLOW_COMMAND_TAG}=true on ${ctx.environment} to allow fn::open::command`,
-        })
+        throw new ProviderError(
+          NAME,
+          `running local commands is not enabled for environment ${ctx.environment} (set its environment tag ${ALLOW_COMMAND_TAG}=true to allow it)`,
+          {
+            hint: `set the environment tag ${ALLOW_COMMAND_TAG}=true on ${ctx.environment} to allow fn::open::command`,
+          },
+        )
       }
       const secrets = secretStrings(isObject(inputs) ? inputs.env : undefined)
       if (!isObject(inputs)) throw new ProviderError(NAME, 'inputs must be an object {argv: [program, args...]}')
@@ -79,13 +83,22 @@ export function createCommandProvider(options: { allow?: AllowCommand; timeoutMs
       if (trim !== undefined && typeof trim !== 'boolean') throw new ProviderError(NAME, 'trim must be true or false')
       if (format !== undefined && format !== 'text' && format !== 'json') throw new ProviderError(NAME, 'format must be text or json')
       const program = argv[0] as string
-      const r = await runChild({ file: program, args: argv.slice(1) as string[], env: childEnv, cwd, timeoutMs, signal: ctx.signal, maxOutputBytes: 4 * 1024 * 1024 })
+      const r = await runChild({
+        file: program,
+        args: argv.slice(1) as string[],
+        env: childEnv,
+        cwd,
+        timeoutMs,
+        signal: ctx.signal,
+        maxOutputBytes: 4 * 1024 * 1024,
+      })
       const stderr = (): string => {
         const t = tail(scrub(r.stderr, secrets), 1000)
         return t ? `; stderr: ${t}` : ''
       }
       if (r.spawnError) {
-        const why = r.spawnError.code === 'ENOENT' ? 'not found (is it installed and on PATH?)' : r.spawnError.code === 'EACCES' ? 'not executable' : r.spawnError.message
+        const why =
+          r.spawnError.code === 'ENOENT' ? 'not found (is it installed and on PATH?)' : r.spawnError.code === 'EACCES' ? 'not executable' : r.spawnError.message
         throw new ProviderError(NAME, `cannot run ${JSON.stringify(program)}: ${why}`)
       }
       if (r.cancelled) throw new ProviderError(NAME, `${JSON.stringify(program)} was cancelled`)

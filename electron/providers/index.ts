@@ -106,8 +106,18 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
     },
     async list() {
       const out: ProviderDescription[] = [
-        ...Object.entries(builtinProviders).map(([name, p]): ProviderDescription => ({ name, kind: 'provider', source: 'builtin', ...(p.inputsSchema === undefined ? {} : { inputsSchema: p.inputsSchema }) })),
-        ...Object.entries(builtinRotators).map(([name, r]): ProviderDescription => ({ name, kind: 'rotator', source: 'builtin', ...(r.inputsSchema === undefined ? {} : { inputsSchema: r.inputsSchema }) })),
+        ...Object.entries(builtinProviders).map(([name, p]): ProviderDescription => ({
+          name,
+          kind: 'provider',
+          source: 'builtin',
+          ...(p.inputsSchema === undefined ? {} : { inputsSchema: p.inputsSchema }),
+        })),
+        ...Object.entries(builtinRotators).map(([name, r]): ProviderDescription => ({
+          name,
+          kind: 'rotator',
+          source: 'builtin',
+          ...(r.inputsSchema === undefined ? {} : { inputsSchema: r.inputsSchema }),
+        })),
       ]
       const seen = new Set(out.map((d) => d.name))
       for (const dir of searchPath()) {
@@ -126,7 +136,13 @@ export function createProviderRegistry(options: ProviderRegistryOptions = {}): E
           seen.add(name)
           try {
             const d = await describePlugin(name, path, processTimeout)
-            out.push({ name, kind: d.rotator ? 'provider+rotator' : 'provider', source: 'plugin', path, ...(d.inputsSchema === undefined ? {} : { inputsSchema: d.inputsSchema }) })
+            out.push({
+              name,
+              kind: d.rotator ? 'provider+rotator' : 'provider',
+              source: 'plugin',
+              path,
+              ...(d.inputsSchema === undefined ? {} : { inputsSchema: d.inputsSchema }),
+            })
           } catch (err) {
             out.push({ name, kind: 'provider', source: 'plugin', path, error: errorMessage(err) })
           }

@@ -68,7 +68,14 @@ function childEnv(): NodeJS.ProcessEnv {
  * Interprets what the plugin printed: exactly one JSON object, either `{error: {message}}` or the result.
  * Every failure names the plugin and the request, and is scrubbed of the secret inputs.
  */
-function readResponse(name: string, path: string, request: string, r: Pick<ChildResult, 'stdout' | 'stderr' | 'code' | 'signal' | 'timedOut' | 'cancelled' | 'overflow' | 'spawnError'>, timeoutMs: number, secrets: string[]): { [key: string]: JsonValue } {
+function readResponse(
+  name: string,
+  path: string,
+  request: string,
+  r: Pick<ChildResult, 'stdout' | 'stderr' | 'code' | 'signal' | 'timedOut' | 'cancelled' | 'overflow' | 'spawnError'>,
+  timeoutMs: number,
+  secrets: string[],
+): { [key: string]: JsonValue } {
   const err = (message: string): ProviderError => new ProviderError(label(name, path), scrub(`${request} failed: ${message}`, secrets))
   const stderr = (): string => {
     const t = tail(scrub(r.stderr, secrets), 1000)
@@ -91,7 +98,8 @@ function readResponse(name: string, path: string, request: string, r: Pick<Child
   }
   if (parseOk && isObject(parsed as JsonValue) && 'error' in (parsed as object)) {
     const e = (parsed as { error: unknown }).error
-    const message = isObject(e as JsonValue) && typeof (e as { message?: unknown }).message === 'string' ? (e as { message: string }).message : JSON.stringify(e)
+    const message =
+      isObject(e as JsonValue) && typeof (e as { message?: unknown }).message === 'string' ? (e as { message: string }).message : JSON.stringify(e)
     throw err(message)
   }
   if (r.code !== 0) {
@@ -107,7 +115,8 @@ function schemaFrom(name: string, path: string, res: { [key: string]: JsonValue 
   const bad = (what: string): ProviderError => new ProviderError(label(name, path), `schema failed: malformed response: ${what}`)
   if (res.secretOutput !== undefined && typeof res.secretOutput !== 'boolean') throw bad('secretOutput must be a boolean')
   if (res.rotator !== undefined && typeof res.rotator !== 'boolean') throw bad('rotator must be a boolean')
-  if (res.inputsSchema !== undefined && !isObject(res.inputsSchema) && typeof res.inputsSchema !== 'boolean') throw bad('inputsSchema must be a JSON schema object')
+  if (res.inputsSchema !== undefined && !isObject(res.inputsSchema) && typeof res.inputsSchema !== 'boolean')
+    throw bad('inputsSchema must be a JSON schema object')
   const info: PluginInfo = { name, path, secretOutput: res.secretOutput === true, rotator: res.rotator === true }
   if (res.inputsSchema !== undefined) info.inputsSchema = res.inputsSchema
   return info
@@ -155,11 +164,24 @@ export function describePluginSync(name: string, path: string, timeoutMs: number
 
 /** Asks a plugin for its schema without blocking (used by `list` and the app's provider pane). */
 export async function describePlugin(name: string, path: string, timeoutMs: number): Promise<PluginInfo> {
-  const r = await runChild({ file: path, args: [], input: JSON.stringify({ envelope: PROTOCOL_VERSION, request: 'schema' }), env: childEnv(), timeoutMs, maxOutputBytes: MAX_OUTPUT })
+  const r = await runChild({
+    file: path,
+    args: [],
+    input: JSON.stringify({ envelope: PROTOCOL_VERSION, request: 'schema' }),
+    env: childEnv(),
+    timeoutMs,
+    maxOutputBytes: MAX_OUTPUT,
+  })
   return schemaFrom(name, path, readResponse(name, path, 'schema', r, timeoutMs, []))
 }
 
-async function call(info: PluginInfo, request: 'open' | 'rotate', body: { [key: string]: JsonValue }, ctx: ProviderContext, timeoutMs: number): Promise<{ [key: string]: JsonValue }> {
+async function call(
+  info: PluginInfo,
+  request: 'open' | 'rotate',
+  body: { [key: string]: JsonValue },
+  ctx: ProviderContext,
+  timeoutMs: number,
+): Promise<{ [key: string]: JsonValue }> {
   const secrets = secretStrings(body.inputs, body.state)
   const input = JSON.stringify({ envelope: PROTOCOL_VERSION, request, provider: info.name, environment: ctx.environment, ...body })
   const r = await runChild({ file: info.path, args: [], input, env: childEnv(), timeoutMs, signal: ctx.signal, maxOutputBytes: MAX_OUTPUT })

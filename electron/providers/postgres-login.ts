@@ -58,17 +58,20 @@ function readGrant(input: JsonValue | undefined, conn: AdminConnection): Grant {
   if (input === undefined || input === null) return grant
   if (!isObject(input)) throw new Error('grant must be an object {database?, role?, roles?, privileges?, schemas?}')
   for (const key of Object.keys(input)) {
-    if (!['database', 'role', 'roles', 'privileges', 'schemas'].includes(key)) throw new Error(`grant.${key} is not a known grant field (database, role, roles, privileges, schemas)`)
+    if (!['database', 'role', 'roles', 'privileges', 'schemas'].includes(key))
+      throw new Error(`grant.${key} is not a known grant field (database, role, roles, privileges, schemas)`)
   }
   if (input.database !== undefined) {
     if (typeof input.database !== 'string' || input.database === '') throw new Error('grant.database must be a database name')
     grant.database = input.database
   }
   const roles = input.roles ?? (input.role === undefined ? [] : [input.role])
-  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r === '')) throw new Error('grant.role must be a role name (grant.roles a list of role names)')
+  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r === ''))
+    throw new Error('grant.role must be a role name (grant.roles a list of role names)')
   grant.roles = roles as string[]
   if (input.schemas !== undefined) {
-    if (!Array.isArray(input.schemas) || input.schemas.length === 0 || input.schemas.some((s) => typeof s !== 'string' || s === '')) throw new Error('grant.schemas must be a non-empty list of schema names')
+    if (!Array.isArray(input.schemas) || input.schemas.length === 0 || input.schemas.some((s) => typeof s !== 'string' || s === ''))
+      throw new Error('grant.schemas must be a non-empty list of schema names')
     grant.schemas = input.schemas as string[]
   }
   const p = input.privileges
@@ -207,7 +210,9 @@ export function createPostgresLoginProvider(options: PostgresLoginOptions = {}):
         // GRANTs rewrite the ACL of the database / schema / table rows: concurrent opens would fail with
         // "tuple concurrently updated", so grants by this provider take turns (a transaction-scoped lock)
         await admin.query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK])
-        await admin.query(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(scramSha256Verifier(password))} VALID UNTIL ${quoteLiteral(expiresAt.toISOString())}`)
+        await admin.query(
+          `CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(scramSha256Verifier(password))} VALID UNTIL ${quoteLiteral(expiresAt.toISOString())}`,
+        )
         await admin.query(`COMMENT ON ROLE ${quoteIdent(user)} IS ${quoteLiteral(MARKER + grant.database)}`)
         for (const s of stmts.database) await admin.query(s)
         await admin.query('COMMIT')

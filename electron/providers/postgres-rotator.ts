@@ -91,7 +91,14 @@ function parse(inputs: JsonValue, state: JsonValue): Parsed {
 }
 
 function credValue(p: Parsed, c: Cred): JsonValue {
-  return { username: c.user, password: c.password, host: p.conn.host, port: p.conn.port, database: p.database, url: credentialUrl(p.conn, c.user, c.password, p.database) }
+  return {
+    username: c.user,
+    password: c.password,
+    host: p.conn.host,
+    port: p.conn.port,
+    database: p.database,
+    url: credentialUrl(p.conn, c.user, c.password, p.database),
+  }
 }
 
 export function createPostgresRotator(options: { timeoutMs?: number } = {}): Rotator {
@@ -107,7 +114,9 @@ export function createPostgresRotator(options: { timeoutMs?: number } = {}): Rot
       }
       if (!p.current) {
         return Promise.reject(
-          new ProviderError(NAME, `no credentials yet: run \`envelope env rotate ${ctx.environment}\` once to set the first password`, { hint: 'rotation writes the first credentials into the state' }),
+          new ProviderError(NAME, `no credentials yet: run \`envelope env rotate ${ctx.environment}\` once to set the first password`, {
+            hint: 'rotation writes the first credentials into the state',
+          }),
         )
       }
       const value = credValue(p, p.current) as { [key: string]: JsonValue }
@@ -122,7 +131,8 @@ export function createPostgresRotator(options: { timeoutMs?: number } = {}): Rot
       const secrets = rotatorSecrets(inputs, state)
       const safe = (err: unknown): string => scrub(errorMessage(err), secrets)
       // diagnostics carry only the message: the hint is appended to it
-      const fail = (message: string, hint?: string): ProviderError => new ProviderError(NAME, hint ? `${message}; ${hint}` : message, hint ? { hint } : undefined)
+      const fail = (message: string, hint?: string): ProviderError =>
+        new ProviderError(NAME, hint ? `${message}; ${hint}` : message, hint ? { hint } : undefined)
       let p: Parsed
       try {
         p = parse(inputs, state)

@@ -15,7 +15,16 @@
 import { isDeepStrictEqual } from 'node:util'
 import { isMap, isScalar, parseDocument, stringify } from 'yaml'
 import type { Document } from 'yaml'
-import type { Diagnostic, EnvironmentLoader, EvalResult, EvaluateOptions, ExecutionContext, JsonValue, ProviderRegistry, RotationPatch } from '../../shared/esc/host.ts'
+import type {
+  Diagnostic,
+  EnvironmentLoader,
+  EvalResult,
+  EvaluateOptions,
+  ExecutionContext,
+  JsonValue,
+  ProviderRegistry,
+  RotationPatch,
+} from '../../shared/esc/host.ts'
 import { ConflictError, UserError } from '../../shared/errors.ts'
 import type { AuditEvent, EnvironmentService, RevisionInfo, RotationResult } from '../../shared/models.ts'
 import { formatPath, parsePath } from '../../shared/format/paths.ts'
@@ -135,9 +144,17 @@ export async function rotateStoredEnvironment(environment: string, paths: string
     }
   }
   if (rotatePaths && rotations.length === 0) {
-    throw new UserError('not_found', `no fn::rotate found at ${rotatePaths.join(', ')} in ${environment}`, { hint: 'name the value that holds fn::rotate, e.g. `envelope env rotate app/dev db.creds`' })
+    throw new UserError('not_found', `no fn::rotate found at ${rotatePaths.join(', ')} in ${environment}`, {
+      hint: 'name the value that holds fn::rotate, e.g. `envelope env rotate app/dev db.creds`',
+    })
   }
-  const result: RotationResult = { environment, preRotationRevision: first.revision, status: rotations.some((r) => r.status === 'failed') ? 'failed' : 'succeeded', rotations, diagnostics }
+  const result: RotationResult = {
+    environment,
+    preRotationRevision: first.revision,
+    status: rotations.some((r) => r.status === 'failed') ? 'failed' : 'succeeded',
+    rotations,
+    diagnostics,
+  }
   if (patches.length === 0) return result
   const message = `rotate ${patches.map((p) => rotationPathOf(p.path)).join(', ')}`
   let base = first
@@ -148,10 +165,14 @@ export async function rotateStoredEnvironment(environment: string, paths: string
       return result
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= 4) {
-        throw new UserError('provider_failed', `${environment}: the rotated credentials could not be saved: ${err instanceof Error ? err.message : String(err)}`, {
-          hint: 'the backend already uses the new credentials; rotate again once the environment saves cleanly',
-          cause: err,
-        })
+        throw new UserError(
+          'provider_failed',
+          `${environment}: the rotated credentials could not be saved: ${err instanceof Error ? err.message : String(err)}`,
+          {
+            hint: 'the backend already uses the new credentials; rotate again once the environment saves cleanly',
+            cause: err,
+          },
+        )
       }
       base = await deps.read()
     }
@@ -185,7 +206,15 @@ export function serviceRotateDeps(
       return { yaml: d.yaml, revision: d.revision }
     },
     evaluate: (yaml, rotatePaths) =>
-      opts.evaluate({ name: environment, source: yaml, mode: 'rotate', providers, loader, ...(opts.context ? { context: opts.context } : {}), ...(rotatePaths ? { rotatePaths } : {}) }),
+      opts.evaluate({
+        name: environment,
+        source: yaml,
+        mode: 'rotate',
+        providers,
+        loader,
+        ...(opts.context ? { context: opts.context } : {}),
+        ...(rotatePaths ? { rotatePaths } : {}),
+      }),
     save: (yaml, baseRevision, message) => service.update(environment, yaml, { baseRevision, message }),
   }
 }
@@ -230,7 +259,9 @@ export async function rotateEnvironment(
   try {
     result = await rotateStoredEnvironment(ref, paths.length ? paths : undefined, serviceRotateDeps(service, ref, providers, { evaluate }))
   } catch (err) {
-    await service.recordAudit?.({ action: 'rotate', target: ref, result: 'error', detail: { paths, error: err instanceof UserError ? err.code : 'internal' } }).catch(() => {})
+    await service
+      .recordAudit?.({ action: 'rotate', target: ref, result: 'error', detail: { paths, error: err instanceof UserError ? err.code : 'internal' } })
+      .catch(() => {})
     throw err
   }
   // audited as `rotate` (paths and statuses only: never a value)

@@ -133,7 +133,11 @@ export function App() {
           ))}
         </nav>
         <div className="topbar-right">
-          {info?.mode === 'web' && <span className="badge" title={`data folder: ${info.dataDir}`}>web mode</span>}
+          {info?.mode === 'web' && (
+            <span className="badge" title={`data folder: ${info.dataDir}`}>
+              web mode
+            </span>
+          )}
           <label className="toggle" title="Show secret values in the preview, hovers and exports">
             <input type="checkbox" checked={reveal} onChange={(e) => setReveal(e.target.checked)} data-testid="reveal-toggle" /> Reveal secrets
           </label>
@@ -152,15 +156,15 @@ export function App() {
           </div>
         ) : (
           <ErrorBoundary key={screen} name={tabs.find((t) => t.screen === screen)?.label ?? screen}>
-          <Suspense fallback={<p className="muted pad">Loading…</p>}>
-            {screen === 'editor' && <EditorScreen />}
-            {screen === 'history' && <HistoryScreen />}
-            {screen === 'graph' && <GraphScreen />}
-            {screen === 'run' && <RunScreen />}
-            {screen === 'export' && <ExportScreen />}
-            {screen === 'audit' && <AuditScreen />}
-            {screen === 'settings' && <SettingsScreen />}
-          </Suspense>
+            <Suspense fallback={<p className="muted pad">Loading…</p>}>
+              {screen === 'editor' && <EditorScreen />}
+              {screen === 'history' && <HistoryScreen />}
+              {screen === 'graph' && <GraphScreen />}
+              {screen === 'run' && <RunScreen />}
+              {screen === 'export' && <ExportScreen />}
+              {screen === 'audit' && <AuditScreen />}
+              {screen === 'settings' && <SettingsScreen />}
+            </Suspense>
           </ErrorBoundary>
         )}
       </main>

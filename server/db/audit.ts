@@ -26,7 +26,19 @@ export function auditStore(db: Driver): AuditStore {
         `INSERT INTO audit (time, user_login, token_id, ip, method, action, org, target, status, result, detail) VALUES ${list
           .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
           .join(', ')}`,
-        list.flatMap((a) => [a.time, a.user, a.tokenId, a.ip, a.method, a.action, a.org, a.target, a.status, a.result, a.detail ? JSON.stringify(a.detail) : null]),
+        list.flatMap((a) => [
+          a.time,
+          a.user,
+          a.tokenId,
+          a.ip,
+          a.method,
+          a.action,
+          a.org,
+          a.target,
+          a.status,
+          a.result,
+          a.detail ? JSON.stringify(a.detail) : null,
+        ]),
       )
     },
     async queryAudit(opts: { org?: string; target?: string; user?: string; afterId?: number; limit: number }) {

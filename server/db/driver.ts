@@ -101,7 +101,10 @@ export class SqliteDriver implements Driver {
   }
 
   private direct: Queryable = {
-    all: async (sql, params = []) => this.stmt(sql).all(...params).map((r) => normalizeRow(r as Record<string, unknown>)),
+    all: async (sql, params = []) =>
+      this.stmt(sql)
+        .all(...params)
+        .map((r) => normalizeRow(r as Record<string, unknown>)),
     get: async (sql, params = []) => {
       const r = this.stmt(sql).get(...params)
       return r === undefined ? undefined : normalizeRow(r as Record<string, unknown>)

@@ -9,7 +9,15 @@ import type { EnvRecord, RevisionRecord, User } from './records.ts'
 import { isUniqueViolation, now, str } from './rows.ts'
 
 export interface EnvironmentStore {
-  createEnvironment(e: { org: string; project: string; name: string; dataKey: string; kekId: string; creator: User; yaml?: string }): Promise<EnvRecord | undefined>
+  createEnvironment(e: {
+    org: string
+    project: string
+    name: string
+    dataKey: string
+    kekId: string
+    creator: User
+    yaml?: string
+  }): Promise<EnvRecord | undefined>
   getEnvironment(org: string, project: string, name: string): Promise<EnvRecord | undefined>
   /** One round trip: the environment plus the latest revision of other environments (by id). */
   getEnvironmentAnd(org: string, project: string, name: string, otherIds: string[]): Promise<{ env: EnvRecord | undefined; latest: Map<string, number> }>
@@ -72,10 +80,16 @@ export function environmentStore(db: Driver): EnvironmentStore {
       const id = randomUUID()
       try {
         await db.transaction(async (tx) => {
-          await tx.run(
-            'INSERT INTO environments (id, org, project, name, created, modified, latest, data_key, kek_id) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)',
-            [id, e.org, e.project, e.name, t, t, e.dataKey, e.kekId],
-          )
+          await tx.run('INSERT INTO environments (id, org, project, name, created, modified, latest, data_key, kek_id) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)', [
+            id,
+            e.org,
+            e.project,
+            e.name,
+            t,
+            t,
+            e.dataKey,
+            e.kekId,
+          ])
           await tx.run('INSERT INTO revisions (env_id, number, yaml, created, creator_login, creator_name) VALUES (?, 1, ?, ?, ?, ?)', [
             id,
             e.yaml ?? '',
@@ -97,10 +111,12 @@ export function environmentStore(db: Driver): EnvironmentStore {
     async getEnvironmentAnd(org: string, project: string, name: string, otherIds: string[]) {
       const latest = new Map<string, number>()
       if (otherIds.length === 0) return { env: await store.getEnvironment(org, project, name), latest }
-      const rows = await db.all(
-        `SELECT * FROM environments WHERE (org = ? AND project = ? AND name = ?) OR id IN (${otherIds.map(() => '?').join(', ')})`,
-        [org, project, name, ...otherIds],
-      )
+      const rows = await db.all(`SELECT * FROM environments WHERE (org = ? AND project = ? AND name = ?) OR id IN (${otherIds.map(() => '?').join(', ')})`, [
+        org,
+        project,
+        name,
+        ...otherIds,
+      ])
       let env: EnvRecord | undefined
       for (const r of rows) {
         const e = toEnv(r)
@@ -126,15 +142,16 @@ export function environmentStore(db: Driver): EnvironmentStore {
         p.push(o, o, pr, pr, n)
       }
       p.push(opts.limit)
-      return (
-        await db.all(`SELECT * FROM environments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY org, project, name LIMIT ?`, p)
-      ).map(toEnv)
+      return (await db.all(`SELECT * FROM environments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY org, project, name LIMIT ?`, p)).map(
+        toEnv,
+      )
     },
     async deleteEnvironment(id: string) {
       return db.transaction(async (tx) => {
         const env = await tx.get('SELECT org, project, name FROM environments WHERE id = ?', [id])
         if (!env) return false
-        for (const table of ['open_sessions', 'open_results', 'env_tags', 'revision_tags', 'revisions']) await tx.run(`DELETE FROM ${table} WHERE env_id = ?`, [id])
+        for (const table of ['open_sessions', 'open_results', 'env_tags', 'revision_tags', 'revisions'])
+          await tx.run(`DELETE FROM ${table} WHERE env_id = ?`, [id])
         await tx.run('DELETE FROM grants WHERE org = ? AND project = ? AND env = ?', [env.org, env.project, env.name])
         return (await tx.run('DELETE FROM environments WHERE id = ?', [id])) > 0
       })
@@ -204,10 +221,17 @@ export function environmentStore(db: Driver): EnvironmentStore {
       const latest = revs.length === 0 ? 1 : Math.max(...revs.map((r) => r.number))
       try {
         await db.transaction(async (tx) => {
-          await tx.run(
-            'INSERT INTO environments (id, org, project, name, created, modified, latest, data_key, kek_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [id, src.org, dst.project, dst.name, t, t, latest, dst.dataKey, dst.kekId],
-          )
+          await tx.run('INSERT INTO environments (id, org, project, name, created, modified, latest, data_key, kek_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+            id,
+            src.org,
+            dst.project,
+            dst.name,
+            t,
+            t,
+            latest,
+            dst.dataKey,
+            dst.kekId,
+          ])
           for (const r of revs) {
             await tx.run(
               `INSERT INTO revisions (env_id, number, yaml, created, creator_login, creator_name, retracted_replacement, retracted_at, retracted_by, retracted_reason)
@@ -237,10 +261,15 @@ export function environmentStore(db: Driver): EnvironmentStore {
             const numbers = new Set(revs.map((r) => r.number))
             for (const tag of await tx.all('SELECT * FROM revision_tags WHERE env_id = ?', [src.id])) {
               if (!numbers.has(Number(tag.revision))) continue
-              await tx.run(
-                'INSERT INTO revision_tags (env_id, name, revision, created, modified, editor_login, editor_name) VALUES (?, ?, ?, ?, ?, ?, ?)',
-                [id, tag.name, tag.revision, tag.created, tag.modified, tag.editor_login, tag.editor_name],
-              )
+              await tx.run('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor_login, editor_name) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+                id,
+                tag.name,
+                tag.revision,
+                tag.created,
+                tag.modified,
+                tag.editor_login,
+                tag.editor_name,
+              ])
             }
           }
           if (opts.access) {

@@ -151,7 +151,11 @@ export async function migrate(db: Driver): Promise<void> {
       await tx.run('SELECT pg_advisory_xact_lock(424242)')
       const again = await tx.get('SELECT MAX(version) AS v FROM schema_version')
       if (Number(again?.v ?? 0) >= 1) return
-      for (const stmt of V1('postgres').split(';').map((s) => s.trim()).filter(Boolean)) await tx.run(stmt)
+      for (const stmt of V1('postgres')
+        .split(';')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        await tx.run(stmt)
       await tx.run('INSERT INTO schema_version (version) VALUES (1)')
     })
   } else {

@@ -31,7 +31,12 @@ export function sessionStore(db: Driver): SessionStore {
       await db.runEphemeral(sql, params)
     },
     async createResult(r: { key: string; envId: string; sealed: string }) {
-      await db.run('INSERT INTO open_results (key, env_id, sealed, created) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', [r.key, r.envId, r.sealed, now()])
+      await db.run('INSERT INTO open_results (key, env_id, sealed, created) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', [
+        r.key,
+        r.envId,
+        r.sealed,
+        now(),
+      ])
     },
     async getSession(id: string) {
       const r = await db.get('SELECT s.*, r.sealed FROM open_sessions s JOIN open_results r ON r.key = s.result_key WHERE s.id = ?', [id])

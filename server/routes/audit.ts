@@ -40,7 +40,11 @@ export const auditRoutes: RouteModule = (app, ctx) => {
     const qs = req.query as Record<string, string | undefined>
     const after = qs.after ? Number(qs.after) : undefined
     const limit = limitOf(qs)
-    const events = await repo.queryAudit({ ...(after !== undefined && Number.isInteger(after) ? { afterId: after } : {}), limit, ...(qs.user ? { user: qs.user } : {}) })
+    const events = await repo.queryAudit({
+      ...(after !== undefined && Number.isInteger(after) ? { afterId: after } : {}),
+      limit,
+      ...(qs.user ? { user: qs.user } : {}),
+    })
     return page(events, limit)
   })
 }

@@ -95,7 +95,8 @@ export function requireSiteAdmin(req: FastifyRequest, what: string): User {
 export async function requireOrgAdmin(ctx: Ctx, req: FastifyRequest, org: string, what: string): Promise<User> {
   const { user } = who(req)
   const a = await ctx.auth.orgAuthz(org, user)
-  if (!(a.siteAdmin || a.membership === 'admin')) throw new HttpError(403, `forbidden: ${what} requires the admin role in organization ${org}; ${user.login} does not have it`)
+  if (!(a.siteAdmin || a.membership === 'admin'))
+    throw new HttpError(403, `forbidden: ${what} requires the admin role in organization ${org}; ${user.login} does not have it`)
   if (!a.exists) throw new HttpError(404, `organization "${org}" not found`)
   return user
 }

@@ -104,7 +104,10 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
     const authz = await auth.orgAuthz(org, user)
     const role = roleIn(authz, project)
     if (roleRank(role) < roleRank('editor')) {
-      throw new HttpError(403, `forbidden: creating environments in ${org}/${project} requires the editor role on the project; ${user.login} has ${roleText(role)}`)
+      throw new HttpError(
+        403,
+        `forbidden: creating environments in ${org}/${project} requires the editor role on the project; ${user.login} has ${roleText(role)}`,
+      )
     }
     if (!authz.exists) throw new HttpError(404, `organization "${org}" not found`)
     const dk = await keys.create()
@@ -113,7 +116,6 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
     if (await makeCreatorAdmin(ctx, authz, env, user)) auth.invalidate()
     return ctx.opts.sdkCompat === '0.14' ? reply.code(204).send() : reply.code(200).send({})
   })
-
 
   // ---------------------------------------------------------------- definitions
   app.get('/api/esc/environments/:org/:project/:env', async (req, reply) => {
@@ -163,7 +165,10 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
     let number: number | undefined
     for (let attempt = 0; attempt < 10 && number === undefined; attempt++) {
       if (expected !== undefined && expected !== normEtag(etagOf(env, env.latest))) {
-        throw new HttpError(409, `${env.org}/${env.project}/${env.name} was changed since your copy (ETag mismatch; now at revision ${env.latest}); reload and retry`)
+        throw new HttpError(
+          409,
+          `${env.org}/${env.project}/${env.name} was changed since your copy (ETag mismatch; now at revision ${env.latest}); reload and retry`,
+        )
       }
       number = await repo.appendRevision(env.id, env.latest, yaml, user)
       if (number === undefined) {
@@ -189,7 +194,6 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
     return ctx.opts.sdkCompat === '0.14' ? reply.code(204).send() : reply.code(200).send({})
   })
 
-
   // ---------------------------------------------------------------- clone
   app.post('/api/esc/environments/:org/:project/:env/clone', async (req, reply) => {
     const { env: src, authz, user } = await envFor(ctx, req, 'opener', 'env.clone')
@@ -204,7 +208,7 @@ export const environmentRoutes: RouteModule = (app, ctx) => {
     let revisions: RevisionRecord[]
     if (body.preserveHistory === true) {
       revisions = []
-      for (let before: number | undefined; ; ) {
+      for (let before: number | undefined; ;) {
         const page = await repo.listRevisions(src.id, { ...(before !== undefined ? { before } : {}), count: 500 })
         if (page.length === 0) break
         revisions.push(...page)

@@ -17,7 +17,7 @@ import { contextFor, envFor, q, requireEnvRole, revisionFor } from './common.ts'
 
 /** Go duration syntax (`2h0m0s`, `300ms`, `1.5h`) → milliseconds. */
 export function parseGoDuration(s: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
   if (!/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) throw new HttpError(400, `invalid duration "${s}" (use Go syntax such as 2h0m0s or 30m)`)
   let ms = 0
   for (const m of s.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * units[m[2]!]!

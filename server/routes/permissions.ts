@@ -69,7 +69,11 @@ export const permissionRoutes: RouteModule = (app, ctx) => {
     const { user } = who(req)
     const a = await ctx.auth.orgAuthz(org, user)
     const role = roleIn(a, project)
-    if (role !== 'admin') throw new HttpError(403, `forbidden: managing permissions of ${org}/${project} requires the admin role on the project; ${user.login} has ${roleText(role)}`)
+    if (role !== 'admin')
+      throw new HttpError(
+        403,
+        `forbidden: managing permissions of ${org}/${project} requires the admin role on the project; ${user.login} has ${roleText(role)}`,
+      )
     if (!a.exists) throw new HttpError(404, `organization "${org}" not found`)
   }
 

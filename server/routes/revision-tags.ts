@@ -37,7 +37,8 @@ export const revisionTagRoutes: RouteModule = (app, ctx) => {
   async function revisionNumberFromBody(env: EnvRecord, body: Record<string, unknown>): Promise<number> {
     const r = body.revision
     if (typeof r !== 'number' || !Number.isInteger(r)) throw new HttpError(400, 'revision must be a revision number')
-    if ((await resolveVersion(repo, env, String(r))) === undefined) throw new HttpError(404, `revision ${r} of ${env.org}/${env.project}/${env.name} not found (unknown or retracted)`)
+    if ((await resolveVersion(repo, env, String(r))) === undefined)
+      throw new HttpError(404, `revision ${r} of ${env.org}/${env.project}/${env.name} not found (unknown or retracted)`)
     return r
   }
 

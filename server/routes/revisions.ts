@@ -22,7 +22,17 @@ export const revisionRoutes: RouteModule = (app, ctx) => {
       creatorLogin: r.creatorLogin,
       creatorName: r.creatorName,
       tags: [...(r.number === env.latest ? ['latest'] : []), ...tags.filter((t) => t.revision === r.number).map((t) => t.name)],
-      ...(r.retracted ? { retracted: { replacement: r.retracted.replacement, at: r.retracted.at, byLogin: r.retracted.by, byName: r.retracted.by, reason: r.retracted.reason } } : {}),
+      ...(r.retracted
+        ? {
+            retracted: {
+              replacement: r.retracted.replacement,
+              at: r.retracted.at,
+              byLogin: r.retracted.by,
+              byName: r.retracted.by,
+              reason: r.retracted.reason,
+            },
+          }
+        : {}),
     }))
   })
 
@@ -30,7 +40,8 @@ export const revisionRoutes: RouteModule = (app, ctx) => {
     const { version } = req.params as { version: string }
     const { env, user } = await envFor(ctx, req, 'editor', 'revision.retract', { version })
     const rev = await revisionFor(ctx, env, version)
-    if (rev.number === env.latest) throw new HttpError(400, `revision ${rev.number} is the latest revision and cannot be retracted; update the environment first`)
+    if (rev.number === env.latest)
+      throw new HttpError(400, `revision ${rev.number} is the latest revision and cannot be retracted; update the environment first`)
     const body = objectBody(req)
     let replacement: number | undefined
     if (body.replacement !== undefined && body.replacement !== null) {

@@ -16,7 +16,8 @@ export const userAdminRoutes: RouteModule = (app, ctx) => {
     const body = objectBody(req)
     setAudit(req, { action: 'user.create', target: `user/${String(body.login ?? '')}` })
     requireSiteAdmin(req, 'creating users')
-    if (typeof body.login !== 'string' || !LOGIN_RE.test(body.login)) throw new HttpError(400, `invalid login ${JSON.stringify(body.login)}: 1-63 letters, digits, '.', '_' or '-'`)
+    if (typeof body.login !== 'string' || !LOGIN_RE.test(body.login))
+      throw new HttpError(400, `invalid login ${JSON.stringify(body.login)}: 1-63 letters, digits, '.', '_' or '-'`)
     if (await repo.getUserByLogin(body.login)) throw new HttpError(409, `user "${body.login}" already exists`)
     const u = await repo.createUser({
       login: body.login,

@@ -102,8 +102,13 @@ export function completePath(scope: Scope, prefix: string, opts: { filter?: bool
       const v = (x as Record<string, EvalValue>)[k]
       const plain = !bracket && formatPath([k]) === k
       items.push({
-        insertText: plain ? k : `[${JSON.stringify(k)}]`, label: k, kind: 'property', detail: typeOfValue(v),
-        secret: v.secret || undefined, def: v.trace.def, value: v,
+        insertText: plain ? k : `[${JSON.stringify(k)}]`,
+        label: k,
+        kind: 'property',
+        detail: typeOfValue(v),
+        secret: v.secret || undefined,
+        def: v.trace.def,
+        value: v,
       })
     }
   }
@@ -289,7 +294,12 @@ export interface BuiltinDoc {
 
 /** The builtins, for completion and hover. `fn::open::` and `fn::rotate::` name a provider after them. */
 export const BUILTINS: readonly BuiltinDoc[] = [
-  { name: 'fn::secret', signature: 'fn::secret: <string>', doc: 'Marks a value as secret. Stored encrypted; shown as [secret] unless revealed.', snippet: 'fn::secret: ${1:value}' },
+  {
+    name: 'fn::secret',
+    signature: 'fn::secret: <string>',
+    doc: 'Marks a value as secret. Stored encrypted; shown as [secret] unless revealed.',
+    snippet: 'fn::secret: ${1:value}',
+  },
   { name: 'fn::join', signature: 'fn::join: [<separator>, [<items>...]]', doc: 'Joins strings with a separator.', snippet: 'fn::join: ["${1:,}", [${2}]]' },
   { name: 'fn::split', signature: 'fn::split: [<separator>, <string>]', doc: 'Splits a string into a list.', snippet: 'fn::split: ["${1:,}", ${2:string}]' },
   { name: 'fn::concat', signature: 'fn::concat: [[...], [...]]', doc: 'Concatenates lists.', snippet: 'fn::concat: [[${1}], [${2}]]' },
@@ -299,10 +309,30 @@ export const BUILTINS: readonly BuiltinDoc[] = [
   { name: 'fn::fromBase64', signature: 'fn::fromBase64: <string>', doc: 'Decodes a base64 string.', snippet: 'fn::fromBase64: ${1}' },
   { name: 'fn::toString', signature: 'fn::toString: <value>', doc: 'Converts a value to its string form.', snippet: 'fn::toString: ${1}' },
   { name: 'fn::final', signature: 'fn::final: <value>', doc: 'A value that importing environments may not override.', snippet: 'fn::final: ${1}' },
-  { name: 'fn::validate', signature: 'fn::validate: {schema: <JSON schema>, value: <value>}', doc: 'Checks a value against a JSON schema; each violation is a diagnostic.', snippet: 'fn::validate:\n  schema: ${1:{}}\n  value: ${2}' },
-  { name: 'fn::open', signature: 'fn::open: {provider: <name>, inputs: {...}}', doc: 'Opens a dynamic provider (long form). Unknown in check mode.', snippet: 'fn::open:\n  provider: ${1}\n  inputs: ${2:{}}' },
-  { name: 'fn::open::', signature: 'fn::open::<provider>: {inputs}', doc: 'Opens the named dynamic provider with the given inputs. Unknown in check mode.', snippet: 'fn::open::${1:provider}: ${2:{}}' },
-  { name: 'fn::rotate::', signature: 'fn::rotate::<rotator>: {inputs, state}', doc: 'A rotated secret: `rotate` writes the new state back as a new revision.', snippet: 'fn::rotate::${1:rotator}:\n  inputs: ${2:{}}\n  state: ${3:{}}' },
+  {
+    name: 'fn::validate',
+    signature: 'fn::validate: {schema: <JSON schema>, value: <value>}',
+    doc: 'Checks a value against a JSON schema; each violation is a diagnostic.',
+    snippet: 'fn::validate:\n  schema: ${1:{}}\n  value: ${2}',
+  },
+  {
+    name: 'fn::open',
+    signature: 'fn::open: {provider: <name>, inputs: {...}}',
+    doc: 'Opens a dynamic provider (long form). Unknown in check mode.',
+    snippet: 'fn::open:\n  provider: ${1}\n  inputs: ${2:{}}',
+  },
+  {
+    name: 'fn::open::',
+    signature: 'fn::open::<provider>: {inputs}',
+    doc: 'Opens the named dynamic provider with the given inputs. Unknown in check mode.',
+    snippet: 'fn::open::${1:provider}: ${2:{}}',
+  },
+  {
+    name: 'fn::rotate::',
+    signature: 'fn::rotate::<rotator>: {inputs, state}',
+    doc: 'A rotated secret: `rotate` writes the new state back as a new revision.',
+    snippet: 'fn::rotate::${1:rotator}:\n  inputs: ${2:{}}\n  state: ${3:{}}',
+  },
 ]
 
 /** The builtin a key names (`fn::secret`, `fn::open::aws-login`), or undefined when it is no builtin. */

@@ -40,7 +40,12 @@ export interface ExportPlan {
  * Renders the export of the opened environment `ref` in `format`. Throws the refusal (UserError with the
  * face's `hint`) when it has errors. `file` is the path the face writes to, for the audit record.
  */
-export function planExport(ref: string, opened: OpenResult, format: ExportFormat, opts: { reveal: boolean; hint: string; file?: string | undefined }): ExportPlan {
+export function planExport(
+  ref: string,
+  opened: OpenResult,
+  format: ExportFormat,
+  opts: { reveal: boolean; hint: string; file?: string | undefined },
+): ExportPlan {
   assertUsable(ref, opened, 'export', opts.hint)
   const value = opened.value
   const base = ref.replace('/', '-')

@@ -125,7 +125,8 @@ export function parseVersion(v: string | number | undefined): Version {
     return { kind: 'number', number: v }
   }
   if (/^[0-9]/.test(v)) {
-    if (!/^[0-9]+$/.test(v) || Number(v) < 1) throw new UserError('invalid_input', `invalid revision ${JSON.stringify(v)}: a version starting with a digit must be a revision number`)
+    if (!/^[0-9]+$/.test(v) || Number(v) < 1)
+      throw new UserError('invalid_input', `invalid revision ${JSON.stringify(v)}: a version starting with a digit must be a revision number`)
     return { kind: 'number', number: Number(v) }
   }
   checkTagName(v)

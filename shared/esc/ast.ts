@@ -34,17 +34,33 @@ interface Base {
   cached?: unknown
 }
 
-export interface NullExpr extends Base { kind: 'null' }
-export interface BoolExpr extends Base { kind: 'boolean'; value: boolean }
+export interface NullExpr extends Base {
+  kind: 'null'
+}
+export interface BoolExpr extends Base {
+  kind: 'boolean'
+  value: boolean
+}
 export interface NumberExpr extends Base {
   kind: 'number'
   value: number
   /** the literal's source text when it differs from the number's shortest form (e.g. `1.0`, `1e3`) */
   text?: string
 }
-export interface StringExpr extends Base { kind: 'string'; value: string }
-export interface InterpExpr extends Base { kind: 'interp'; value: string; parts: InterpPart[]; invalid?: boolean }
-export interface ListExpr extends Base { kind: 'list'; items: Expr[] }
+export interface StringExpr extends Base {
+  kind: 'string'
+  value: string
+}
+export interface InterpExpr extends Base {
+  kind: 'interp'
+  value: string
+  parts: InterpPart[]
+  invalid?: boolean
+}
+export interface ListExpr extends Base {
+  kind: 'list'
+  items: Expr[]
+}
 export interface ObjectExpr extends Base {
   kind: 'object'
   keys: string[]
@@ -53,8 +69,7 @@ export interface ObjectExpr extends Base {
 }
 
 export type BuiltinName =
-  | 'open' | 'rotate' | 'secret' | 'join' | 'split' | 'concat' | 'toJSON' | 'fromJSON'
-  | 'toBase64' | 'fromBase64' | 'toString' | 'final' | 'validate'
+  'open' | 'rotate' | 'secret' | 'join' | 'split' | 'concat' | 'toJSON' | 'fromJSON' | 'toBase64' | 'fromBase64' | 'toString' | 'final' | 'validate'
 
 export interface BuiltinExpr extends Base {
   kind: 'builtin'

@@ -40,7 +40,7 @@ export function base64ToBytes(s: string): Uint8Array {
     if (clean[i] !== '=') throw new Error(`illegal base64 data at input byte ${i}`)
     pad++
   }
-  if ((dataLen + pad) % 4 !== 0 || pad > 2 || (pad > 0 && dataLen % 4 === 0)) throw new Error(`illegal base64 data at input byte ${Math.max(0, dataLen - (dataLen % 4))}`)
+  if ((dataLen + pad) % 4 !== 0 || pad > 2 || (pad > 0 && dataLen % 4 === 0))
+    throw new Error(`illegal base64 data at input byte ${Math.max(0, dataLen - (dataLen % 4))}`)
   return new Uint8Array(out)
 }
-

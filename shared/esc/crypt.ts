@@ -8,7 +8,11 @@ import type { CryptResult, Diagnostic, SecretCipher } from './host.ts'
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts'
 import { SourceMap } from './source.ts'
 
-interface Edit { start: number; end: number; text: string }
+interface Edit {
+  start: number
+  end: number
+  text: string
+}
 
 interface Found {
   pair: Pair
@@ -20,7 +24,7 @@ interface Found {
 }
 
 function keyOf(n: unknown): string | undefined {
-  return n && isScalar(n as YNode) && typeof (n as { value: unknown }).value === 'string' ? ((n as { value: string }).value) : undefined
+  return n && isScalar(n as YNode) && typeof (n as { value: unknown }).value === 'string' ? (n as { value: string }).value : undefined
 }
 
 function walk(n: YNode | null | undefined, path: string, visit: (map: YAMLMap, pair: Pair, path: string) => void, depth = 0): void {
@@ -68,7 +72,9 @@ function parse(name: string, source: string): { doc: ReturnType<typeof parseDocu
   const map = new SourceMap(name, source)
   const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false })
   const diagnostics: Diagnostic[] = doc.errors.map((e) => ({
-    severity: 'error' as const, summary: e.message.split('\n')[0], range: map.range(e.pos?.[0] ?? 0, e.pos?.[1] ?? 0),
+    severity: 'error' as const,
+    summary: e.message.split('\n')[0],
+    range: map.range(e.pos?.[0] ?? 0, e.pos?.[1] ?? 0),
   }))
   return { doc, diagnostics, map }
 }
@@ -80,7 +86,8 @@ export async function encryptSecrets(source: string, cipher: SecretCipher, envir
   const found: Found[] = []
   walk(doc.contents as YNode, '', (map, pair, path) => {
     const v = pair.value as YNode | null
-    if (v && isScalar(v) && typeof (v as { value: unknown }).value === 'string') found.push({ pair, map, text: (v as { value: string }).value, valueNode: v, path })
+    if (v && isScalar(v) && typeof (v as { value: unknown }).value === 'string')
+      found.push({ pair, map, text: (v as { value: string }).value, valueNode: v, path })
   })
   const edits: Edit[] = []
   for (const f of found) {

@@ -17,9 +17,27 @@ import { advance, zeroRange } from './source.ts'
 import type { Accessor, EnvironmentDoc, Expr, InterpExpr } from './ast.ts'
 import { keyPath, parseEnvironmentDoc, resolveLimits } from './syntax.ts'
 import type { Schema, V } from './value.ts'
-import { containsSecret, containsUnknown, copyV, fromJSON, isFinal, MAX_PLAIN_NODES, merge, mergeAll, mk, schemaOf, setNumberText, sizeOf, unknownV, ValueTooLarge } from './value.ts'
+import {
+  containsSecret,
+  containsUnknown,
+  copyV,
+  fromJSON,
+  isFinal,
+  MAX_PLAIN_NODES,
+  merge,
+  mergeAll,
+  mk,
+  schemaOf,
+  setNumberText,
+  sizeOf,
+  unknownV,
+  ValueTooLarge,
+} from './value.ts'
 
-interface LoadedEnv { doc?: EnvironmentDoc; error?: string }
+interface LoadedEnv {
+  doc?: EnvironmentDoc
+  error?: string
+}
 
 /** nested evaluations (references of references...) before giving up: keeps well below the JS stack limit */
 const MAX_EVAL_DEPTH = 500
@@ -461,13 +479,13 @@ class Round implements BuiltinHost<ENode> {
     const x = n.x
     switch (x.kind) {
       case 'null':
-        return (x.cached as V | undefined) ?? (x.cached = mk(null, x.range)) as V
+        return (x.cached as V | undefined) ?? ((x.cached = mk(null, x.range)) as V)
       case 'number':
-        return (x.cached as V | undefined) ?? (x.cached = setNumberText(mk(x.value, x.range), x.text)) as V
+        return (x.cached as V | undefined) ?? ((x.cached = setNumberText(mk(x.value, x.range), x.text)) as V)
       case 'boolean':
       case 'string':
         // literal values are immutable: one per syntax node, shared by every evaluation
-        return (x.cached as V | undefined) ?? (x.cached = mk(x.value, x.range)) as V
+        return (x.cached as V | undefined) ?? ((x.cached = mk(x.value, x.range)) as V)
       case 'interp':
         return this.evalInterp(n, x)
       case 'list': {
@@ -476,8 +494,10 @@ class Round implements BuiltinHost<ENode> {
         return mk(out, x.range)
       }
       case 'object': {
-        const b = n.base && !n.base.unknown && n.base.value !== null && typeof n.base.value === 'object' && !Array.isArray(n.base.value)
-          ? (n.base.value as Record<string, V>) : undefined
+        const b =
+          n.base && !n.base.unknown && n.base.value !== null && typeof n.base.value === 'object' && !Array.isArray(n.base.value)
+            ? (n.base.value as Record<string, V>)
+            : undefined
         // inherited values are shared as they are: their trace.def already points into the imported
         // environment (the reference wraps them with trace.base = themselves; skipped: it costs an
         // allocation per inherited value per import level)
@@ -612,11 +632,16 @@ class Round implements BuiltinHost<ENode> {
     const vs = v.unknown ? schemaOf(v) : undefined
     // what the receiver is: known from its value or, for an unknown value, from its schema when it has one
     const t = !v.unknown ? typeOf(v.value) : vs === undefined || typeof vs === 'boolean' ? undefined : schemaType(this.validator(vs), vs)
-    const wrong = t === undefined ? undefined
-      : t !== 'object' && t !== 'array' ? 'receiver must be an array or an object'
-        : t === 'array' && acc.key !== undefined ? 'cannot access an array element using a property name'
-          : t === 'object' && acc.index !== undefined ? 'cannot access an object property using an integer index'
-            : undefined
+    const wrong =
+      t === undefined
+        ? undefined
+        : t !== 'object' && t !== 'array'
+          ? 'receiver must be an array or an object'
+          : t === 'array' && acc.key !== undefined
+            ? 'cannot access an array element using a property name'
+            : t === 'object' && acc.index !== undefined
+              ? 'cannot access an object property using an integer index'
+              : undefined
     if (wrong !== undefined) {
       this.error(x, wrong, range())
       return undefined

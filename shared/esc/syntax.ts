@@ -241,7 +241,11 @@ class Parser {
         const p = items[i]
         const k = ks[i]
         if (k !== undefined && k.startsWith('fn::') && builtinName(k)) {
-          this.error(`illegal call to builtin function: ${JSON.stringify(k)} must be the only key within its containing object`, keyPath(path, k), this.rangeOf(p.key as YNode))
+          this.error(
+            `illegal call to builtin function: ${JSON.stringify(k)} must be the only key within its containing object`,
+            keyPath(path, k),
+            this.rangeOf(p.key as YNode),
+          )
         }
       }
     }
@@ -300,10 +304,13 @@ class Parser {
           return b
         }
         if (arg.kind !== 'object') {
-          return fail(name === 'open'
-            ? "the argument to fn::open must be an object containing 'provider' and 'inputs'"
-            : short ? "the argument to fn::rotate must be an object containing 'inputs' and 'state'"
-              : "the argument to fn::rotate must be an object containing 'provider', 'inputs' and 'state'")
+          return fail(
+            name === 'open'
+              ? "the argument to fn::open must be an object containing 'provider' and 'inputs'"
+              : short
+                ? "the argument to fn::rotate must be an object containing 'inputs' and 'state'"
+                : "the argument to fn::rotate must be an object containing 'provider', 'inputs' and 'state'",
+          )
         }
         if (!short) {
           const p = arg.props.get('provider')
@@ -361,9 +368,19 @@ class Parser {
 }
 
 const BUILTINS: Record<string, BuiltinName> = {
-  'fn::open': 'open', 'fn::rotate': 'rotate', 'fn::secret': 'secret', 'fn::join': 'join', 'fn::split': 'split',
-  'fn::concat': 'concat', 'fn::toJSON': 'toJSON', 'fn::fromJSON': 'fromJSON', 'fn::toBase64': 'toBase64',
-  'fn::fromBase64': 'fromBase64', 'fn::toString': 'toString', 'fn::final': 'final', 'fn::validate': 'validate',
+  'fn::open': 'open',
+  'fn::rotate': 'rotate',
+  'fn::secret': 'secret',
+  'fn::join': 'join',
+  'fn::split': 'split',
+  'fn::concat': 'concat',
+  'fn::toJSON': 'toJSON',
+  'fn::fromJSON': 'fromJSON',
+  'fn::toBase64': 'toBase64',
+  'fn::fromBase64': 'fromBase64',
+  'fn::toString': 'toString',
+  'fn::final': 'final',
+  'fn::validate': 'validate',
 }
 
 export function builtinName(k: string): BuiltinName | undefined {
@@ -374,7 +391,12 @@ export function builtinName(k: string): BuiltinName | undefined {
   return undefined
 }
 
-interface PathResult { path?: Accessor[]; end: number; error?: string; errorAt?: number }
+interface PathResult {
+  path?: Accessor[]
+  end: number
+  error?: string
+  errorAt?: number
+}
 
 /** Parses a property path starting at `i` (just after `${`) up to and including the closing `}`. */
 export function parsePath(s: string, i: number): PathResult {
@@ -432,7 +454,8 @@ export function parsePath(s: string, i: number): PathResult {
       const digits = s.slice(i, j)
       if (digits === '') return { end: close().end, error: 'key subscript must not be empty', errorAt: s0 }
       if (!/^-?[0-9]+$/.test(digits)) return { end: close().end, error: 'numeric subscript must be a positive base-10 integer', errorAt: s0 }
-      if (path.length === 0) return { end: close().end, error: 'the first accessor must be a property name or key subscript, not a numeric subscript', errorAt: s0 }
+      if (path.length === 0)
+        return { end: close().end, error: 'the first accessor must be a property name or key subscript, not a numeric subscript', errorAt: s0 }
       i = j + 1
       path.push({ index: Number(digits), start: s0, end: i })
       continue

@@ -139,7 +139,12 @@ export const MAX_PLAIN_NODES = 1_000_000
 
 /** Converts a plain JSON value (e.g. provider output) into a value tree with the given definition range. */
 export function fromJSON(j: unknown, def: Range | undefined, secret?: boolean): V {
-  if (Array.isArray(j)) return mk(j.map((x) => fromJSON(x, def, secret)), def, secret)
+  if (Array.isArray(j))
+    return mk(
+      j.map((x) => fromJSON(x, def, secret)),
+      def,
+      secret,
+    )
   if (j !== null && typeof j === 'object') {
     if (isEvalValue(j)) return fromEvalValue(j as EvalValue, secret)
     const o: Record<string, V> = {}
@@ -211,7 +216,8 @@ export function merge(base: V | undefined, top: V): V {
   if (!base) return top
   const b = base.value
   const t = top.value
-  if (base.unknown || top.unknown || b === null || t === null || typeof b !== 'object' || typeof t !== 'object' || Array.isArray(b) || Array.isArray(t)) return top
+  if (base.unknown || top.unknown || b === null || t === null || typeof b !== 'object' || typeof t !== 'object' || Array.isArray(b) || Array.isArray(t))
+    return top
   const o: Record<string, V> = {}
   for (const k of Object.keys(b)) o[k] = (b as Record<string, V>)[k]
   for (const k of Object.keys(t)) {

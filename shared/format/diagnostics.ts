@@ -47,7 +47,10 @@ export function renderDiagnostic(d: Diagnostic, opts: RenderOptions): string {
   const startCol = Math.max(1, d.range.begin.column)
   const endCol = d.range.end.line === d.range.begin.line ? Math.max(d.range.end.column, startCol + 1) : chars.length + 1
   // keep tabs so the caret lines up under tab-indented text
-  const pad = chars.slice(0, startCol - 1).map((c) => (c === '\t' ? '\t' : ' ')).join('')
+  const pad = chars
+    .slice(0, startCol - 1)
+    .map((c) => (c === '\t' ? '\t' : ' '))
+    .join('')
   const width = Math.max(1, Math.min(endCol, chars.length + 1) - startCol)
   out += `  ${pad}${paint(opts.color, '1;32', '^'.repeat(width))}\n`
   return out

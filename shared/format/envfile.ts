@@ -22,9 +22,13 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 function checkNames(vars: Record<string, string>, format: string): void {
   const bad = Object.keys(vars).filter((k) => !NAME.test(k))
   if (bad.length > 0) {
-    throw new UserError('invalid_input', `cannot write ${bad.map((b) => JSON.stringify(b)).join(', ')} in ${format} format: a variable name must be letters, digits and _ and not start with a digit`, {
-      hint: 'rename the key under environmentVariables, or use --format json',
-    })
+    throw new UserError(
+      'invalid_input',
+      `cannot write ${bad.map((b) => JSON.stringify(b)).join(', ')} in ${format} format: a variable name must be letters, digits and _ and not start with a digit`,
+      {
+        hint: 'rename the key under environmentVariables, or use --format json',
+      },
+    )
   }
   for (const [k, v] of Object.entries(vars)) {
     if (v.includes('\0')) throw new UserError('invalid_input', `the value of ${k} contains a NUL character, which no environment variable can hold`)
@@ -124,9 +128,13 @@ export function formatDotenv(vars: Record<string, string>): string {
     later.push(`${k}=${only}`)
   }
   if (impossible.length > 0) {
-    throw new UserError('invalid_input', `cannot write ${impossible.join(', ')} in dotenv format: the value mixes quote characters with line breaks or '#' in a way dotenv files cannot express`, {
-      hint: 'use --format shell (read it with eval) or --format json',
-    })
+    throw new UserError(
+      'invalid_input',
+      `cannot write ${impossible.join(', ')} in dotenv format: the value mixes quote characters with line breaks or '#' in a way dotenv files cannot express`,
+      {
+        hint: 'use --format shell (read it with eval) or --format json',
+      },
+    )
   }
   if (later.length > 0) {
     const body = later.join('\n')

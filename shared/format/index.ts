@@ -35,7 +35,12 @@ export function formatString(v: JsonValue): string {
   const text = (x: JsonValue): string => plainText(x, 'string')
   if (Array.isArray(v)) return v.map((e) => JSON.stringify(text(e))).join(',') + '\n'
   if (v !== null && typeof v === 'object') {
-    return Object.keys(v).sort().map((k) => `${JSON.stringify(k)}=${JSON.stringify(text(v[k]!))}`).join(',') + '\n'
+    return (
+      Object.keys(v)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}=${JSON.stringify(text(v[k]!))}`)
+        .join(',') + '\n'
+    )
   }
   return text(v) + '\n'
 }

@@ -8,7 +8,54 @@ import { join } from 'node:path'
 import type { EnvironmentLoader, JsonValue, Provider, ProviderRegistry, Rotator, SecretCipher } from '../../shared/esc/index.ts'
 
 /** Input (and output) schema of the `schema` provider, as reported by the reference in the cases' check trees. */
-export const SCHEMA_PROVIDER_SCHEMA: JsonValue = {"$defs":{"defRecord":{"properties":{"baz":{"type":"string","const":"qux"}},"type":"object","required":["baz"]}},"properties":{"always":true,"anyOf":{"anyOf":[{"type":"string"},{"type":"number"}],"type":""},"array":{"items":true,"type":"array"},"boolean":{"type":"boolean"},"const-array":{"type":"array","const":["hello",42]},"const-object":{"type":"object","const":{"hello":"world"}},"dependentReq":{"properties":{"bar":{"type":"number"},"foo":{"type":"string"}},"type":"object","dependentRequired":{"foo":["bar"]}},"double":{"prefixItems":[{"type":"string"},{"type":"number"}],"items":false,"type":"array"},"enum":{"type":"string","enum":["foo","bar"]},"exclusiveMaximum":{"type":"number","exclusiveMaximum":1},"exclusiveMinimum":{"type":"number","exclusiveMinimum":1},"false":{"type":"boolean","const":false},"hello":{"type":"string","const":"hello"},"map":{"additionalProperties":true,"type":"object"},"maxItems":{"type":"array","maxItems":2},"maxLength":{"type":"string","maxLength":1},"maxProperties":{"type":"object","maxProperties":1},"maximum":{"type":"number","maximum":1},"minItems":{"type":"array","minItems":3},"minLength":{"type":"string","minLength":1},"minProperties":{"type":"object","minProperties":1},"minimum":{"type":"number","minimum":1},"multiple":{"type":"number","multipleOf":2},"never":false,"null":{"type":"null"},"number":{"type":"number"},"oneOf":{"oneOf":[{"type":"string"},{"type":"number"}],"type":""},"pattern":{"type":"string","pattern":"^foo[0-9]+$"},"pi":{"type":"number","const":3.14},"record":{"properties":{"foo":{"type":"string"}},"type":"object","required":["foo"]},"ref":{"$ref":"#/$defs/defRecord","type":""},"string":{"type":"string"},"triple":{"prefixItems":[{"type":"string"},{"type":"number"},{"type":"boolean"}],"items":false,"type":"array"},"true":{"type":"boolean","const":true},"tuple":{"prefixItems":[{"type":"string","const":"hello"},{"type":"string","const":"world"}],"items":false,"type":"array"}},"type":"object"}
+export const SCHEMA_PROVIDER_SCHEMA: JsonValue = {
+  $defs: { defRecord: { properties: { baz: { type: 'string', const: 'qux' } }, type: 'object', required: ['baz'] } },
+  properties: {
+    always: true,
+    anyOf: { anyOf: [{ type: 'string' }, { type: 'number' }], type: '' },
+    array: { items: true, type: 'array' },
+    boolean: { type: 'boolean' },
+    'const-array': { type: 'array', const: ['hello', 42] },
+    'const-object': { type: 'object', const: { hello: 'world' } },
+    dependentReq: { properties: { bar: { type: 'number' }, foo: { type: 'string' } }, type: 'object', dependentRequired: { foo: ['bar'] } },
+    double: { prefixItems: [{ type: 'string' }, { type: 'number' }], items: false, type: 'array' },
+    enum: { type: 'string', enum: ['foo', 'bar'] },
+    exclusiveMaximum: { type: 'number', exclusiveMaximum: 1 },
+    exclusiveMinimum: { type: 'number', exclusiveMinimum: 1 },
+    false: { type: 'boolean', const: false },
+    hello: { type: 'string', const: 'hello' },
+    map: { additionalProperties: true, type: 'object' },
+    maxItems: { type: 'array', maxItems: 2 },
+    maxLength: { type: 'string', maxLength: 1 },
+    maxProperties: { type: 'object', maxProperties: 1 },
+    maximum: { type: 'number', maximum: 1 },
+    minItems: { type: 'array', minItems: 3 },
+    minLength: { type: 'string', minLength: 1 },
+    minProperties: { type: 'object', minProperties: 1 },
+    minimum: { type: 'number', minimum: 1 },
+    multiple: { type: 'number', multipleOf: 2 },
+    never: false,
+    null: { type: 'null' },
+    number: { type: 'number' },
+    oneOf: { oneOf: [{ type: 'string' }, { type: 'number' }], type: '' },
+    pattern: { type: 'string', pattern: '^foo[0-9]+$' },
+    pi: { type: 'number', const: 3.14 },
+    record: { properties: { foo: { type: 'string' } }, type: 'object', required: ['foo'] },
+    ref: { $ref: '#/$defs/defRecord', type: '' },
+    string: { type: 'string' },
+    triple: { prefixItems: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }], items: false, type: 'array' },
+    true: { type: 'boolean', const: true },
+    tuple: {
+      prefixItems: [
+        { type: 'string', const: 'hello' },
+        { type: 'string', const: 'world' },
+      ],
+      items: false,
+      type: 'array',
+    },
+  },
+  type: 'object',
+}
 
 export const TEST_CONTEXT = { pulumi: { user: { id: 'USER_123' } } }
 
@@ -46,13 +93,30 @@ type ExtRotator = Rotator
 
 export function testProviders(opts: { benchDelayMs?: number } = {}): ProviderRegistry {
   const providers: Record<string, ExtProvider> = {
-    test: { async open(inputs) { return inputs } },
+    test: {
+      async open(inputs) {
+        return inputs
+      },
+    },
     error: {
       inputsSchema: { type: 'object', properties: { why: { type: 'string' } }, required: ['why'] },
-      async open(inputs) { throw new Error(String((inputs as { why: string }).why)) },
+      async open(inputs) {
+        throw new Error(String((inputs as { why: string }).why))
+      },
     },
-    schema: { inputsSchema: SCHEMA_PROVIDER_SCHEMA, outputsSchema: SCHEMA_PROVIDER_SCHEMA, async open(inputs) { return inputs } },
-    'secret-wrapper': { secretOutput: true, async open(inputs) { return inputs } },
+    schema: {
+      inputsSchema: SCHEMA_PROVIDER_SCHEMA,
+      outputsSchema: SCHEMA_PROVIDER_SCHEMA,
+      async open(inputs) {
+        return inputs
+      },
+    },
+    'secret-wrapper': {
+      secretOutput: true,
+      async open(inputs) {
+        return inputs
+      },
+    },
     bench: {
       async open() {
         const d = opts.benchDelayMs ?? 10
@@ -67,7 +131,9 @@ export function testProviders(opts: { benchDelayMs?: number } = {}): ProviderReg
     swap: {
       stateSchema: { oneOf: [swapState, { type: 'null' }] },
       outputsSchema: swapState,
-      async open(_inputs, state) { return state ?? {} },
+      async open(_inputs, state) {
+        return state ?? {}
+      },
       async rotate(_inputs, state) {
         const s = (state ?? {}) as { a?: JsonValue; b?: JsonValue }
         return { a: s.b ?? null, b: s.a ?? null }

@@ -25,7 +25,12 @@ interface RefDiag {
   Subject?: { Filename?: string; Start?: { Line: number; Column: number } }
 }
 
-interface Overrides { showSecrets?: boolean; rootEnvironment?: string; rotate?: boolean; rotatePaths?: string[] }
+interface Overrides {
+  showSecrets?: boolean
+  rootEnvironment?: string
+  rotate?: boolean
+  rotatePaths?: string[]
+}
 
 type Tuple = [string, string, number, number, string]
 
@@ -50,7 +55,15 @@ function sameDiags(want: Tuple[], got: Tuple[]): string | undefined {
   const w = sortTuples(want).map((t) => JSON.stringify([t[1], t[4], t[2], t[3]]))
   const g = sortTuples(got).map((t) => JSON.stringify([t[1], t[4], t[2], t[3]]))
   if (JSON.stringify(w) === JSON.stringify(g)) return undefined
-  return `    want:\n${sortTuples(want).map((t) => '      ' + fmt(t)).join('\n') || '      (none)'}\n    got:\n${sortTuples(got).map((t) => '      ' + fmt(t)).join('\n') || '      (none)'}`
+  return `    want:\n${
+    sortTuples(want)
+      .map((t) => '      ' + fmt(t))
+      .join('\n') || '      (none)'
+  }\n    got:\n${
+    sortTuples(got)
+      .map((t) => '      ' + fmt(t))
+      .join('\n') || '      (none)'
+  }`
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -86,21 +99,26 @@ function compareTree(ref: unknown, got: unknown, path: string, out: string[]): v
   if (!ref || typeof ref !== 'object') return
   const r = ref as { value?: unknown; secret?: boolean; unknown?: boolean; trace?: { def?: Range0; base?: unknown } }
   const g = got as typeof r | undefined
-  const f = (d?: Range0) => d ? `${d.environment}:${d.begin.line}:${d.begin.column}-${d.end.line}:${d.end.column}` : 'none'
+  const f = (d?: Range0) => (d ? `${d.environment}:${d.begin.line}:${d.begin.column}-${d.end.line}:${d.end.column}` : 'none')
   if (f(r.trace?.def) !== f(g?.trace?.def)) out.push(`${path}: def ${f(r.trace?.def)} != ${f(g?.trace?.def)}`)
   if (!!r.secret !== !!g?.secret) out.push(`${path}: secret ${!!r.secret} != ${!!g?.secret}`)
   if (!!r.unknown !== !!g?.unknown) out.push(`${path}: unknown ${!!r.unknown} != ${!!g?.unknown}`)
   const rv = r.value
   const gv = g?.value as Record<string, unknown> | unknown[] | undefined
   if (Array.isArray(rv)) rv.forEach((x, i) => compareTree(x, Array.isArray(gv) ? gv[i] : undefined, `${path}[${i}]`, out))
-  else if (rv && typeof rv === 'object') for (const k of Object.keys(rv)) compareTree((rv as Record<string, unknown>)[k], gv && !Array.isArray(gv) ? gv[k] : undefined, `${path}.${k}`, out)
+  else if (rv && typeof rv === 'object')
+    for (const k of Object.keys(rv)) compareTree((rv as Record<string, unknown>)[k], gv && !Array.isArray(gv) ? gv[k] : undefined, `${path}.${k}`, out)
   if (r.trace?.base) {
     if (!g?.trace?.base) out.push(`${path}: trace.base missing`)
     else compareTree(r.trace.base, g.trace.base, `${path}<base>`, out)
   }
 }
 
-interface Range0 { environment: string; begin: { line: number; column: number }; end: { line: number; column: number } }
+interface Range0 {
+  environment: string
+  begin: { line: number; column: number }
+  end: { line: number; column: number }
+}
 
 let treeNotes: string[] = []
 
@@ -148,16 +166,40 @@ export async function runCase(dir: string, opts: { viaSyntaxCache?: boolean; sta
   const run = (mode: EvalMode) => {
     const syntax = syntaxOf(name, source)
     return evaluate({
-      name, source, mode, loader, providers, cipher: testCipher, context: TEST_CONTEXT,
+      name,
+      source,
+      mode,
+      loader,
+      providers,
+      cipher: testCipher,
+      context: TEST_CONTEXT,
       rotatePaths: overrides.rotatePaths,
       ...(syntax !== undefined ? { syntax } : {}),
     })
   }
 
   const phases: Array<{ mode: EvalMode; diagKey: string; json: Array<[string, boolean]>; present: boolean }> = [
-    { mode: 'check', diagKey: 'checkDiags', json: [['checkJson', !!overrides.showSecrets]], present: ['check', 'checkJson', 'checkDiags'].some((k) => k in expected) },
-    { mode: 'eval', diagKey: 'evalDiags', json: [['evalJsonRedacted', false], ['evalJSONRevealed', true]], present: ['eval', 'evalJsonRedacted', 'evalJSONRevealed', 'evalDiags'].some((k) => k in expected) },
-    { mode: 'rotate', diagKey: 'rotateDiags', json: [['rotateJson', false]], present: !!overrides.rotate && ['rotate', 'rotateJson', 'rotateDiags', 'rotatePatches'].some((k) => k in expected) },
+    {
+      mode: 'check',
+      diagKey: 'checkDiags',
+      json: [['checkJson', !!overrides.showSecrets]],
+      present: ['check', 'checkJson', 'checkDiags'].some((k) => k in expected),
+    },
+    {
+      mode: 'eval',
+      diagKey: 'evalDiags',
+      json: [
+        ['evalJsonRedacted', false],
+        ['evalJSONRevealed', true],
+      ],
+      present: ['eval', 'evalJsonRedacted', 'evalJSONRevealed', 'evalDiags'].some((k) => k in expected),
+    },
+    {
+      mode: 'rotate',
+      diagKey: 'rotateDiags',
+      json: [['rotateJson', false]],
+      present: !!overrides.rotate && ['rotate', 'rotateJson', 'rotateDiags', 'rotatePatches'].some((k) => k in expected),
+    },
   ]
   for (const ph of phases) {
     if (!ph.present) continue
@@ -178,7 +220,10 @@ export async function runCase(dir: string, opts: { viaSyntaxCache?: boolean; sta
       }
     }
     if (ph.mode === 'rotate' && 'rotatePatches' in expected) {
-      const want = (expected.rotatePatches as Array<{ DocPath: string; Replacement: unknown }>).map((p) => ({ path: p.DocPath, state: refPlain(p.Replacement) }))
+      const want = (expected.rotatePatches as Array<{ DocPath: string; Replacement: unknown }>).map((p) => ({
+        path: p.DocPath,
+        state: refPlain(p.Replacement),
+      }))
       const got = (res.patches ?? []).map((p) => ({ path: p.path, state: p.state }))
       const key = (p: { path: string }) => p.path
       want.sort((a, b) => key(a).localeCompare(key(b)))
@@ -197,7 +242,9 @@ async function main(): Promise<void> {
   const only = onlyIdx >= 0 ? new Set(args[onlyIdx + 1].split(',')) : undefined
   const positional = args.filter((a, i) => !a.startsWith('--') && !(onlyIdx >= 0 && i === onlyIdx + 1))
   const dir = positional[0] ? resolve(positional[0]) : DEFAULT_DIR
-  const names = readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory() && existsSync(join(dir, n, 'expected.json'))).sort()
+  const names = readdirSync(dir)
+    .filter((n) => statSync(join(dir, n)).isDirectory() && existsSync(join(dir, n, 'expected.json')))
+    .sort()
   let passed = 0
   let failed = 0
   for (const n of names) {

@@ -2,7 +2,10 @@ import { test, expect, createEnv, typeInEditor, shot } from './fixtures.ts'
 
 test('create an environment, see an interpolation error marker at its line, fix it, preview updates', async ({ app: page }) => {
   await createEnv(page, 'acme/dev')
-  await typeInEditor(page, ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'))
+  await typeInEditor(
+    page,
+    ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'),
+  )
   // type the reference key by key at the end of line 4 (with a typo)
   await page.evaluate(() => {
     const ed = (globalThis as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void } }).__envelopeEditor
@@ -26,7 +29,10 @@ test('create an environment, see an interpolation error marker at its line, fix 
   await shot(page, 'editor-error')
 
   // fix the typo: the marker goes away and the preview shows the interpolated value
-  await typeInEditor(page, ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:${port}', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'))
+  await typeInEditor(
+    page,
+    ['values:', '  host: example.com', '  port: 443', '  url: https://${host}:${port}', '  environmentVariables:', '    APP_URL: ${url}'].join('\n'),
+  )
   await expect(page.getByTestId('diag-status')).toHaveText('no errors')
   await expect(page.locator('.monaco-editor .squiggly-error')).toHaveCount(0)
   await expect(page.getByTestId('var-APP_URL')).toContainText('https://example.com:443')
@@ -48,7 +54,8 @@ test('language features: fn:: completion, hover on ${} paths, go to definition a
   const setPos = (lineNumber: number, column: number) =>
     page.evaluate(
       ([l, c]) => {
-        const ed = (globalThis as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void } }).__envelopeEditor
+        const ed = (globalThis as unknown as { __envelopeEditor: { setPosition(p: { lineNumber: number; column: number }): void; focus(): void } })
+          .__envelopeEditor
         ed.setPosition({ lineNumber: l as number, column: c as number })
         ed.focus()
       },
@@ -86,6 +93,8 @@ test('language features: fn:: completion, hover on ${} paths, go to definition a
   await page.getByTestId('dialog-save').click()
   await expect(page.getByTestId('editor-title')).toContainText('acme/base')
   await expect
-    .poll(() => page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { getPosition(): { lineNumber: number } } }).__envelopeEditor.getPosition().lineNumber))
+    .poll(() =>
+      page.evaluate(() => (globalThis as unknown as { __envelopeEditor: { getPosition(): { lineNumber: number } } }).__envelopeEditor.getPosition().lineNumber),
+    )
     .toBe(2)
 })

@@ -122,6 +122,13 @@ export async function createEnv(page: Page, id: string): Promise<void> {
   await expect(page.getByTestId('editor-title')).toContainText(id)
   // the editor of THIS environment is mounted (model URIs are per environment)
   await expect
-    .poll(() => page.evaluate(() => (globalThis as unknown as { __envelopeEditor?: { getModel(): { uri: { toString(): string } } | null } }).__envelopeEditor?.getModel()?.uri.toString() ?? ''))
+    .poll(() =>
+      page.evaluate(
+        () =>
+          (globalThis as unknown as { __envelopeEditor?: { getModel(): { uri: { toString(): string } } | null } }).__envelopeEditor
+            ?.getModel()
+            ?.uri.toString() ?? '',
+      ),
+    )
     .toContain(encodeURIComponent(id).replace('%2F', '/'))
 }

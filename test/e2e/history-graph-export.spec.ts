@@ -108,7 +108,16 @@ test('export dotenv downloads exactly the environment variables; secrets need an
   await createEnv(page, 'acme/api')
   await typeInEditor(
     page,
-    ['values:', '  host: db.internal', '  password:', '    fn::secret: s3cr3t-pw', '  environmentVariables:', '    DB_HOST: ${host}', '    DB_PASSWORD: ${password}', '    GREETING: hello world'].join('\n'),
+    [
+      'values:',
+      '  host: db.internal',
+      '  password:',
+      '    fn::secret: s3cr3t-pw',
+      '  environmentVariables:',
+      '    DB_HOST: ${host}',
+      '    DB_PASSWORD: ${password}',
+      '    GREETING: hello world',
+    ].join('\n'),
   )
   await expect(page.getByTestId('diag-status')).toHaveText('no errors')
   // the secret is masked in the preview

@@ -4,7 +4,16 @@ test('run a command with the environment injected: variables in its output, secr
   await createEnv(page, 'acme/tools')
   await typeInEditor(
     page,
-    ['values:', '  user: alice', '  token:', '    fn::secret: tok-123456', '  environmentVariables:', '    APP_USER: ${user}', '    APP_TOKEN: ${token}', '    APP_MODE: e2e'].join('\n'),
+    [
+      'values:',
+      '  user: alice',
+      '  token:',
+      '    fn::secret: tok-123456',
+      '  environmentVariables:',
+      '    APP_USER: ${user}',
+      '    APP_TOKEN: ${token}',
+      '    APP_MODE: e2e',
+    ].join('\n'),
   )
   await expect(page.getByTestId('diag-status')).toHaveText('no errors')
   await page.getByTestId('save').click()

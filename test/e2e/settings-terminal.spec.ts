@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test, expect, createEnv, typeInEditor, shot } from './fixtures.ts'
 
-test('settings: key status, agent card (autostart off and on, kept), data folder, sync not configured; terminal command launches with the env injected', async ({ app: page, envelope }) => {
+test('settings: key status, agent card (autostart off and on, kept), data folder, sync not configured; terminal command launches with the env injected', async ({
+  app: page,
+  envelope,
+}) => {
   await page.getByTestId('tab-settings').click()
   await expect(page.getByTestId('data-dir')).toHaveText(envelope.dataDir)
   await expect(page.getByTestId('sync-status')).toHaveText('Sync account: not configured.')

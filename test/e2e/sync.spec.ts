@@ -44,7 +44,10 @@ test.afterAll(async () => {
 })
 
 const remote = async (path: string, init: RequestInit = {}) => {
-  const r = await fetch(`${url}/api/esc/environments/acme/${path}`, { ...init, headers: { authorization: `token ${token}`, ...(init.headers as Record<string, string> | undefined) } })
+  const r = await fetch(`${url}/api/esc/environments/acme/${path}`, {
+    ...init,
+    headers: { authorization: `token ${token}`, ...(init.headers as Record<string, string> | undefined) },
+  })
   return { status: r.status, etag: r.headers.get('etag') ?? '', text: await r.text() }
 }
 
@@ -97,7 +100,15 @@ test('sync: log in with a token, push, in sync; a conflict resolved with "Take t
 
   // a second conflict, merged by hand: markers are refused, the edited merge lands on both sides
   const head2 = await remote('app/dev/decrypt')
-  expect((await remote('app/dev', { method: 'PATCH', body: head2.text.replace('region: eu', 'region: us'), headers: { 'content-type': 'application/x-yaml', etag: head2.etag } })).status).toBe(200)
+  expect(
+    (
+      await remote('app/dev', {
+        method: 'PATCH',
+        body: head2.text.replace('region: eu', 'region: us'),
+        headers: { 'content-type': 'application/x-yaml', etag: head2.etag },
+      })
+    ).status,
+  ).toBe(200)
   await page.getByTestId('tab-editor').click()
   await typeInEditor(page, ['values:', '  greeting: hello again', '  region: eu'].join('\n'))
   await page.getByTestId('save').click()

@@ -50,10 +50,24 @@ const STEPS: Step[] = [
   { name: 'move revision tag', need: 'editor', method: 'PATCH', path: (p) => `${E(p)}/versions/tags/stable`, body: () => ({ revision: 3 }), ok: 204 },
   { name: 'delete revision tag', need: 'editor', method: 'DELETE', path: (p) => `${E(p)}/versions/tags/mine`, ok: 204 },
   { name: 'create env tag', need: 'editor', method: 'POST', path: (p) => `${E(p)}/tags`, body: () => ({ name: 'team', value: 'x' }), ok: 200 },
-  { name: 'update env tag', need: 'editor', method: 'PATCH', path: (p) => `${E(p)}/tags/owner`, body: () => ({ currentTag: { value: 'ops' }, newTag: { name: '', value: 'dev' } }), ok: 200 },
+  {
+    name: 'update env tag',
+    need: 'editor',
+    method: 'PATCH',
+    path: (p) => `${E(p)}/tags/owner`,
+    body: () => ({ currentTag: { value: 'ops' }, newTag: { name: '', value: 'dev' } }),
+    ok: 200,
+  },
   { name: 'delete env tag', need: 'editor', method: 'DELETE', path: (p) => `${E(p)}/tags/team`, ok: 204 },
   { name: 'retract revision', need: 'editor', method: 'POST', path: (p) => `${E(p)}/versions/1/retract`, body: () => ({ reason: 'test' }), ok: 204 },
-  { name: 'create environment', need: 'editor', method: 'POST', path: () => `/api/esc/environments/${ORG}`, body: () => ({ project: 'PROJECT', name: 'created' }), ok: 200 },
+  {
+    name: 'create environment',
+    need: 'editor',
+    method: 'POST',
+    path: () => `/api/esc/environments/${ORG}`,
+    body: () => ({ project: 'PROJECT', name: 'created' }),
+    ok: 200,
+  },
   { name: 'clone environment', need: 'editor', method: 'POST', path: (p) => `${E(p)}/clone`, body: () => ({ name: 'cloned' }), ok: 204 },
   { name: 'list permissions', need: 'admin', method: 'GET', path: (p) => `${E(p)}/permissions`, ok: 200 },
   { name: 'set permissions', need: 'admin', method: 'PUT', path: (p) => `${E(p)}/permissions`, body: () => ({ user: 'root', role: 'admin' }), ok: 204 },
@@ -129,7 +143,8 @@ for (const backend of BACKENDS) {
           else expected = rank(who) >= rank(step.need) ? step.ok : 403
           rows.push(`${step.name}: ${r.status}`)
           assert.equal(r.status, expected, `${who} → ${step.name} (${step.method} ${path}): expected ${expected}, got ${r.status} ${r.text}`)
-          if (expected === 403 && step.method !== 'HEAD') assert.match((r.body as { message: string }).message, /^forbidden: .* requires the \w+ role/, 'a 403 says what role is needed')
+          if (expected === 403 && step.method !== 'HEAD')
+            assert.match((r.body as { message: string }).message, /^forbidden: .* requires the \w+ role/, 'a 403 says what role is needed')
           if (expected === 401 && step.method !== 'HEAD') assert.match((r.body as { message: string }).message, who === 'revoked' ? /revoked/ : /expired/)
           if (step.name === 'open' && expected === 200) session = (r.body as { id: string }).id
 

@@ -37,7 +37,12 @@ for (const backend of BACKENDS) {
     })
 
     it('lists environments of every org, paging until nextToken is empty', async () => {
-      for (const [org, p, n] of [['acme', 'a', 'one'], ['acme', 'a', 'two'], ['acme', 'b', 'three'], ['other-org', 'a', 'four']]) {
+      for (const [org, p, n] of [
+        ['acme', 'a', 'one'],
+        ['acme', 'a', 'two'],
+        ['acme', 'b', 'three'],
+        ['other-org', 'a', 'four'],
+      ]) {
         assert.equal((await s.call(t, 'POST', `/api/esc/environments/${org}`, { project: p, name: n })).status, 200)
       }
       const seen: string[] = []
@@ -79,7 +84,11 @@ for (const backend of BACKENDS) {
       }
       assert.deepEqual(numbers, [4, 3, 2, 1])
       const one = (await s.call(t, 'GET', `${E}/versions?before=3&count=1`)).body as { number: number }[]
-      assert.deepEqual(one.map((x) => x.number), [2], '`env version <env>@2` asks before=N+1&count=1')
+      assert.deepEqual(
+        one.map((x) => x.number),
+        [2],
+        '`env version <env>@2` asks before=N+1&count=1',
+      )
       const tags: string[] = []
       let after = ''
       for (let i = 0; i < 10; i++) {
@@ -105,7 +114,9 @@ for (const backend of BACKENDS) {
         properties: { environmentVariables: { value: { FOO: { value: string; trace: unknown } } } }
       }
       assert.equal(env.properties.environmentVariables.value.FOO.value, 'bar', 'nested Values all the way down')
-      const check = await s.call(t, 'POST', '/api/esc/environments/acme/yaml/check?showSecrets=false', 'values:\n  a: ${nope}\n', { 'content-type': 'application/json' })
+      const check = await s.call(t, 'POST', '/api/esc/environments/acme/yaml/check?showSecrets=false', 'values:\n  a: ${nope}\n', {
+        'content-type': 'application/json',
+      })
       assert.equal(check.status, 400)
       const body = check.body as { code: number; diagnostics: { summary: string; severity: string }[] }
       assert.equal(body.code, 400)

@@ -32,7 +32,13 @@ export interface TestServer {
   dbUrl: string
   schema: string | undefined
   /** JSON (or text) request with a token; returns status, headers and parsed body */
-  call(token: string | undefined, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: unknown; text: string }>
+  call(
+    token: string | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Headers; body: unknown; text: string }>
   /** creates a user (and org membership when `org`), returns a token */
   user(login: string, opts?: { org?: string; orgRole?: 'admin' | 'member'; expiresInSeconds?: number }): Promise<string>
   close(): Promise<void>
@@ -40,7 +46,12 @@ export interface TestServer {
 
 export async function startServer(
   backend: Backend,
-  opts: Partial<ServerOptions> & { org?: string; kek?: LocalKek; previous?: LocalKek[]; /** another process on the same database */ sameDbAs?: TestServer } = {},
+  opts: Partial<ServerOptions> & {
+    org?: string
+    kek?: LocalKek
+    previous?: LocalKek[]
+    /** another process on the same database */ sameDbAs?: TestServer
+  } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'envelope-server-test-'))
   let schema: string | undefined

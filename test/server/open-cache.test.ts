@@ -23,7 +23,8 @@ for (const backend of BACKENDS) {
           const last = audit.filter((x) => x.action === 'env.open').pop()
           return { status: 200, value: (r.body as { value: string }).value, cached: last?.detail?.cached }
         }
-        for (const id of ['infra/base', 'apps/web']) await s.call(a, 'POST', `/api/esc/environments/${ORG}`, { project: id.split('/')[0], name: id.split('/')[1] })
+        for (const id of ['infra/base', 'apps/web'])
+          await s.call(a, 'POST', `/api/esc/environments/${ORG}`, { project: id.split('/')[0], name: id.split('/')[1] })
         assert.equal((await s.call(a, 'PATCH', E('infra/base'), 'values:\n  host: one.example.com\n')).status, 200)
         assert.equal((await s.call(a, 'PATCH', E('apps/web'), 'imports:\n  - infra/base\nvalues:\n  url: https://${host}/\n')).status, 200)
         assert.deepEqual(await openValue(a), { status: 200, value: 'https://one.example.com/', cached: false })
@@ -44,7 +45,10 @@ for (const backend of BACKENDS) {
         await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/apps/permissions`, { user: 'bob', role: 'opener' })
         const denied = await s.call(bob, 'POST', `${E('apps/web')}/open`)
         assert.equal(denied.status, 403)
-        assert.match((denied.body as { message: string }).message, /^forbidden: opening apps\/web uses infra\/base \(imports or secrets\), which requires the opener role/)
+        assert.match(
+          (denied.body as { message: string }).message,
+          /^forbidden: opening apps\/web uses infra\/base \(imports or secrets\), which requires the opener role/,
+        )
         await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/infra/permissions`, { user: 'bob', role: 'opener' })
         assert.equal((await openValue(bob)).value, 'https://three.example.com/')
         await s.call(a, 'PUT', `/api/orgs/${ORG}/projects/infra/permissions`, { user: 'bob', role: 'reader' })
@@ -53,7 +57,7 @@ for (const backend of BACKENDS) {
         await s.close()
       }
     })
-  
+
     it('lets `esc env get` check a stored definition, and never decrypts a copied ciphertext without the role', async () => {
       const s = await startServer(backend, { org: ORG, authCacheMs: 0 })
       try {
@@ -100,7 +104,7 @@ for (const backend of BACKENDS) {
         await s.close()
       }
     })
-  
+
     it('saves and checks definitions with fn::open, but does not run providers on the server', async () => {
       const s = await startServer(backend, { org: ORG })
       try {

@@ -48,7 +48,10 @@ describe('server process (node server/main.ts)', () => {
       assert.equal(me.status, 200)
       const body = (await me.json()) as { githubLogin: string; organizations: { githubLogin: string }[] }
       assert.equal(body.githubLogin, 'boss')
-      assert.deepEqual(body.organizations.map((o) => o.githubLogin), [ORG])
+      assert.deepEqual(
+        body.organizations.map((o) => o.githubLogin),
+        [ORG],
+      )
       const denied = await fetch(`${url}/api/user`, { headers: { authorization: 'token wrong' } })
       assert.equal(denied.status, 401)
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
@@ -134,7 +137,10 @@ for (const backend of BACKENDS) {
         assert.equal(r.status, 413)
         assert.match((r.body as { message: string }).message, /larger than the limit of 4096 bytes/)
         const revs = await s.call(t, 'GET', `/api/esc/environments/${ORG}/p/e/versions`)
-        assert.deepEqual((revs.body as { number: number }[]).map((x) => x.number), [1])
+        assert.deepEqual(
+          (revs.body as { number: number }[]).map((x) => x.number),
+          [1],
+        )
       } finally {
         await s.close()
       }
@@ -243,7 +249,7 @@ for (const backend of BACKENDS) {
         cleanup.unshift(viaKms)
         const o = await viaKms.call(t, 'POST', `/api/esc/environments/${ORG}/p/e/open`)
         assert.equal(o.status, 200, o.text)
-        assert.equal(((await viaKms.call(t, 'GET', `/api/esc/environments/${ORG}/p/e/open/${(o.body as { id: string }).id}`)).text.includes(SECRET)), true)
+        assert.equal((await viaKms.call(t, 'GET', `/api/esc/environments/${ORG}/p/e/open/${(o.body as { id: string }).id}`)).text.includes(SECRET), true)
       } finally {
         for (const c of cleanup) await c.close()
         delete process.env.TEST_KMS_KEY
@@ -253,38 +259,48 @@ for (const backend of BACKENDS) {
     })
 
     // Several processes behind a load balancer share PostgreSQL (one SQLite file is for a single process).
-    it('runs stateless: a session opened on one process is read on another; concurrent ETag saves have one winner', { skip: backend === 'sqlite' && 'PostgreSQL only' }, async () => {
-      const a = await startServer(backend, { org: ORG, authCacheMs: 0 })
-      const b = await startServer(backend, { kek: a.kek, sameDbAs: a, authCacheMs: 0 })
-      try {
-        const t = a.adminToken
-        await a.call(t, 'POST', `/api/esc/environments/${ORG}`, { project: 'p', name: 'e' })
-        await a.call(t, 'PATCH', `/api/esc/environments/${ORG}/p/e`, `values:\n  pw:\n    fn::secret: ${SECRET}\n`)
-        const o = await a.call(t, 'POST', `/api/esc/environments/${ORG}/p/e/open`)
-        const r = await b.call(t, 'GET', `/api/esc/environments/${ORG}/p/e/open/${(o.body as { id: string }).id}`)
-        assert.equal(r.status, 200, r.text)
-        assert.ok(r.text.includes(SECRET))
-        const head = await a.call(t, 'GET', `/api/esc/environments/${ORG}/p/e`)
-        const etag = head.headers.get('etag')!
-        const results = await Promise.all(
-          [a, b, a, b].map((srv, i) => srv.call(t, 'PATCH', `/api/esc/environments/${ORG}/p/e`, `values:\n  n: ${i}\n`, { ETag: etag })),
-        )
-        assert.deepEqual(results.map((x) => x.status).sort(), [200, 409, 409, 409])
-        // unconditional concurrent saves all land, each as its own revision
-        const plain = await Promise.all([a, b, a, b].map((srv, i) => srv.call(t, 'PATCH', `/api/esc/environments/${ORG}/p/e`, `values:\n  m: ${i}\n`)))
-        assert.deepEqual(plain.map((x) => x.status), [200, 200, 200, 200])
-        const revs = await a.call(t, 'GET', `/api/esc/environments/${ORG}/p/e/versions`)
-        assert.deepEqual((revs.body as { number: number }[]).map((x) => x.number), [7, 6, 5, 4, 3, 2, 1])
-        // a revocation on one process is honoured by the other (no cache here; bounded by authCacheMs otherwise)
-        const tok = await a.user('temp', { org: ORG })
-        assert.equal((await b.call(tok, 'GET', '/api/user')).status, 200)
-        const id = ((await a.call(tok, 'GET', '/api/user/tokens')).body as { tokens: { id: string }[] }).tokens[0]!.id
-        await a.call(tok, 'DELETE', `/api/user/tokens/${id}`)
-        assert.equal((await b.call(tok, 'GET', '/api/user')).status, 401)
-      } finally {
-        await b.close()
-        await a.close()
-      }
-    })
+    it(
+      'runs stateless: a session opened on one process is read on another; concurrent ETag saves have one winner',
+      { skip: backend === 'sqlite' && 'PostgreSQL only' },
+      async () => {
+        const a = await startServer(backend, { org: ORG, authCacheMs: 0 })
+        const b = await startServer(backend, { kek: a.kek, sameDbAs: a, authCacheMs: 0 })
+        try {
+          const t = a.adminToken
+          await a.call(t, 'POST', `/api/esc/environments/${ORG}`, { project: 'p', name: 'e' })
+          await a.call(t, 'PATCH', `/api/esc/environments/${ORG}/p/e`, `values:\n  pw:\n    fn::secret: ${SECRET}\n`)
+          const o = await a.call(t, 'POST', `/api/esc/environments/${ORG}/p/e/open`)
+          const r = await b.call(t, 'GET', `/api/esc/environments/${ORG}/p/e/open/${(o.body as { id: string }).id}`)
+          assert.equal(r.status, 200, r.text)
+          assert.ok(r.text.includes(SECRET))
+          const head = await a.call(t, 'GET', `/api/esc/environments/${ORG}/p/e`)
+          const etag = head.headers.get('etag')!
+          const results = await Promise.all(
+            [a, b, a, b].map((srv, i) => srv.call(t, 'PATCH', `/api/esc/environments/${ORG}/p/e`, `values:\n  n: ${i}\n`, { ETag: etag })),
+          )
+          assert.deepEqual(results.map((x) => x.status).sort(), [200, 409, 409, 409])
+          // unconditional concurrent saves all land, each as its own revision
+          const plain = await Promise.all([a, b, a, b].map((srv, i) => srv.call(t, 'PATCH', `/api/esc/environments/${ORG}/p/e`, `values:\n  m: ${i}\n`)))
+          assert.deepEqual(
+            plain.map((x) => x.status),
+            [200, 200, 200, 200],
+          )
+          const revs = await a.call(t, 'GET', `/api/esc/environments/${ORG}/p/e/versions`)
+          assert.deepEqual(
+            (revs.body as { number: number }[]).map((x) => x.number),
+            [7, 6, 5, 4, 3, 2, 1],
+          )
+          // a revocation on one process is honoured by the other (no cache here; bounded by authCacheMs otherwise)
+          const tok = await a.user('temp', { org: ORG })
+          assert.equal((await b.call(tok, 'GET', '/api/user')).status, 200)
+          const id = ((await a.call(tok, 'GET', '/api/user/tokens')).body as { tokens: { id: string }[] }).tokens[0]!.id
+          await a.call(tok, 'DELETE', `/api/user/tokens/${id}`)
+          assert.equal((await b.call(tok, 'GET', '/api/user')).status, 401)
+        } finally {
+          await b.close()
+          await a.close()
+        }
+      },
+    )
   })
 }

@@ -100,10 +100,17 @@ for (const backend of BACKENDS) {
 
       await esc.updateEnvironmentYaml(ORG, 'project', 'dev', 'imports:\n  - project/base\nvalues:\n  foo: baz\n')
       const revisions = await esc.listEnvironmentRevisions(ORG, 'project', 'dev')
-      assert.deepEqual(revisions?.map((r) => r.number), [3, 2, 1], 'newest first')
+      assert.deepEqual(
+        revisions?.map((r) => r.number),
+        [3, 2, 1],
+        'newest first',
+      )
       assert.deepEqual(revisions?.[0]?.tags, ['latest'])
       // CLI paging: before = last number until an empty page
-      assert.deepEqual((await esc.listEnvironmentRevisions(ORG, 'project', 'dev', 3, 1))?.map((r) => r.number), [2])
+      assert.deepEqual(
+        (await esc.listEnvironmentRevisions(ORG, 'project', 'dev', 3, 1))?.map((r) => r.number),
+        [2],
+      )
       assert.deepEqual(await esc.listEnvironmentRevisions(ORG, 'project', 'dev', 1, 10), [])
 
       await esc.createEnvironmentRevisionTag(ORG, 'project', 'dev', 'testTag', 2)
@@ -111,12 +118,18 @@ for (const backend of BACKENDS) {
       assert.equal(atTag?.values?.foo, 'bar')
       assert.equal(atTag?.values?.my_secret, SECRET)
       const tags = await esc.listEnvironmentRevisionTags(ORG, 'project', 'dev')
-      assert.deepEqual(tags?.tags?.map((t) => t.name), ['latest', 'testTag'])
+      assert.deepEqual(
+        tags?.tags?.map((t) => t.name),
+        ['latest', 'testTag'],
+      )
       assert.deepEqual((await esc.listEnvironmentRevisionTags(ORG, 'project', 'dev', 'testTag'))?.tags, [], 'after= is honoured')
       await esc.updateEnvironmentRevisionTag(ORG, 'project', 'dev', 'testTag', 3)
       assert.equal((await esc.getEnvironmentRevisionTag(ORG, 'project', 'dev', 'testTag'))?.revision, 3)
       await esc.deleteEnvironmentRevisionTag(ORG, 'project', 'dev', 'testTag')
-      assert.deepEqual((await esc.listEnvironmentRevisionTags(ORG, 'project', 'dev'))?.tags?.map((t) => t.name), ['latest'])
+      assert.deepEqual(
+        (await esc.listEnvironmentRevisionTags(ORG, 'project', 'dev'))?.tags?.map((t) => t.name),
+        ['latest'],
+      )
 
       await esc.createEnvironmentTag(ORG, 'project', 'dev', 'owner', 'team-a')
       const listed = await esc.listEnvironmentTags(ORG, 'project', 'dev')
@@ -153,7 +166,10 @@ for (const backend of BACKENDS) {
       assert.notEqual(a!.dataKey, b!.dataKey, 'each environment has its own data key')
       assert.notEqual((await s.repo.getRevision(a!.id, 2))!.yaml, (await s.repo.getRevision(b!.id, 2))!.yaml)
       assert.equal((await esc.openAndReadEnvironment(ORG, 'rest', 'copy'))?.values?.pw, SECRET)
-      assert.deepEqual((await esc.listEnvironmentRevisions(ORG, 'rest', 'copy'))?.map((r) => r.number), [2, 1])
+      assert.deepEqual(
+        (await esc.listEnvironmentRevisions(ORG, 'rest', 'copy'))?.map((r) => r.number),
+        [2, 1],
+      )
       if (backend === 'sqlite') {
         // the raw database files (after definitions, opens and audit records) hold no plaintext secret
         const file = s.dbUrl.slice('sqlite:'.length)
@@ -178,12 +194,17 @@ for (const backend of BACKENDS) {
 
     it('rejects a definition with errors (400 with diagnostics) and keeps the last revision', async () => {
       await esc.createEnvironment(ORG, 'cc', 'broken')
-      const r = await esc.rawApi.updateEnvironmentYaml(ORG, 'cc', 'broken', 'values:\n  a: ${nope}\n').catch((e: { response: { status: number; data: unknown } }) => e.response)
+      const r = await esc.rawApi
+        .updateEnvironmentYaml(ORG, 'cc', 'broken', 'values:\n  a: ${nope}\n')
+        .catch((e: { response: { status: number; data: unknown } }) => e.response)
       assert.equal(r.status, 400)
       const data = r.data as { code: number; diagnostics: { summary: string }[] }
       assert.equal(data.code, 400)
       assert.equal(data.diagnostics[0]?.summary, 'unknown property "nope"')
-      assert.deepEqual((await esc.listEnvironmentRevisions(ORG, 'cc', 'broken'))?.map((x) => x.number), [1])
+      assert.deepEqual(
+        (await esc.listEnvironmentRevisions(ORG, 'cc', 'broken'))?.map((x) => x.number),
+        [1],
+      )
     })
 
     it('pages the environment list with continuation tokens until nextToken is empty', async () => {
@@ -207,7 +228,7 @@ for (const backend of BACKENDS) {
       await esc.updateEnvironmentYaml(ORG, 'rt', 'env', 'values:\n  v: 2\n')
       await esc.updateEnvironmentYaml(ORG, 'rt', 'env', 'values:\n  v: 3\n')
       await esc.createEnvironmentRevisionTag(ORG, 'rt', 'env', 'stable', 2)
-      const r = await s.call((esc.config.accessToken as string), 'POST', `/api/esc/environments/${ORG}/rt/env/versions/2/retract`, { reason: 'leaked' })
+      const r = await s.call(esc.config.accessToken as string, 'POST', `/api/esc/environments/${ORG}/rt/env/versions/2/retract`, { reason: 'leaked' })
       assert.equal(r.status, 204)
       assert.equal(await statusOf(esc.getEnvironmentAtVersion(ORG, 'rt', 'env', '2')), 404)
       assert.equal((await esc.getEnvironmentRevisionTag(ORG, 'rt', 'env', 'stable'))?.revision, 1)

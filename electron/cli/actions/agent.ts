@@ -17,7 +17,8 @@ import type { Cli } from '../context.ts'
 
 function idleMinutes(text: string): number {
   const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < 1 || n > 24 * 60) throw new UserError('invalid_input', `--idle must be a whole number of minutes from 1 to 1440, got ${JSON.stringify(text)}`)
+  if (!Number.isSafeInteger(n) || n < 1 || n > 24 * 60)
+    throw new UserError('invalid_input', `--idle must be a whole number of minutes from 1 to 1440, got ${JSON.stringify(text)}`)
   return n
 }
 
@@ -69,8 +70,14 @@ export async function agentStartCommand(cli: Cli, opts: { idle: string }): Promi
       if (exited === undefined) child.kill()
       // what `agent serve` reported (`error: …` / `hint: …` lines, see fast.ts reportError)
       const lines = readFileSync(logFile, 'utf8').slice(logStart).split('\n')
-      const why = lines.filter((l) => l.startsWith('error: ')).pop()?.slice('error: '.length)
-      const hint = lines.filter((l) => l.startsWith('hint: ')).pop()?.slice('hint: '.length)
+      const why = lines
+        .filter((l) => l.startsWith('error: '))
+        .pop()
+        ?.slice('error: '.length)
+      const hint = lines
+        .filter((l) => l.startsWith('hint: '))
+        .pop()
+        ?.slice('hint: '.length)
       throw new UserError('io', `the agent did not start${why ? `: ${why}` : ''}`, { hint: hint ? `${hint} (log: ${logFile})` : `see ${logFile}` })
     }
     await new Promise((r) => setTimeout(r, 50))
@@ -112,14 +119,17 @@ export async function agentAutostartCommand(cli: Cli, value: string | undefined)
     cli.out(`autostart: ${on ? 'on' : 'off'}${process.env.ENVELOPE_NO_AGENT ? ' (but ENVELOPE_NO_AGENT is set: no agent is used)' : ''}\n`)
     return
   }
-  if (value !== 'on' && value !== 'off') throw new UserError('invalid_input', `autostart is on or off, got ${JSON.stringify(value)}`, { hint: 'envelope agent autostart off' })
+  if (value !== 'on' && value !== 'off')
+    throw new UserError('invalid_input', `autostart is on or off, got ${JSON.stringify(value)}`, { hint: 'envelope agent autostart off' })
   await store.setSetting('agent.autostart', value === 'on')
   if (value === 'on') {
     cli.out('autostart: on. `envelope run` starts the agent when none runs (for a store whose key is in the OS keychain).\n')
     return
   }
   const pid = await stopAgent(store.dataDir)
-  cli.out(`autostart: off. \`envelope run\` no longer starts the agent; \`envelope agent start\` still does.${pid === undefined ? '' : ` Stopped the running agent (pid ${pid}).`}\n`)
+  cli.out(
+    `autostart: off. \`envelope run\` no longer starts the agent; \`envelope agent start\` still does.${pid === undefined ? '' : ` Stopped the running agent (pid ${pid}).`}\n`,
+  )
 }
 
 /**
@@ -233,7 +243,12 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
         rmSync(agentStartingPath(dataDir), { force: true })
         return
       }
-      spawnAgentServe(script, dataDir, ['--auto', '--idle', String(DEFAULT_IDLE_MINUTES)], `${isoNow()} envelope run (pid ${process.pid}) starts the agent\n`).unref()
+      spawnAgentServe(
+        script,
+        dataDir,
+        ['--auto', '--idle', String(DEFAULT_IDLE_MINUTES)],
+        `${isoNow()} envelope run (pid ${process.pid}) starts the agent\n`,
+      ).unref()
     } catch {
       // an optimisation only: the next run opens the environment itself
     }
@@ -246,9 +261,10 @@ function whenRunStartsOne(dataDir: string, autostart: boolean, backend: string |
   const obstacle = agentObstacle(dataDir)
   if (obstacle?.kind === 'windows') return 'The agent is not available on Windows yet.'
   if (!autostart) return '`envelope run` does not start one (autostart off); `envelope agent start` does.'
-  if (backend !== undefined && backend !== 'keychain') return `This store's key is a ${backend === 'passphrase' ? 'passphrase' : 'key file'}: only \`envelope agent start\` starts one.`
+  if (backend !== undefined && backend !== 'keychain')
+    return `This store's key is a ${backend === 'passphrase' ? 'passphrase' : 'key file'}: only \`envelope agent start\` starts one.`
   if (obstacle?.kind === 'readable-by-others') return `The data folder can be read by other users, so no agent serves it (chmod 700 ${dataDir}).`
-  if (obstacle?.kind === 'path-too-long') return 'The data folder\'s path is too long for the agent\'s socket: no agent serves it.'
+  if (obstacle?.kind === 'path-too-long') return "The data folder's path is too long for the agent's socket: no agent serves it."
   return `\`envelope run\` starts one (autostart on): a run of an environment without providers that comes within ${DEFAULT_IDLE_MINUTES} min of another run.`
 }
 
@@ -257,12 +273,15 @@ export async function agentStatusCommand(cli: Cli, opts: { output: string }): Pr
   const s = await agentStatus(dataDir)
   const store = await cli.store()
   const autostart = store.setting('agent.autostart')
-  if (opts.output === 'json') cli.out(`${JSON.stringify(s ? { running: true, ...s, current: s.build === cli.build, autostart } : { running: false, dataDir, autostart }, null, 2)}\n`)
+  if (opts.output === 'json')
+    cli.out(`${JSON.stringify(s ? { running: true, ...s, current: s.build === cli.build, autostart } : { running: false, dataDir, autostart }, null, 2)}\n`)
   else if (!s) {
     cli.out(`No agent serves ${dataDir}. ${whenRunStartsOne(dataDir, autostart, store.activeKeyInfo()?.backend)}\n`)
   } else {
-    const current = s.build === cli.build ? '' : ' (another build of envelope: it declines this one\'s requests; restart it)'
-    cli.out(`Agent pid ${s.pid} serves ${s.dataDir} since ${s.started}${current}; ${s.served} run${s.served === 1 ? '' : 's'} served; stops after ${s.idleMinutes} min without a served run.\n`)
+    const current = s.build === cli.build ? '' : " (another build of envelope: it declines this one's requests; restart it)"
+    cli.out(
+      `Agent pid ${s.pid} serves ${s.dataDir} since ${s.started}${current}; ${s.served} run${s.served === 1 ? '' : 's'} served; stops after ${s.idleMinutes} min without a served run.\n`,
+    )
   }
   if (!s) cli.exitCode = 1
 }

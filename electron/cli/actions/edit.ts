@@ -71,9 +71,13 @@ export async function editCommand(cli: Cli, ref: string, opts: { editor?: string
       const r = spawnSync(argv[0]!, [...argv.slice(1), file], { stdio: 'inherit' })
       if (r.error) {
         const code = (r.error as NodeJS.ErrnoException).code
-        throw new UserError('invalid_input', code === 'ENOENT' ? `no available editor: ${argv[0]} was not found` : `cannot start the editor ${argv[0]}: ${r.error.message}`, {
-          hint: 'use --editor or set VISUAL or EDITOR',
-        })
+        throw new UserError(
+          'invalid_input',
+          code === 'ENOENT' ? `no available editor: ${argv[0]} was not found` : `cannot start the editor ${argv[0]}: ${r.error.message}`,
+          {
+            hint: 'use --editor or set VISUAL or EDITOR',
+          },
+        )
       }
       if (r.status !== 0) throw new UserError('cancelled', `the editor exited with ${r.status ?? r.signal}; nothing was saved`)
       const edited = stripHeader(readFileSync(file, 'utf8'))
@@ -120,4 +124,3 @@ export async function editCommand(cli: Cli, ref: string, opts: { editor?: string
     if (!keep) rmSync(dir, { recursive: true, force: true })
   }
 }
-

@@ -1,15 +1,6 @@
 /** `env init|ls|get|set|rm|clone` and `import`. */
 import { UserError } from '../../../shared/errors.ts'
-import {
-  formatEnvFile,
-  formatJson,
-  formatValue,
-  lookup,
-  parseFormat,
-  parsePath,
-  projectEnvironment,
-  rootValue,
-} from '../../../shared/format/index.ts'
+import { formatEnvFile, formatJson, formatValue, lookup, parseFormat, parsePath, projectEnvironment, rootValue } from '../../../shared/format/index.ts'
 import { parseRef } from '../../../shared/domain/names.ts'
 import type { Cli } from '../context.ts'
 import { printStoreDiagnostics, readInput, ReportedError } from '../util.ts'
@@ -38,18 +29,37 @@ export async function initCommand(cli: Cli, ref: string, opts: { file?: string; 
   const store = await cli.store()
   const env = plainRef(ref, 'init')
   const yaml = opts.file ? readInput(opts.file) : undefined
-  const rev = await saveOrReport(cli, env, yaml ?? '', () => store.create(env, { ...(yaml !== undefined ? { yaml } : {}), ...(opts.message ? { message: opts.message } : {}) }))
+  const rev = await saveOrReport(cli, env, yaml ?? '', () =>
+    store.create(env, { ...(yaml !== undefined ? { yaml } : {}), ...(opts.message ? { message: opts.message } : {}) }),
+  )
   cli.out(`Environment ${rev.environment} created (revision ${rev.number}).\n`)
 }
 
 export async function lsCommand(cli: Cli, opts: { project?: string; output: 'text' | 'json' }): Promise<void> {
   const store = await cli.store()
   const list = (await store.list()).filter((e) => !opts.project || e.project === opts.project)
-  if (opts.output === 'json') cli.out(formatJson({ environments: list.map((e) => ({ project: e.project, name: e.name, latestRevision: e.latestRevision, created: e.created, modified: e.modified, tags: e.tags })) }))
+  if (opts.output === 'json')
+    cli.out(
+      formatJson({
+        environments: list.map((e) => ({
+          project: e.project,
+          name: e.name,
+          latestRevision: e.latestRevision,
+          created: e.created,
+          modified: e.modified,
+          tags: e.tags,
+        })),
+      }),
+    )
   else cli.out(list.map((e) => `${e.id}\n`).join(''))
 }
 
-export async function getCommand(cli: Cli, ref: string, path: string | undefined, opts: { value?: string; definition: boolean; showSecrets: boolean }): Promise<void> {
+export async function getCommand(
+  cli: Cli,
+  ref: string,
+  path: string | undefined,
+  opts: { value?: string; definition: boolean; showSecrets: boolean },
+): Promise<void> {
   const store = await cli.store()
   const def = await store.getDefinition(ref, { decrypt: opts.showSecrets })
   if (opts.definition) {
@@ -66,7 +76,8 @@ export async function getCommand(cli: Cli, ref: string, path: string | undefined
     if (format === 'dotenv' || format === 'shell') {
       if (path) throw new UserError('invalid_input', `--value ${format} cannot be combined with a property path`)
       const p = projectEnvironment(res.value, { reveal })
-      if (Object.keys(p.files).length > 0) cli.err(`note: ${Object.keys(p.files).join(', ')} under files are left out (only \`envelope open\` and \`envelope run\` write them to temp files)\n`)
+      if (Object.keys(p.files).length > 0)
+        cli.err(`note: ${Object.keys(p.files).join(', ')} under files are left out (only \`envelope open\` and \`envelope run\` write them to temp files)\n`)
       cli.out(formatEnvFile(format, p.variables))
     } else cli.out(formatValue(format, v, { reveal }))
     return
@@ -155,7 +166,12 @@ export async function rmCommand(cli: Cli, ref: string, pathText: string | undefi
   cli.out(`Environment ${env} deleted.\n`)
 }
 
-export async function cloneCommand(cli: Cli, from: string, to: string, opts: { preserveHistory: boolean; preserveRevTags: boolean; preserveEnvTags: boolean }): Promise<void> {
+export async function cloneCommand(
+  cli: Cli,
+  from: string,
+  to: string,
+  opts: { preserveHistory: boolean; preserveRevTags: boolean; preserveEnvTags: boolean },
+): Promise<void> {
   const src = plainRef(from, 'clone')
   const dst = plainRef(to.includes('/') ? to : `${parseRef(src).project}/${to}`, 'clone')
   const store = await cli.store()
@@ -163,7 +179,12 @@ export async function cloneCommand(cli: Cli, from: string, to: string, opts: { p
   cli.out(`Cloned ${src} to ${rev.environment} (revision ${rev.number}).\n`)
 }
 
-export async function importCommand(cli: Cli, ref: string, file: string, opts: { secret?: string[]; plaintext?: string[]; allSecret: boolean; detect: boolean; message?: string }): Promise<void> {
+export async function importCommand(
+  cli: Cli,
+  ref: string,
+  file: string,
+  opts: { secret?: string[]; plaintext?: string[]; allSecret: boolean; detect: boolean; message?: string },
+): Promise<void> {
   const env = plainRef(ref, 'import')
   const text = readInput(file)
   const { importDotenv } = await import('../../services/dotenv/index.ts')
@@ -186,7 +207,10 @@ export async function importCommand(cli: Cli, ref: string, file: string, opts: {
     existing ? store.update(env, result.yaml, { baseRevision: existing.revision, message }) : store.create(env, { yaml: result.yaml, message }),
   )
   const secrets = result.variables.filter((v) => v.secret)
-  cli.out(`Imported ${result.variables.length} variable${result.variables.length === 1 ? '' : 's'} into ${env} (revision ${rev.number}); ${secrets.length} stored as secret${secrets.length === 1 ? '' : 's'}.\n`)
-  for (const v of result.variables) cli.out(`  ${v.secret ? 'secret   ' : 'plaintext'}  ${v.name}${v.reason && v.reason !== 'flag' ? `  (detected: ${v.reason})` : ''}\n`)
+  cli.out(
+    `Imported ${result.variables.length} variable${result.variables.length === 1 ? '' : 's'} into ${env} (revision ${rev.number}); ${secrets.length} stored as secret${secrets.length === 1 ? '' : 's'}.\n`,
+  )
+  for (const v of result.variables)
+    cli.out(`  ${v.secret ? 'secret   ' : 'plaintext'}  ${v.name}${v.reason && v.reason !== 'flag' ? `  (detected: ${v.reason})` : ''}\n`)
   if (secrets.length === 0 && opts.detect) cli.err('note: no variable looked like a secret; use --secret NAME to encrypt one\n')
 }

@@ -50,9 +50,13 @@ export async function evalFile(cli: Cli, file: string, opts: { format: string; s
   if (!result.value) throw new UserError('invalid_input', `${file} produced no value`)
   const reveal = opts.showSecrets
   if (format === 'dotenv' || format === 'shell') {
-    if (opts.path) throw new UserError('invalid_input', `--format ${format} cannot be combined with --path`, { hint: 'dotenv and shell print environmentVariables; use json or string for one property' })
+    if (opts.path)
+      throw new UserError('invalid_input', `--format ${format} cannot be combined with --path`, {
+        hint: 'dotenv and shell print environmentVariables; use json or string for one property',
+      })
     const p = projectEnvironment(result.value, { reveal })
-    if (Object.keys(p.files).length > 0) cli.err(`note: ${Object.keys(p.files).join(', ')} under files are left out (only \`envelope open\` and \`envelope run\` write them to temp files)\n`)
+    if (Object.keys(p.files).length > 0)
+      cli.err(`note: ${Object.keys(p.files).join(', ')} under files are left out (only \`envelope open\` and \`envelope run\` write them to temp files)\n`)
     cli.out(formatEnvFile(format, p.variables))
     return
   }

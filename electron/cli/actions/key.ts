@@ -17,7 +17,9 @@ export async function keyStatusCommand(cli: Cli, opts: { output: string }): Prom
     cli.out(formatJson(s as never))
     return
   }
-  cli.out(`backend:   ${s.backend} (${s.description})\navailable: ${s.available ? 'yes' : 'no'}\n${s.keyId ? `key id:    ${s.keyId}\n` : ''}${s.message ? `note:      ${s.message}\n` : ''}`)
+  cli.out(
+    `backend:   ${s.backend} (${s.description})\navailable: ${s.available ? 'yes' : 'no'}\n${s.keyId ? `key id:    ${s.keyId}\n` : ''}${s.message ? `note:      ${s.message}\n` : ''}`,
+  )
   if (!s.available) cli.exitCode = 1
 }
 
@@ -39,15 +41,26 @@ export type UsageError = (message: string, hint: string) => never
  */
 export async function keyRotateCommand(cli: Cli, opts: KeyRotateOptions, usage: UsageError): Promise<void> {
   const again = (flags: string) => `envelope key rotate ${flags}`
-  if (opts.keyFile !== undefined && opts.passphraseFile !== undefined) usage('--key-file and --passphrase-file exclude each other', `${again('--to keyfile --key-file <path>')} or ${again('--to passphrase --passphrase-file <file>')}`)
-  if (opts.to && opts.to !== 'keyfile' && opts.keyFile !== undefined) usage(`--key-file goes with --to keyfile, not --to ${opts.to}`, again(`--to keyfile --key-file ${opts.keyFile}`))
-  if (opts.to && opts.to !== 'passphrase' && opts.passphraseFile !== undefined) usage(`--passphrase-file goes with --to passphrase, not --to ${opts.to}`, again(`--to passphrase --passphrase-file ${opts.passphraseFile}`))
+  if (opts.keyFile !== undefined && opts.passphraseFile !== undefined)
+    usage(
+      '--key-file and --passphrase-file exclude each other',
+      `${again('--to keyfile --key-file <path>')} or ${again('--to passphrase --passphrase-file <file>')}`,
+    )
+  if (opts.to && opts.to !== 'keyfile' && opts.keyFile !== undefined)
+    usage(`--key-file goes with --to keyfile, not --to ${opts.to}`, again(`--to keyfile --key-file ${opts.keyFile}`))
+  if (opts.to && opts.to !== 'passphrase' && opts.passphraseFile !== undefined)
+    usage(`--passphrase-file goes with --to passphrase, not --to ${opts.to}`, again(`--to passphrase --passphrase-file ${opts.passphraseFile}`))
   const store = await cli.store()
   const before = await store.keyStatus()
   const from = before.backend
   const to = opts.to ?? from
-  if (opts.keyFile !== undefined && to !== 'keyfile') usage(`--key-file goes with --to keyfile (this store's key is in the ${from} backend)`, again(`--to keyfile --key-file ${opts.keyFile}`))
-  if (opts.passphraseFile !== undefined && to !== 'passphrase') usage(`--passphrase-file goes with --to passphrase (this store's key is in the ${from} backend)`, again(`--to passphrase --passphrase-file ${opts.passphraseFile}`))
+  if (opts.keyFile !== undefined && to !== 'keyfile')
+    usage(`--key-file goes with --to keyfile (this store's key is in the ${from} backend)`, again(`--to keyfile --key-file ${opts.keyFile}`))
+  if (opts.passphraseFile !== undefined && to !== 'passphrase')
+    usage(
+      `--passphrase-file goes with --to passphrase (this store's key is in the ${from} backend)`,
+      again(`--to passphrase --passphrase-file ${opts.passphraseFile}`),
+    )
   if (!before.available) {
     // before asking for a new passphrase: the current key must open, every data key is re-wrapped
     const [what, fix] = (before.message ?? 'the store key is not reachable').split('. To fix: ')
@@ -61,7 +74,12 @@ export async function keyRotateCommand(cli: Cli, opts: KeyRotateOptions, usage: 
     if (!keep) target.passphrase = await passphrase(cli, opts.passphraseFile, { envVar: 'ENVELOPE_NEW_PASSPHRASE', confirm: true, flags: '--to passphrase ' })
   } else if (to === 'keyfile') {
     const given = opts.keyFile ?? process.env.ENVELOPE_KEY_FILE
-    if (!given) throw new UserError('invalid_input', from === 'keyfile' ? 'rotating a key-file key needs the path of a NEW key file' : 'moving the key to a key file needs its path', { hint: `${again('--to keyfile --key-file <path>')} (created, mode 0600, with a random key if missing), or set ENVELOPE_KEY_FILE` })
+    if (!given)
+      throw new UserError(
+        'invalid_input',
+        from === 'keyfile' ? 'rotating a key-file key needs the path of a NEW key file' : 'moving the key to a key file needs its path',
+        { hint: `${again('--to keyfile --key-file <path>')} (created, mode 0600, with a random key if missing), or set ENVELOPE_KEY_FILE` },
+      )
     keyFile = resolve(given)
     target.keyFile = keyFile
   }
@@ -70,12 +88,17 @@ export async function keyRotateCommand(cli: Cli, opts: KeyRotateOptions, usage: 
   const lines = [`Key rotated: ${r.rewrapped} data key${r.rewrapped === 1 ? '' : 's'} re-wrapped under ${r.keyId} (retired ${r.retiredKeyId}).`]
   if (r.from !== r.backend) lines.push(`Backend: ${r.from} -> ${r.backend}. The store is now protected by the ${after.description}.`)
   if (r.from === 'keychain') {
-    lines.push(r.oldKeyRemoved
-      ? `The old key was removed from the OS keychain (${keychainDescription()}).`
-      : `The old key could not be removed from the OS keychain (${keychainDescription()}): it no longer opens this store; delete the "Envelope" entry whose account ends in :${r.retiredKeyId} with your keyring tool.`)
+    lines.push(
+      r.oldKeyRemoved
+        ? `The old key was removed from the OS keychain (${keychainDescription()}).`
+        : `The old key could not be removed from the OS keychain (${keychainDescription()}): it no longer opens this store; delete the "Envelope" entry whose account ends in :${r.retiredKeyId} with your keyring tool.`,
+    )
   }
   if (r.from === 'passphrase' && r.backend !== 'passphrase') lines.push('ENVELOPE_PASSPHRASE is no longer needed for this store.')
-  if (r.from === 'keyfile') lines.push(`The old ${before.description} no longer opens this store (only copies of the data folder made before now): delete it once you no longer need those.`)
+  if (r.from === 'keyfile')
+    lines.push(
+      `The old ${before.description} no longer opens this store (only copies of the data folder made before now): delete it once you no longer need those.`,
+    )
   lines.push(`Next: ${nextStep(r.backend, keyFile, target.passphrase !== undefined)}`)
   const agentPid = await stopAgentHoldingOldKey((await cli.store()).dataDir)
   if (agentPid !== undefined) lines.push(`Stopped the agent (pid ${agentPid}): it held the old key.`)
@@ -97,8 +120,12 @@ function nextStep(backend: KeyBackend, keyFile: string | undefined, newPassphras
   const file = keyFile ?? 'the key file'
   const env = process.env.ENVELOPE_KEY_FILE
   const stale = env !== undefined && env !== '' && resolve(env) !== keyFile
-  return `keep ${file} and a backup of it: the store does not open without it. ` +
-    (stale ? `ENVELOPE_KEY_FILE names ${env} in this shell: set ENVELOPE_KEY_FILE=${file} or unset it (the store records the path).` : `Future commands find it at that path (recorded in the store) or through ENVELOPE_KEY_FILE=${file}.`)
+  return (
+    `keep ${file} and a backup of it: the store does not open without it. ` +
+    (stale
+      ? `ENVELOPE_KEY_FILE names ${env} in this shell: set ENVELOPE_KEY_FILE=${file} or unset it (the store records the path).`
+      : `Future commands find it at that path (recorded in the store) or through ENVELOPE_KEY_FILE=${file}.`)
+  )
 }
 
 /**
@@ -111,10 +138,17 @@ async function passphrase(cli: Cli, file: string | undefined, opts: { envVar: st
   else if (process.env[opts.envVar]) p = process.env[opts.envVar]
   else if (cli.interactive) {
     p = await hiddenPrompt('Passphrase: ')
-    if (opts.confirm && p !== undefined && (await hiddenPrompt('Repeat passphrase: ')) !== p) throw new UserError('invalid_input', 'the passphrases do not match')
+    if (opts.confirm && p !== undefined && (await hiddenPrompt('Repeat passphrase: ')) !== p)
+      throw new UserError('invalid_input', 'the passphrases do not match')
   }
-  if (!p) throw new UserError('invalid_input', 'a passphrase is required', { hint: `use ${opts.flags ?? ''}--passphrase-file <file> or ${opts.envVar}, or run it on a terminal to be asked` })
-  if (opts.confirm && p.length < MIN_PASSPHRASE) throw new UserError('invalid_input', `the passphrase is too short (${MIN_PASSPHRASE} characters at least)`, { hint: 'a few unrelated words make a long passphrase that is easy to type' })
+  if (!p)
+    throw new UserError('invalid_input', 'a passphrase is required', {
+      hint: `use ${opts.flags ?? ''}--passphrase-file <file> or ${opts.envVar}, or run it on a terminal to be asked`,
+    })
+  if (opts.confirm && p.length < MIN_PASSPHRASE)
+    throw new UserError('invalid_input', `the passphrase is too short (${MIN_PASSPHRASE} characters at least)`, {
+      hint: 'a few unrelated words make a long passphrase that is easy to type',
+    })
   return p
 }
 

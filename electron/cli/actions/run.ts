@@ -19,7 +19,9 @@ export async function openOrFail(cli: Cli, ref: string, use: 'run' | 'export' | 
 export async function openCommand(cli: Cli, ref: string, path: string | undefined, opts: { format: string }): Promise<void> {
   const format = parseFormat(opts.format)
   if (path && (format === 'dotenv' || format === 'shell')) {
-    throw new UserError('invalid_input', `--format ${format} cannot be combined with a property path`, { hint: 'dotenv and shell print environmentVariables; use json or string for one property' })
+    throw new UserError('invalid_input', `--format ${format} cannot be combined with a property path`, {
+      hint: 'dotenv and shell print environmentVariables; use json or string for one property',
+    })
   }
   const res = await openOrFail(cli, ref)
   if (format === 'dotenv' || format === 'shell') {
@@ -52,14 +54,24 @@ export async function runCommand(cli: Cli, ref: string, argv: string[], opts: { 
     cli.close({ exiting: true })
     startAgent?.()
   }
-  cli.exitCode = await launch({ command: plan.command, args: plan.args, variables: plan.variables, files: plan.files, secrets: plan.secrets, mask: opts.mask, onSpawn })
+  cli.exitCode = await launch({
+    command: plan.command,
+    args: plan.args,
+    variables: plan.variables,
+    files: plan.files,
+    secrets: plan.secrets,
+    mask: opts.mask,
+    onSpawn,
+  })
 }
 
 export async function exportCommand(cli: Cli, ref: string, opts: { format: 'dotenv' | 'shell' | 'json' | 'yaml'; output?: string }): Promise<void> {
   const res = await openOrFail(cli, ref, 'export')
   const plan = planExport(ref, res, opts.format, { reveal: true, hint: 'fix the errors and save', file: opts.output })
   if (plan.skippedFiles.length > 0) {
-    cli.err(`warning: ${plan.skippedFiles.join(', ')} under files are not exported (they name temp files that would not outlive this command); use \`envelope run\`\n`)
+    cli.err(
+      `warning: ${plan.skippedFiles.join(', ')} under files are not exported (they name temp files that would not outlive this command); use \`envelope run\`\n`,
+    )
   }
   const store = await cli.store()
   await store.recordAudit(plan.audit)

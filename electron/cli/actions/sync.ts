@@ -41,7 +41,10 @@ export async function syncLoginCommand(cli: Cli, url: string, opts: { token?: st
     cli.out(`Logged in to ${r.url} as ${r.login} (organization ${r.org}); the token is in the OS keychain.\n`)
   } catch (err) {
     if (err instanceof UserError && err.code === 'unauthorized') {
-      throw new UserError('unauthorized', `${url} rejected the token (it is wrong, expired or revoked)`, { hint: 'create a new token on the server (POST /api/user/tokens or ask an administrator) and log in again', cause: err })
+      throw new UserError('unauthorized', `${url} rejected the token (it is wrong, expired or revoked)`, {
+        hint: 'create a new token on the server (POST /api/user/tokens or ask an administrator) and log in again',
+        cause: err,
+      })
     }
     throw err
   }
@@ -54,19 +57,27 @@ export async function syncLogoutCommand(cli: Cli): Promise<void> {
   cli.out(s ? `Logged out of ${s.url}; the token was removed from the OS keychain.\n` : 'Not logged in.\n')
 }
 
-
 function describeStatus(s: SyncEnvironmentStatus): string {
   const l = s.localRevision
   const r = s.remoteRevision
   const b = s.synced
   switch (s.state) {
-    case 'in-sync': return `local @${l} = server @${r}`
-    case 'ahead': return `${l! - b!.local} local revision(s) to push (local @${l}, server @${r})`
-    case 'behind': return `${r! - b!.remote} server revision(s) to pull (local @${l}, server @${r})`
-    case 'diverged': return b ? `both changed since local @${b.local} / server @${b.remote} (local @${l}, server @${r}); sync to see the conflict` : `never synced and different (local @${l}, server @${r}); sync to see the conflict`
-    case 'conflict': return `unresolved: envelope sync resolve ${s.environment}`
-    case 'local-only': return `only local (@${l}); sync creates it on the server`
-    case 'remote-only': return `only on the server (@${r}); sync creates it locally`
+    case 'in-sync':
+      return `local @${l} = server @${r}`
+    case 'ahead':
+      return `${l! - b!.local} local revision(s) to push (local @${l}, server @${r})`
+    case 'behind':
+      return `${r! - b!.remote} server revision(s) to pull (local @${l}, server @${r})`
+    case 'diverged':
+      return b
+        ? `both changed since local @${b.local} / server @${b.remote} (local @${l}, server @${r}); sync to see the conflict`
+        : `never synced and different (local @${l}, server @${r}); sync to see the conflict`
+    case 'conflict':
+      return `unresolved: envelope sync resolve ${s.environment}`
+    case 'local-only':
+      return `only local (@${l}); sync creates it on the server`
+    case 'remote-only':
+      return `only on the server (@${r}); sync creates it locally`
   }
 }
 
@@ -89,17 +100,24 @@ export async function syncStatusCommand(cli: Cli, envs: string[], opts: { output
 function describeResult(r: SyncResult): string {
   const revs = (xs: number[]) => xs.join(', ')
   switch (r.action) {
-    case 'up-to-date': return 'in sync'
-    case 'linked': return 'in sync (same text on both sides)'
-    case 'pushed': return `pushed local revision(s) ${revs(r.pushed)}`
-    case 'pulled': return `pulled server revision(s) ${revs(r.pulled)}`
-    case 'created-remote': return `created on the server${r.pushed.length ? ` (pushed revision(s) ${revs(r.pushed)})` : ''}`
-    case 'created-local': return `created locally${r.pulled.length ? ` (pulled server revision(s) ${revs(r.pulled)})` : ''}`
+    case 'up-to-date':
+      return 'in sync'
+    case 'linked':
+      return 'in sync (same text on both sides)'
+    case 'pushed':
+      return `pushed local revision(s) ${revs(r.pushed)}`
+    case 'pulled':
+      return `pulled server revision(s) ${revs(r.pulled)}`
+    case 'created-remote':
+      return `created on the server${r.pushed.length ? ` (pushed revision(s) ${revs(r.pushed)})` : ''}`
+    case 'created-local':
+      return `created locally${r.pulled.length ? ` (pulled server revision(s) ${revs(r.pulled)})` : ''}`
     case 'conflict': {
       const c = r.conflict!
       return `CONFLICT: local @${c.localRevision} and server @${c.remoteRevision} both changed${c.basePair ? ` since local @${c.basePair.local} / server @${c.basePair.remote}` : ' (never synced)'}; nothing was written — see: envelope sync resolve ${r.environment}`
     }
-    case 'error': return `error: ${r.error?.message ?? 'unknown'}${r.error?.hint ? ` (hint: ${r.error.hint})` : ''}`
+    case 'error':
+      return `error: ${r.error?.message ?? 'unknown'}${r.error?.hint ? ` (hint: ${r.error.hint})` : ''}`
   }
 }
 
@@ -115,25 +133,50 @@ export async function syncNowCommand(cli: Cli, envs: string[], opts: { output: s
     targets = []
     for (const s of st) {
       if (wanted.includes(s.state)) targets.push(s.environment)
-      else if (s.state !== 'in-sync') skipped.push({ environment: s.environment, reason: `${syncStateLabel[s.state]}: use sync ${opts.mode === 'push' ? 'pull' : 'push'}` })
+      else if (s.state !== 'in-sync')
+        skipped.push({ environment: s.environment, reason: `${syncStateLabel[s.state]}: use sync ${opts.mode === 'push' ? 'pull' : 'push'}` })
     }
   }
   const results = targets && targets.length === 0 ? [] : await sync.sync(targets ? { environments: targets } : {})
   const shown = results.filter((r) => r.action !== 'up-to-date' || envs.length > 0 || opts.mode === 'both')
   if (results.some((r) => r.action === 'conflict' || r.action === 'error')) cli.exitCode = 1
   if (format === 'json') {
-    cli.out(JSON.stringify({ results: results.map((r) => ({ ...r, ...(r.conflict ? { conflict: { environment: r.conflict.environment, localRevision: r.conflict.localRevision, remoteRevision: r.conflict.remoteRevision, conflicts: r.conflict.conflicts } } : {}) })), skipped }, null, 2) + '\n')
+    cli.out(
+      JSON.stringify(
+        {
+          results: results.map((r) => ({
+            ...r,
+            ...(r.conflict
+              ? {
+                  conflict: {
+                    environment: r.conflict.environment,
+                    localRevision: r.conflict.localRevision,
+                    remoteRevision: r.conflict.remoteRevision,
+                    conflicts: r.conflict.conflicts,
+                  },
+                }
+              : {}),
+          })),
+          skipped,
+        },
+        null,
+        2,
+      ) + '\n',
+    )
     return
   }
   const w = Math.max(0, ...shown.map((r) => r.environment.length), ...skipped.map((s) => s.environment.length))
   for (const r of shown) cli.out(`${r.environment.padEnd(w)}  ${describeResult(r)}\n`)
   for (const s of skipped) cli.out(`${s.environment.padEnd(w)}  skipped (${s.reason})\n`)
-  if (shown.length === 0 && skipped.length === 0) cli.out(opts.mode === 'push' ? 'nothing to push\n' : opts.mode === 'pull' ? 'nothing to pull\n' : 'nothing to sync\n')
+  if (shown.length === 0 && skipped.length === 0)
+    cli.out(opts.mode === 'push' ? 'nothing to push\n' : opts.mode === 'pull' ? 'nothing to pull\n' : 'nothing to sync\n')
 }
 
 /** Masks secret values in definition text for display (`fn::secret: value` → `fn::secret: [secret]`). */
 export function maskSecrets(text: string): string {
-  return text.replace(/(fn::secret:[ \t]*)([^\s{[|>].*)$/gm, '$1[secret]').replace(/(["']?fn::secret["']?[ \t]*:[ \t]*\{[^}]*?\bplaintext:[ \t]*)[^,}\n]+/g, '$1[secret]')
+  return text
+    .replace(/(fn::secret:[ \t]*)([^\s{[|>].*)$/gm, '$1[secret]')
+    .replace(/(["']?fn::secret["']?[ \t]*:[ \t]*\{[^}]*?\bplaintext:[ \t]*)[^,}\n]+/g, '$1[secret]')
 }
 
 function showConflict(cli: Cli, c: SyncConflict, showSecrets: boolean): void {
@@ -141,12 +184,26 @@ function showConflict(cli: Cli, c: SyncConflict, showSecrets: boolean): void {
   const base = c.basePair ? `base: local @${c.basePair.local} = server @${c.basePair.remote}` : 'base: none (never synced; the base is empty)'
   cli.out(`Conflict in ${c.environment}: local @${c.localRevision} vs server @${c.remoteRevision} (${base})\n\n`)
   cli.out(`### local changes (base → local)\n${m(c.localPatch)}\n### server changes (base → server)\n${m(c.remotePatch)}\n`)
-  cli.out(`### proposed merge (${c.conflicts === 0 ? 'clean' : `${c.conflicts} conflicting region(s) marked <<<<<<< ||||||| =======  >>>>>>>`})\n${m(c.merged)}${c.merged.endsWith('\n') || c.merged === '' ? '' : '\n'}\n`)
-  cli.out(`Resolve with one of:\n  envelope sync resolve ${c.environment} --ours\n  envelope sync resolve ${c.environment} --theirs\n${c.conflicts === 0 ? `  envelope sync resolve ${c.environment} --merge\n` : ''}  envelope sync resolve ${c.environment} --output merged.yaml   # write the proposal, edit it, then:\n  envelope sync resolve ${c.environment} --file merged.yaml\n`)
+  cli.out(
+    `### proposed merge (${c.conflicts === 0 ? 'clean' : `${c.conflicts} conflicting region(s) marked <<<<<<< ||||||| =======  >>>>>>>`})\n${m(c.merged)}${c.merged.endsWith('\n') || c.merged === '' ? '' : '\n'}\n`,
+  )
+  cli.out(
+    `Resolve with one of:\n  envelope sync resolve ${c.environment} --ours\n  envelope sync resolve ${c.environment} --theirs\n${c.conflicts === 0 ? `  envelope sync resolve ${c.environment} --merge\n` : ''}  envelope sync resolve ${c.environment} --output merged.yaml   # write the proposal, edit it, then:\n  envelope sync resolve ${c.environment} --file merged.yaml\n`,
+  )
 }
 
-export async function syncResolveCommand(cli: Cli, env: string, opts: { ours?: boolean; theirs?: boolean; merge?: boolean; file?: string; output?: string; showSecrets?: boolean }): Promise<void> {
-  const chosen = [opts.ours && '--ours', opts.theirs && '--theirs', opts.merge && '--merge', opts.file !== undefined && '--file', opts.output !== undefined && '--output'].filter(Boolean)
+export async function syncResolveCommand(
+  cli: Cli,
+  env: string,
+  opts: { ours?: boolean; theirs?: boolean; merge?: boolean; file?: string; output?: string; showSecrets?: boolean },
+): Promise<void> {
+  const chosen = [
+    opts.ours && '--ours',
+    opts.theirs && '--theirs',
+    opts.merge && '--merge',
+    opts.file !== undefined && '--file',
+    opts.output !== undefined && '--output',
+  ].filter(Boolean)
   if (chosen.length > 1) throw new UserError('invalid_input', `choose one of ${chosen.join(', ')}`)
   const sync = await service(cli)
   const c = await sync.conflictDetails(env)
@@ -156,21 +213,28 @@ export async function syncResolveCommand(cli: Cli, env: string, opts: { ours?: b
   }
   if (opts.output !== undefined) {
     writePrivateFile(opts.output, c.merged)
-    cli.out(`Wrote the proposed merge of ${env} to ${opts.output}${c.conflicts ? ` (${c.conflicts} conflicting region(s) to edit)` : ''}; then: envelope sync resolve ${env} --file ${opts.output}\n`)
+    cli.out(
+      `Wrote the proposed merge of ${env} to ${opts.output}${c.conflicts ? ` (${c.conflicts} conflicting region(s) to edit)` : ''}; then: envelope sync resolve ${env} --file ${opts.output}\n`,
+    )
     return
   }
   let text: string
   if (opts.ours) text = c.local
   else if (opts.theirs) text = c.remote
   else if (opts.merge) {
-    if (c.conflicts > 0) throw new UserError('invalid_input', `the automatic merge of ${env} has ${c.conflicts} conflicting region(s)`, { hint: `use --ours, --theirs, or --output merged.yaml, edit it, then --file merged.yaml` })
+    if (c.conflicts > 0)
+      throw new UserError('invalid_input', `the automatic merge of ${env} has ${c.conflicts} conflicting region(s)`, {
+        hint: `use --ours, --theirs, or --output merged.yaml, edit it, then --file merged.yaml`,
+      })
     text = c.merged
   } else {
     text = readInput(opts.file!)
     const marker = /^(<{7}|\|{7}|={7}|>{7})( |$)/m.exec(text)
     if (marker) {
       const line = text.slice(0, marker.index).split('\n').length
-      throw new UserError('invalid_input', `${opts.file}:${line}:1: conflict marker ${marker[1]} left in the merged text`, { hint: 'edit the file until no <<<<<<< ||||||| ======= >>>>>>> lines remain' })
+      throw new UserError('invalid_input', `${opts.file}:${line}:1: conflict marker ${marker[1]} left in the merged text`, {
+        hint: 'edit the file until no <<<<<<< ||||||| ======= >>>>>>> lines remain',
+      })
     }
   }
   const r = await sync.resolve(env, text)

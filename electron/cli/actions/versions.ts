@@ -24,7 +24,11 @@ async function revisionOf(cli: Cli, env: string, version: string): Promise<numbe
 }
 
 function time(iso: string, utc: boolean): string {
-  if (utc) return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC')
+  if (utc)
+    return iso
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC')
+      .replace(/Z$/, ' UTC')
   const d = new Date(iso)
   const p = (n: number) => String(n).padStart(2, '0')
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
@@ -33,7 +37,8 @@ function time(iso: string, utc: boolean): string {
 function describe(r: RevisionInfo, utc: boolean): string {
   let s = `revision ${r.number}${r.tags.length ? ` (${r.tags.join(', ')})` : ''}\n`
   s += `Author: ${r.author}\nDate:   ${time(r.created, utc)}\n`
-  if (r.retracted) s += `Retracted by ${r.retracted.by} at ${time(r.retracted.at, utc)}: replaced by revision ${r.retracted.replacement}${r.retracted.reason ? `; reason: ${r.retracted.reason}` : ''}\n`
+  if (r.retracted)
+    s += `Retracted by ${r.retracted.by} at ${time(r.retracted.at, utc)}: replaced by revision ${r.retracted.replacement}${r.retracted.reason ? `; reason: ${r.retracted.reason}` : ''}\n`
   if (r.message) s += `\n    ${r.message.split('\n').join('\n    ')}\n`
   return s
 }
@@ -52,7 +57,7 @@ export async function historyCommand(cli: Cli, ref: string, opts: { output: 'tex
   const store = await cli.store()
   const before = s.version ? (await revisionOf(cli, s.env, s.version)) + 1 : undefined
   const all: RevisionInfo[] = []
-  for (let b = before; ; ) {
+  for (let b = before; ;) {
     const page = await store.listRevisions(s.env, { ...(b !== undefined ? { before: b } : {}), count: 500 })
     all.push(...page)
     if (page.length < 500) break
@@ -64,7 +69,8 @@ export async function historyCommand(cli: Cli, ref: string, opts: { output: 'tex
 
 export async function tagCommand(cli: Cli, ref: string, target: string | undefined): Promise<void> {
   const { env, version: tag } = needVersion(ref, 'env version tag')
-  if (/^[0-9]/.test(tag) || tag === 'latest') throw new UserError('invalid_input', `${tag} cannot be used as a tag name`, { hint: 'tag names start with a letter (e.g. stable, prod)' })
+  if (/^[0-9]/.test(tag) || tag === 'latest')
+    throw new UserError('invalid_input', `${tag} cannot be used as a tag name`, { hint: 'tag names start with a letter (e.g. stable, prod)' })
   const v = target === undefined ? 'latest' : target.replace(/^@/, '')
   const n = await revisionOf(cli, env, v)
   const store = await cli.store()
@@ -106,7 +112,11 @@ export async function envTagCommand(cli: Cli, ref: string, name: string | undefi
   const store = await cli.store()
   if (name === undefined) {
     const tags = await store.getTags(ref)
-    cli.out(Object.entries(tags).map(([k, v]) => `${k}: ${v}\n`).join(''))
+    cli.out(
+      Object.entries(tags)
+        .map(([k, v]) => `${k}: ${v}\n`)
+        .join(''),
+    )
     return
   }
   if (value === undefined) {

@@ -10,7 +10,8 @@ export function loadDefinition(yaml: string, env: string): Document {
     const e = doc.errors[0]!
     throw new UserError('invalid_input', `${env}: the stored definition is not valid YAML (${e.message})`, { hint: `fix it with \`envelope env edit ${env}\`` })
   }
-  if (!isMap(doc.contents)) throw new UserError('invalid_input', `${env}: the definition is not a YAML mapping`, { hint: `fix it with \`envelope env edit ${env}\`` })
+  if (!isMap(doc.contents))
+    throw new UserError('invalid_input', `${env}: the definition is not a YAML mapping`, { hint: `fix it with \`envelope env edit ${env}\`` })
   // an empty definition is stored as `{}`: grow it in block style
   if (doc.contents.items.length === 0) doc.contents.flow = false
   return doc
@@ -23,7 +24,10 @@ export function setValue(doc: Document, path: PathSegment[], value: unknown): vo
   for (let i = 0; i < path.length - 1 && node !== undefined; i++) {
     const seg = path[i]!
     if (typeof seg === 'number' ? !isSeq(node) : !isMap(node)) {
-      throw new UserError('invalid_input', `cannot set ${formatPath(path)}: ${formatPath(path.slice(0, i)) || 'values'} is not ${typeof seg === 'number' ? 'a list' : 'an object'}`)
+      throw new UserError(
+        'invalid_input',
+        `cannot set ${formatPath(path)}: ${formatPath(path.slice(0, i)) || 'values'} is not ${typeof seg === 'number' ? 'a list' : 'an object'}`,
+      )
     }
     node = (node as { get(k: unknown, keep: true): unknown }).get(seg, true)
   }

@@ -24,11 +24,11 @@ function addOpen(parent: Command, cli: Cli, name = 'open'): void {
 function addRun(parent: Command, cli: Cli): void {
   parent
     .command('run')
-    .description('run a command with the environment\'s environmentVariables and files; secrets in its output are masked')
+    .description("run a command with the environment's environmentVariables and files; secrets in its output are masked")
     .usage('[options] <env> [--] <command> [args...]')
     .argument('<env>', 'project/env[@version]')
     .argument('<command...>', 'the command and its arguments (no shell; use sh -c for shell syntax); ${path} in arguments is replaced by values')
-    .option('--no-mask', 'do not replace secrets with [secret] in the command\'s output')
+    .option('--no-mask', "do not replace secrets with [secret] in the command's output")
     .option('-i, --interactive', 'same as --no-mask (the command gets the terminal directly)')
     .passThroughOptions()
     .action(async (ref: string, command: string[], opts: { mask: boolean; interactive?: boolean }) => {
@@ -40,7 +40,7 @@ function addRun(parent: Command, cli: Cli): void {
 function addExport(parent: Command, cli: Cli): void {
   parent
     .command('export')
-    .description('write the environment\'s variables (secrets in plaintext) as dotenv, shell, json or yaml; audited as export')
+    .description("write the environment's variables (secrets in plaintext) as dotenv, shell, json or yaml; audited as export")
     .argument('<env>', 'project/env[@version]')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['dotenv', 'shell', 'json', 'yaml']).default('dotenv'))
     .option('-o, --output <file>', 'write to this file (created with mode 0600) instead of stdout')
@@ -53,7 +53,7 @@ function addExport(parent: Command, cli: Cli): void {
 function addImport(parent: Command, cli: Cli): void {
   parent
     .command('import')
-    .description('import a .env file into an environment\'s environmentVariables (created if missing); likely secrets become fn::secret')
+    .description("import a .env file into an environment's environmentVariables (created if missing); likely secrets become fn::secret")
     .argument('<env>', 'project/env')
     .argument('<file>', '.env file (- for stdin)')
     .option('-s, --secret <names...>', 'store these variables as secrets')
@@ -96,7 +96,8 @@ defineCommand({
       .option('--definition', 'print only the definition', false)
       .option('--show-secrets', 'show secret values in plaintext', false)
       .action(async (ref: string, path: string | undefined, opts: { value?: string; definition: boolean; showSecrets: boolean }) =>
-        (await import('../actions/env.ts')).getCommand(cli, ref, path, opts))
+        (await import('../actions/env.ts')).getCommand(cli, ref, path, opts),
+      )
 
     env
       .command('set')
@@ -109,8 +110,14 @@ defineCommand({
       .option('--string', 'treat the value as a string, not YAML', false)
       .option('-f, --file <file>', 'read the value from a file (- for stdin)')
       .option('-m, --message <text>', 'revision message')
-      .action(async (ref: string, path: string, value: string | undefined, opts: { secret: boolean; plaintext: boolean; string: boolean; file?: string; message?: string }) =>
-        (await import('../actions/env.ts')).setCommand(cli, ref, path, value, opts))
+      .action(
+        async (
+          ref: string,
+          path: string,
+          value: string | undefined,
+          opts: { secret: boolean; plaintext: boolean; string: boolean; file?: string; message?: string },
+        ) => (await import('../actions/env.ts')).setCommand(cli, ref, path, value, opts),
+      )
 
     env
       .command('edit')
@@ -119,7 +126,9 @@ defineCommand({
       .option('--editor <command>', 'editor command (default $VISUAL, $EDITOR, vi)')
       .option('-f, --file <file>', 'replace the definition with this file instead of editing (- for stdin)')
       .option('-m, --message <text>', 'revision message')
-      .action(async (ref: string, opts: { editor?: string; file?: string; message?: string }) => (await import('../actions/edit.ts')).editCommand(cli, ref, opts))
+      .action(async (ref: string, opts: { editor?: string; file?: string; message?: string }) =>
+        (await import('../actions/edit.ts')).editCommand(cli, ref, opts),
+      )
 
     env
       .command('rm')
@@ -128,7 +137,9 @@ defineCommand({
       .argument('[path]', 'property path to remove instead of the environment')
       .option('-y, --yes', 'do not ask for confirmation', false)
       .option('-m, --message <text>', 'revision message (with a path)')
-      .action(async (ref: string, path: string | undefined, opts: { yes: boolean; message?: string }) => (await import('../actions/env.ts')).rmCommand(cli, ref, path, opts))
+      .action(async (ref: string, path: string | undefined, opts: { yes: boolean; message?: string }) =>
+        (await import('../actions/env.ts')).rmCommand(cli, ref, path, opts),
+      )
 
     env
       .command('clone')
@@ -139,17 +150,29 @@ defineCommand({
       .option('--preserve-rev-tags', 'copy revision tags (with --preserve-history)', false)
       .option('--preserve-env-tags', 'copy environment tags', false)
       .action(async (from: string, to: string, opts: { preserveHistory: boolean; preserveRevTags: boolean; preserveEnvTags: boolean }) =>
-        (await import('../actions/env.ts')).cloneCommand(cli, from, to, opts))
+        (await import('../actions/env.ts')).cloneCommand(cli, from, to, opts),
+      )
 
     env
       .command('diff')
       .description('diff two versions (default: against latest) or two environments: values and definitions')
       .argument('<env>', 'project/env[@version]')
       .argument('[other]', 'project/env[@version], or @version of the same environment (default @latest)')
-      .addOption(new Option('-f, --format <format>', 'compare rendered values in this format instead').choices(['json', 'yaml', 'dotenv', 'shell', 'string', 'detailed']))
+      .addOption(
+        new Option('-f, --format <format>', 'compare rendered values in this format instead').choices([
+          'json',
+          'yaml',
+          'dotenv',
+          'shell',
+          'string',
+          'detailed',
+        ]),
+      )
       .option('--path <path>', 'compare only this property')
       .option('--show-secrets', 'show secret values in plaintext', false)
-      .action(async (a: string, b: string | undefined, opts: { format?: string; path?: string; showSecrets: boolean }) => (await import('../actions/diff.ts')).diffCommand(cli, a, b, opts))
+      .action(async (a: string, b: string | undefined, opts: { format?: string; path?: string; showSecrets: boolean }) =>
+        (await import('../actions/diff.ts')).diffCommand(cli, a, b, opts),
+      )
 
     addOpen(env, cli)
     addRun(env, cli)
@@ -198,7 +221,7 @@ defineCommand({
       .action(async (ref: string, opts: { replaceWith?: string; reason?: string }) => (await import('../actions/versions.ts')).retractCommand(cli, ref, opts))
     version
       .command('rollback')
-      .description('save an earlier revision\'s definition as a new revision')
+      .description("save an earlier revision's definition as a new revision")
       .argument('<env>', 'project/env@version')
       .option('-m, --message <text>', 'revision message')
       .action(async (ref: string, opts: { message?: string }) => (await import('../actions/versions.ts')).rollbackCommand(cli, ref, opts))
@@ -213,13 +236,29 @@ defineCommand({
         if (!ref) return tag.help({ error: true })
         return (await import('../actions/versions.ts')).envTagCommand(cli, ref, name, value)
       })
-    tag.command('get').argument('<env>').argument('<name>').description('print one tag value')
+    tag
+      .command('get')
+      .argument('<env>')
+      .argument('<name>')
+      .description('print one tag value')
       .action(async (ref: string, name: string) => (await import('../actions/versions.ts')).envTagGetCommand(cli, ref, name))
-    tag.command('ls').argument('<env>').description('list tags')
+    tag
+      .command('ls')
+      .argument('<env>')
+      .description('list tags')
       .action(async (ref: string) => (await import('../actions/versions.ts')).envTagCommand(cli, ref, undefined, undefined))
-    tag.command('mv').argument('<env>').argument('<name>').argument('<new-name>').description('rename a tag')
+    tag
+      .command('mv')
+      .argument('<env>')
+      .argument('<name>')
+      .argument('<new-name>')
+      .description('rename a tag')
       .action(async (ref: string, name: string, to: string) => (await import('../actions/versions.ts')).envTagMvCommand(cli, ref, name, to))
-    tag.command('rm').argument('<env>').argument('<name>').description('remove a tag')
+    tag
+      .command('rm')
+      .argument('<env>')
+      .argument('<name>')
+      .description('remove a tag')
       .action(async (ref: string, name: string) => (await import('../actions/versions.ts')).envTagRmCommand(cli, ref, name))
 
     env
@@ -232,7 +271,6 @@ defineCommand({
         const { runRotate } = await import('./rotate.ts')
         cli.exitCode = await runRotate(await cli.store(), ref, paths, { output: opts.output, write: (t) => cli.out(t) })
       })
-
   },
 })
 

@@ -18,7 +18,8 @@ defineCommand({
         let port: number | undefined
         if (opts.port !== undefined) {
           port = Number(opts.port)
-          if (!Number.isSafeInteger(port) || port < 1 || port > 65535) throw new UserError('invalid_input', `--port must be 1-65535, got ${JSON.stringify(opts.port)}`)
+          if (!Number.isSafeInteger(port) || port < 1 || port > 65535)
+            throw new UserError('invalid_input', `--port must be 1-65535, got ${JSON.stringify(opts.port)}`)
         }
         const { runWebUi } = await import('../../app-api/main.ts')
         const { existsSync } = await import('node:fs')
@@ -27,7 +28,8 @@ defineCommand({
         try {
           started = await runWebUi(port !== undefined ? { port } : {})
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError('io', `port ${port} is already in use`, { hint: 'choose another --port, or leave it out for a random one' })
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+            throw new UserError('io', `port ${port} is already in use`, { hint: 'choose another --port, or leave it out for a random one' })
           throw err
         }
         const { transport, staticDir, stop } = started
@@ -35,7 +37,7 @@ defineCommand({
           cli.err(`warning: the UI is not built (${staticDir} is missing); run \`npm run build\` first\n`)
         }
         cli.out(`Envelope UI: ${transport.openUrl}\n`)
-        cli.err('Open that URL in your browser (it carries this launch\'s access token). Ctrl+C stops.\n')
+        cli.err("Open that URL in your browser (it carries this launch's access token). Ctrl+C stops.\n")
         if (opts.open) {
           const { spawn } = await import('node:child_process')
           const [cmd, ...args] = process.platform === 'darwin' ? ['open'] : process.platform === 'win32' ? ['cmd', '/c', 'start', '""'] : ['xdg-open']

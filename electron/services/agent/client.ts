@@ -8,10 +8,7 @@ import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath } from '
 import type { AgentStatus } from './protocol.ts'
 
 /** What keeps any agent from serving a data folder (each caller says it its own way). */
-export type AgentObstacle =
-  | { kind: 'windows' }
-  | { kind: 'path-too-long'; socketPath: string }
-  | { kind: 'readable-by-others'; mode: number }
+export type AgentObstacle = { kind: 'windows' } | { kind: 'path-too-long'; socketPath: string } | { kind: 'readable-by-others'; mode: number }
 
 /**
  * Why no agent can serve `dataDir` (the agent refuses to start: prepareSocket; `envelope run` does not
@@ -66,6 +63,6 @@ export async function stopAgent(dataDir: string): Promise<number | undefined> {
   const s = await agentStatus(dataDir)
   if (!s) return undefined
   await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
-  for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25))
+  for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end;) await new Promise((r) => setTimeout(r, 25))
   return s.pid
 }

@@ -92,14 +92,14 @@ export function agentRequest<T>(socketPath: string, req: AgentRequest, timeoutMs
     sock.on('connect', () => sock.end(`${JSON.stringify(req)}\n`))
     sock.on('data', (d: Buffer) => {
       size += d.length
-      if (size > MAX_MESSAGE_BYTES) return fail(new Error('the agent\'s reply is too large'))
+      if (size > MAX_MESSAGE_BYTES) return fail(new Error("the agent's reply is too large"))
       chunks.push(d)
     })
     sock.on('end', () => {
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T)
       } catch {
-        reject(new Error('the agent\'s reply is not JSON'))
+        reject(new Error("the agent's reply is not JSON"))
       }
       sock.destroy()
     })

@@ -59,12 +59,18 @@ async function prepareSocket(dataDir: string): Promise<string> {
   const obstacle = agentObstacle(dataDir)
   if (obstacle?.kind === 'windows') throw new UserError('invalid_input', 'the agent is not available on Windows yet', { hint: 'envelope run works without it' })
   if (obstacle?.kind === 'path-too-long') {
-    throw new UserError('invalid_input', `the data folder's path is too long for the agent's socket (${obstacle.socketPath})`, { hint: 'use a shorter ENVELOPE_DATA_DIR' })
+    throw new UserError('invalid_input', `the data folder's path is too long for the agent's socket (${obstacle.socketPath})`, {
+      hint: 'use a shorter ENVELOPE_DATA_DIR',
+    })
   }
   if (obstacle?.kind === 'readable-by-others') {
-    throw new UserError('forbidden', `the data folder ${dataDir} is readable by other users (mode ${obstacle.mode.toString(8)}): the agent would serve them too`, {
-      hint: `chmod 700 ${dataDir}`,
-    })
+    throw new UserError(
+      'forbidden',
+      `the data folder ${dataDir} is readable by other users (mode ${obstacle.mode.toString(8)}): the agent would serve them too`,
+      {
+        hint: `chmod 700 ${dataDir}`,
+      },
+    )
   }
   const socketPath = agentSocketPath(dataDir)
   try {
@@ -91,7 +97,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // the key it unlocked: after a key rotation (or a switch to a passphrase) it stops serving
     const keyId = services.environments.activeKeyInfo()?.id
     if (opts.auto && key.backend !== 'keychain') {
-      throw new UserError('invalid_input', `only a store whose key is in the keychain starts an agent by itself (this one uses a ${key.backend})`, { hint: 'envelope agent start' })
+      throw new UserError('invalid_input', `only a store whose key is in the keychain starts an agent by itself (this one uses a ${key.backend})`, {
+        hint: 'envelope agent start',
+      })
     }
     const started = new Date().toISOString()
     let served = 0
@@ -161,7 +169,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         return { ok: false, reason: 'bad request' }
       }
       if (req.v !== AGENT_PROTOCOL) return { ok: false, reason: `protocol ${String(req.v)} (this agent speaks ${AGENT_PROTOCOL})` }
-      if (req.op === 'status') return { ok: true, pid: process.pid, build: opts.build, dataDir: services.dataDir, started, served, idleMinutes: opts.idleMinutes } satisfies AgentStatus
+      if (req.op === 'status')
+        return {
+          ok: true,
+          pid: process.pid,
+          build: opts.build,
+          dataDir: services.dataDir,
+          started,
+          served,
+          idleMinutes: opts.idleMinutes,
+        } satisfies AgentStatus
       if (req.op === 'stop') {
         setImmediate(() => void close('asked to stop'))
         return { ok: true }
@@ -219,8 +236,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (ownSocket()) rmSync(socketPath, { force: true })
     }
     touch()
-    await services.environments.recordAudit({ action: 'agent.start', target: 'agent', detail: { pid: process.pid, idleMinutes: opts.idleMinutes, auto: opts.auto === true } })
-    log(`agent serving ${services.dataDir} on ${socketPath} (pid ${process.pid}, idle timeout ${opts.idleMinutes} min${opts.auto ? ', started by envelope run' : ''})`)
+    await services.environments.recordAudit({
+      action: 'agent.start',
+      target: 'agent',
+      detail: { pid: process.pid, idleMinutes: opts.idleMinutes, auto: opts.auto === true },
+    })
+    log(
+      `agent serving ${services.dataDir} on ${socketPath} (pid ${process.pid}, idle timeout ${opts.idleMinutes} min${opts.auto ? ', started by envelope run' : ''})`,
+    )
     return { socketPath, done, close }
   } catch (err) {
     server?.close()

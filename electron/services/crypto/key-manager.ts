@@ -22,16 +22,7 @@ import type { SecretEnvelope } from '../../../shared/domain/envelope.ts'
 import type { Ownership } from '../../../shared/domain/keys.ts'
 import type { KeyObject } from 'node:crypto'
 import type { ScryptParams } from './aead.ts'
-import {
-  backendDescription,
-  configuredBackend,
-  forgetKek,
-  loadKek,
-  makeKek,
-  persistKek,
-  probeKeychain,
-  storeImportedKek,
-} from '../keychain/kek.ts'
+import { backendDescription, configuredBackend, forgetKek, loadKek, makeKek, persistKek, probeKeychain, storeImportedKek } from '../keychain/kek.ts'
 import type { KeyBackend, KeyConfig, KekParams } from '../keychain/kek.ts'
 import { immediate } from '../store/db.ts'
 import { isoNow } from '../time.ts'
@@ -213,10 +204,11 @@ export class KeyManager {
    * unwrapped (`warm(environment)` does that ahead of evaluation), so the core evaluates in one round.
    * `ownership` tells the save pipeline whether a payload opens in an environment, without decrypting.
    */
-  cipher(keyOf: (environment: string) => string): SecretCipher & Required<Pick<SecretCipher, 'decryptSync'>> & {
-    warm(environment: string): Promise<void>
-    ownership(payload: Uint8Array, environment: string): Ownership
-  } {
+  cipher(keyOf: (environment: string) => string): SecretCipher &
+    Required<Pick<SecretCipher, 'decryptSync'>> & {
+      warm(environment: string): Promise<void>
+      ownership(payload: Uint8Array, environment: string): Ownership
+    } {
     // one evaluation asks for the same few environments many times: remember their key ids
     const ids = new Map<string, string>()
     const idOf = (environment: string): string => {
@@ -278,7 +270,9 @@ export class KeyManager {
           parsed(payload, environment)
           return 'own'
         } catch (err) {
-          return { refused: `${(err as Error).message}: this secret belongs to another environment (or is damaged); enter its value again instead of copying the ciphertext` }
+          return {
+            refused: `${(err as Error).message}: this secret belongs to another environment (or is damaged); enter its value again instead of copying the ciphertext`,
+          }
         }
       },
     }
@@ -324,9 +318,12 @@ export class KeyManager {
     let rewrapped: number
     try {
       rewrapped = immediate(this.#db, () => {
-        if (this.#activeRow()?.id !== old.id) throw new UserError('conflict', 'the store key was rotated by another process meanwhile', { hint: 'check `key status` and retry' })
+        if (this.#activeRow()?.id !== old.id)
+          throw new UserError('conflict', 'the store key was rotated by another process meanwhile', { hint: 'check `key status` and retry' })
         const at = now()
-        this.#db.prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)').run(id, backend, JSON.stringify(made.params), seal(newKey, CHECK_TEXT, checkAad(id)), at)
+        this.#db
+          .prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)')
+          .run(id, backend, JSON.stringify(made.params), seal(newKey, CHECK_TEXT, checkAad(id)), at)
         const update = this.#db.prepare('UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ?')
         const current = this.#db.prepare('SELECT id FROM data_keys').all() as unknown as { id: string }[]
         let n = 0
@@ -400,7 +397,9 @@ export class KeyManager {
     const row = this.#activeRow()
     if (row) {
       if (row.id !== body.keyId) {
-        throw new UserError('invalid_input', `the exported key ${body.keyId} is not this store's key ${row.id}`, { hint: 'export the key from the machine this store came from' })
+        throw new UserError('invalid_input', `the exported key ${body.keyId} is not this store's key ${row.id}`, {
+          hint: 'export the key from the machine this store came from',
+        })
       }
       try {
         open(key, row.check_blob, checkAad(row.id))
@@ -416,7 +415,9 @@ export class KeyManager {
     await storeImportedKek(backend, key, body.keyId, this.#storeId, this.#config) // a passphrase store throws: explains why
     immediate(this.#db, () => {
       if (this.#activeRow()) throw new UserError('conflict', 'another process created a store key meanwhile', { hint: 'retry the import' })
-      this.#db.prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)').run(body.keyId, backend, JSON.stringify(params), seal(key, CHECK_TEXT, checkAad(body.keyId)), now())
+      this.#db
+        .prepare('INSERT INTO keks (id, backend, params, check_blob, created) VALUES (?, ?, ?, ?, ?)')
+        .run(body.keyId, backend, JSON.stringify(params), seal(key, CHECK_TEXT, checkAad(body.keyId)), now())
     })
     this.#keks.set(body.keyId, key)
     return { keyId: body.keyId, backend }

@@ -4,9 +4,11 @@
  * a placeholder, or a long high-entropy VALUE whatever its name.
  */
 
-const SECRET_NAME = /(pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|client[-_]?secret|credential|auth|signing[-_]?key|encryption[-_]?key|session[-_]?key|salt|dsn|webhook)/i
+const SECRET_NAME =
+  /(pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|client[-_]?secret|credential|auth|signing[-_]?key|encryption[-_]?key|session[-_]?key|salt|dsn|webhook)/i
 /** names that match the pattern but are not secrets */
-const NOT_SECRET_NAME = /(^|_)(url|uri|host|port|user(name)?|id|file|path|dir|name|enabled|disabled|ttl|timeout|expir\w*|type|mode|region|version|length|count|header)$/i
+const NOT_SECRET_NAME =
+  /(^|_)(url|uri|host|port|user(name)?|id|file|path|dir|name|enabled|disabled|ttl|timeout|expir\w*|type|mode|region|version|length|count|header)$/i
 const PLACEHOLDER = /^(|true|false|yes|no|on|off|null|none|changeme|change-me|todo|xxx+|\*+|<[^>]*>|\$\{[^}]*\})$/i
 
 /** Shannon entropy in bits per character. */
@@ -43,6 +45,7 @@ export function guessSecret(name: string, value: string): SecretGuess {
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i.test(v)) return { secret: true, reason: 'credentials in URL' }
   if (SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(name) && v.length >= 3) return { secret: true, reason: 'name' }
   // random-looking tokens: long, mixed, high entropy, no spaces (sentences and paths are not tokens)
-  if (v.length >= 20 && !/\s/.test(v) && !/^[./~]/.test(v) && !/^https?:\/\//.test(v) && classes(v) >= 3 && entropy(v) >= 4) return { secret: true, reason: 'entropy' }
+  if (v.length >= 20 && !/\s/.test(v) && !/^[./~]/.test(v) && !/^https?:\/\//.test(v) && classes(v) >= 3 && entropy(v) >= 4)
+    return { secret: true, reason: 'entropy' }
   return { secret: false }
 }

@@ -86,7 +86,7 @@ function keyFilePath(config: KeyConfig): string | undefined {
 
 /** For a store whose key already lives in the keychain, the alternatives only help after a move. */
 const EXISTING_KEY_HINT =
-  'start or unlock your keyring (gnome-keyring/KWallet, macOS Keychain, Windows Credential Manager): this store\'s key lives there. ' +
+  "start or unlock your keyring (gnome-keyring/KWallet, macOS Keychain, Windows Credential Manager): this store's key lives there. " +
   'To stop depending on it, rotate the key to a passphrase or key-file backend while the keychain works, ' +
   'or import a key exported from another machine (`envelope key import`).'
 
@@ -260,7 +260,8 @@ export async function loadKek(backend: KeyBackend, params: KekParams, kekId: str
     return deriveKey(passphrase, params.scrypt)
   }
   const path = keyFilePath(config) ?? params.file
-  if (!path) throw new UserError('keychain_unavailable', 'this store is protected by a key file, and ENVELOPE_KEY_FILE is not set', { hint: 'set ENVELOPE_KEY_FILE' })
+  if (!path)
+    throw new UserError('keychain_unavailable', 'this store is protected by a key file, and ENVELOPE_KEY_FILE is not set', { hint: 'set ENVELOPE_KEY_FILE' })
   if (!existsSync(path)) {
     throw new UserError('keychain_unavailable', `this store is protected by a key file, and ${path} does not exist`, {
       hint: 'set ENVELOPE_KEY_FILE to the key file this store was created with',

@@ -95,13 +95,19 @@ export async function launch(opts: LaunchOptions): Promise<number> {
     if (opts.onSpawn) child.once('spawn', opts.onSpawn)
     const drained: Promise<void>[] = []
     if (pipe && !mask) {
-      for (const [from, to] of [[child.stdout!, out], [child.stderr!, err]] as const) {
+      for (const [from, to] of [
+        [child.stdout!, out],
+        [child.stderr!, err],
+      ] as const) {
         from.pipe(to, { end: false })
         drained.push(new Promise((resolve) => from.once('end', resolve).once('error', () => resolve())))
       }
     }
     if (mask) {
-      for (const [from, to] of [[child.stdout!, out], [child.stderr!, err]] as const) {
+      for (const [from, to] of [
+        [child.stdout!, out],
+        [child.stderr!, err],
+      ] as const) {
         const m = maskingStream(opts.secrets!)
         from.pipe(m).pipe(to, { end: false })
         drained.push(new Promise((resolve) => m.once('end', resolve).once('error', () => resolve())))
@@ -109,9 +115,15 @@ export async function launch(opts: LaunchOptions): Promise<number> {
     }
     const code = await new Promise<number>((resolve, reject) => {
       child.once('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') reject(new UserError('not_found', `command not found: ${opts.command}`, { hint: 'check the spelling and your PATH; commands run without a shell, use `sh -c "..."` for shell syntax' }))
+        if (e.code === 'ENOENT')
+          reject(
+            new UserError('not_found', `command not found: ${opts.command}`, {
+              hint: 'check the spelling and your PATH; commands run without a shell, use `sh -c "..."` for shell syntax',
+            }),
+          )
         else if (e.code === 'EACCES') reject(new UserError('forbidden', `permission denied running ${opts.command}`))
-        else if (e.name === 'AbortError') return // killed through opts.signal: 'close' reports the signal
+        else if (e.name === 'AbortError')
+          return // killed through opts.signal: 'close' reports the signal
         else reject(e)
       })
       // 'close' (not 'exit'): all masked output has been flushed through the pipes

@@ -138,14 +138,30 @@ export class EnvironmentStore implements EnvironmentService {
   /** The save pipeline (shared/domain/save.ts): the YAML to store; throws DefinitionError when it is refused. */
   async #prepareYaml(ref: EnvRef, yaml: string, keys: StoreKeys): Promise<{ yaml: string; diagnostics: Diagnostic[] }> {
     if (typeof yaml !== 'string') throw new UserError('invalid_input', 'the definition must be YAML text')
-    const r = await prepareSave({ environment: ref.id, text: yaml, keys, loadImport: this.#rows.storage().loadImport, providers: this.#providers, context: this.#context })
+    const r = await prepareSave({
+      environment: ref.id,
+      text: yaml,
+      keys,
+      loadImport: this.#rows.storage().loadImport,
+      providers: this.#providers,
+      context: this.#context,
+    })
     if (!r.ok) throw new DefinitionError(ref.id, r.diagnostics)
     return r
   }
 
   /** One evaluation (shared/domain/open.ts) with the store's imports, providers and context. */
   #evaluate(name: string, source: string, mode: EvalMode, keys: StoreKeys, rotatePaths?: string[]): Promise<Evaluation> {
-    return evaluateDocument({ name, source, mode, keys, loadImport: this.#rows.storage().loadImport, providers: this.#providers, context: this.#context, rotatePaths })
+    return evaluateDocument({
+      name,
+      source,
+      mode,
+      keys,
+      loadImport: this.#rows.storage().loadImport,
+      providers: this.#providers,
+      context: this.#context,
+      rotatePaths,
+    })
   }
 
   // ---------------------------------------------------------------------------------------- service
@@ -187,7 +203,9 @@ export class EnvironmentStore implements EnvironmentService {
               .run(ref.project, ref.name, at, at, dk.id)
             const envId = Number(res.lastInsertRowid)
             const message = opts.message ?? 'created'
-            this.#rows.stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, 1, ?, ?, ?, ?)').run(envId, yaml, this.user, at, message)
+            this.#rows
+              .stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, 1, ?, ?, ?, ?)')
+              .run(envId, yaml, this.user, at, message)
             this.#rows.putSyntax(envId, 1, tree)
             this.#audit.insert({ action: 'create', target: ref.id, detail: { revision: 1 } })
             return { environment: ref.id, number: 1, author: this.user, created: at, message, tags: ['latest'] }
@@ -249,7 +267,14 @@ export class EnvironmentStore implements EnvironmentService {
   }
 
   /** Appends a revision under the write lock, checking the base revision there (the real concurrency check). */
-  #append(ref: EnvRef, yaml: string, message: string, baseRevision: number | undefined, action: 'update' | 'rollback', detail: Record<string, JsonValue> = {}): RevisionInfo {
+  #append(
+    ref: EnvRef,
+    yaml: string,
+    message: string,
+    baseRevision: number | undefined,
+    action: 'update' | 'rollback',
+    detail: Record<string, JsonValue> = {},
+  ): RevisionInfo {
     // the new revision's syntax tree, made before taking the write lock
     const tree = core.syntaxOf(ref.id, yaml)
     return immediate(this.#db, () => {
@@ -257,7 +282,9 @@ export class EnvironmentStore implements EnvironmentService {
       if (baseRevision !== undefined && env.latest !== baseRevision) throw new ConflictError(ref.id, baseRevision, env.latest)
       const n = env.latest + 1
       const at = now()
-      this.#rows.stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, ?, ?, ?, ?, ?)').run(env.id, n, yaml, this.user, at, message)
+      this.#rows
+        .stmt('INSERT INTO revisions (env_id, number, yaml, author, created, message) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(env.id, n, yaml, this.user, at, message)
       this.#rows.putSyntax(env.id, n, tree)
       this.#rows.stmt('UPDATE environments SET latest = ?, modified = ? WHERE id = ?').run(n, at, env.id)
       this.#audit.insert({ action, target: ref.id, detail: { revision: n, ...detail } })
@@ -305,15 +332,35 @@ export class EnvironmentStore implements EnvironmentService {
           'INSERT INTO revisions (env_id, number, yaml, author, created, message, retracted_by, retracted_at, retract_reason, replacement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         if (opts.keepHistory) {
-          for (const r of revs) ins.run(newId, r.number, r.yaml, r.author, r.created, r.message, r.retracted_by, r.retracted_at, r.retract_reason, r.replacement)
+          for (const r of revs)
+            ins.run(newId, r.number, r.yaml, r.author, r.created, r.message, r.retracted_by, r.retracted_at, r.retract_reason, r.replacement)
         } else {
-          ins.run(newId, 1, this.#rows.yamlOf(env, this.#rows.resolve(src, env, 'latest')), this.user, at, `cloned from ${src.id}@${env.latest}`, null, null, null, null)
+          ins.run(
+            newId,
+            1,
+            this.#rows.yamlOf(env, this.#rows.resolve(src, env, 'latest')),
+            this.user,
+            at,
+            `cloned from ${src.id}@${env.latest}`,
+            null,
+            null,
+            null,
+            null,
+          )
         }
         if (opts.keepHistory && opts.keepRevisionTags) {
-          this.#rows.stmt('INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) SELECT ?, name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?').run(newId, env.id)
+          this.#rows
+            .stmt(
+              'INSERT INTO revision_tags (env_id, name, revision, created, modified, editor) SELECT ?, name, revision, created, modified, editor FROM revision_tags WHERE env_id = ?',
+            )
+            .run(newId, env.id)
         }
         if (opts.keepEnvTags) {
-          this.#rows.stmt('INSERT INTO env_tags (env_id, name, value, created, modified, editor) SELECT ?, name, value, created, modified, editor FROM env_tags WHERE env_id = ?').run(newId, env.id)
+          this.#rows
+            .stmt(
+              'INSERT INTO env_tags (env_id, name, value, created, modified, editor) SELECT ?, name, value, created, modified, editor FROM env_tags WHERE env_id = ?',
+            )
+            .run(newId, env.id)
         }
         this.#audit.insert({ action: 'clone', target: dst.id, detail: { from: src.id, revision: env.latest, keepHistory: !!opts.keepHistory } })
         const newEnv = this.#rows.mustEnv(dst)
@@ -363,7 +410,9 @@ export class EnvironmentStore implements EnvironmentService {
     try {
       const env = this.#rows.mustEnv(ref)
       const rev = this.#rows.resolve(ref, env, revision)
-      return this.#append(ref, this.#rows.yamlOf(env, rev), opts.message ?? `rollback to revision ${rev.number}`, opts.baseRevision, 'rollback', { from: rev.number })
+      return this.#append(ref, this.#rows.yamlOf(env, rev), opts.message ?? `rollback to revision ${rev.number}`, opts.baseRevision, 'rollback', {
+        from: rev.number,
+      })
     } catch (err) {
       this.#audit.failure('rollback', ref.id, err, { revision })
       throw err
@@ -400,10 +449,14 @@ export class EnvironmentStore implements EnvironmentService {
       })
       const failed = hasErrors(res.diagnostics)
       const audit: AuditInput = { action: 'open', target: ref.id, result: failed ? 'error' : 'ok', detail: { revision: res.revision, imports: res.imports } }
-      immediate(this.#db, () => {
-        this.#audit.insert(audit)
-        this.#rows.storeSyntax(misses)
-      }, { durable: false })
+      immediate(
+        this.#db,
+        () => {
+          this.#audit.insert(audit)
+          this.#rows.storeSyntax(misses)
+        },
+        { durable: false },
+      )
       return {
         environment: ref.id,
         revision: res.revision,
@@ -427,7 +480,13 @@ export class EnvironmentStore implements EnvironmentService {
     const mode = opts.mode ?? 'check'
     const env = this.#rows.env(ref)
     const res = await this.#evaluate(ref.id, yaml, mode, this.#domainKeys())
-    if (mode === 'eval') await this.recordAudit({ action: 'open', target: ref.id, result: hasErrors(res.diagnostics) ? 'error' : 'ok', detail: { unsaved: true, imports: res.imports } })
+    if (mode === 'eval')
+      await this.recordAudit({
+        action: 'open',
+        target: ref.id,
+        result: hasErrors(res.diagnostics) ? 'error' : 'ok',
+        detail: { unsaved: true, imports: res.imports },
+      })
     return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
   }
 

@@ -78,7 +78,7 @@ export function threeWay(base: string, local: string, remote: string, labels = {
     if (first === 'l') groupL.push(lh[li++]!)
     else groupR.push(rh[ri++]!)
     // grow the group while a hunk of either side touches it
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false
       while (li < lh.length && lh[li]!.start <= end) {
         const h = lh[li++]!

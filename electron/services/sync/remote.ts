@@ -32,7 +32,12 @@ export class Remote {
     return `/api/esc/environments/${encodeURIComponent(this.org)}/${encodeURIComponent(project ?? '')}/${encodeURIComponent(name ?? '')}`
   }
 
-  async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
+  async request(
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Headers; text: string }> {
     let res: Response
     try {
       res = await fetch(this.url + path, {
@@ -76,7 +81,10 @@ export class Remote {
     const out: string[] = []
     let token = ''
     for (let page = 0; page < 10_000; page++) {
-      const r = await this.request('GET', `/api/esc/environments/${encodeURIComponent(this.org)}${token ? `?continuationToken=${encodeURIComponent(token)}` : ''}`)
+      const r = await this.request(
+        'GET',
+        `/api/esc/environments/${encodeURIComponent(this.org)}${token ? `?continuationToken=${encodeURIComponent(token)}` : ''}`,
+      )
       const body = JSON.parse(r.text) as { environments: { project: string; name: string }[]; nextToken?: string }
       out.push(...body.environments.map((e) => `${e.project}/${e.name}`))
       if (!body.nextToken) break
@@ -97,7 +105,9 @@ export class Remote {
 
   async create(id: string): Promise<void> {
     const [project, name] = id.split('/')
-    await this.request('POST', `/api/esc/environments/${encodeURIComponent(this.org)}`, JSON.stringify({ project, name }), { 'content-type': 'application/json' })
+    await this.request('POST', `/api/esc/environments/${encodeURIComponent(this.org)}`, JSON.stringify({ project, name }), {
+      'content-type': 'application/json',
+    })
   }
 
   /** Plaintext definition (needs the opener role) at `version` (default latest). */

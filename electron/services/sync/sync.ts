@@ -27,7 +27,12 @@ import { threeWay } from './merge.ts'
 
 /** What sync needs from the local store (EnvironmentStore provides it). */
 export type LocalStore = Pick<EnvironmentService, 'list' | 'create' | 'getDefinition' | 'update'> & {
-  recordAudit?(e: { action: 'sync.push' | 'sync.pull'; target: string; result?: 'ok' | 'denied' | 'error'; detail?: Record<string, string | number> }): Promise<void>
+  recordAudit?(e: {
+    action: 'sync.push' | 'sync.pull'
+    target: string
+    result?: 'ok' | 'denied' | 'error'
+    detail?: Record<string, string | number>
+  }): Promise<void>
 }
 
 /** A conflict: the three-way diff plus the revisions involved (the type the app receives, shared/sync-ipc.ts). */
@@ -229,7 +234,10 @@ export class SyncService {
     if (R === undefined) {
       // only local: create remotely and push every revision
       if (state) {
-        throw new UserError('not_found', `${id} was deleted on ${remote.url} after it was last synced; delete it locally or push it again after removing its sync state`)
+        throw new UserError(
+          'not_found',
+          `${id} was deleted on ${remote.url} after it was last synced; delete it locally or push it again after removing its sync state`,
+        )
       }
       await remote.create(id)
       let head = await remote.definition(id)
@@ -249,7 +257,12 @@ export class SyncService {
     if (L === undefined) {
       if (state) throw new UserError('not_found', `${id} was deleted locally after it was last synced; it still exists on ${remote.url}`)
       const first = (await remote.definition(id, 1).catch(() => ({ yaml: '' }))).yaml
-      let local = (await this.store.create(id, first ? { yaml: first, message: `sync: pulled revision 1 from ${remote.url}` } : { message: `sync: created from ${remote.url}` })).number
+      let local = (
+        await this.store.create(
+          id,
+          first ? { yaml: first, message: `sync: pulled revision 1 from ${remote.url}` } : { message: `sync: created from ${remote.url}` },
+        )
+      ).number
       for (let k = 2; k <= R.revision; k++) {
         const def = await remote.definition(id, k).catch((err: unknown) => {
           if (err instanceof UserError && err.code === 'not_found') return undefined // retracted on the server
@@ -359,7 +372,13 @@ export class SyncService {
       const L = await this.localLatest(id)
       const R = await this.remoteLatest(remote, id)
       const synced = file.state[id]
-      const st: SyncEnvironmentStatus = { environment: id, state: 'in-sync', ...(L !== undefined ? { localRevision: L } : {}), ...(R ? { remoteRevision: R.revision } : {}), ...(synced ? { synced } : {}) }
+      const st: SyncEnvironmentStatus = {
+        environment: id,
+        state: 'in-sync',
+        ...(L !== undefined ? { localRevision: L } : {}),
+        ...(R ? { remoteRevision: R.revision } : {}),
+        ...(synced ? { synced } : {}),
+      }
       const pending = file.conflicts[id]
       if (L === undefined && R === undefined) continue
       if (R === undefined) st.state = 'local-only'

@@ -68,19 +68,29 @@ export function AgentSection({ refresh }: { refresh: number }) {
   const running = agent?.running ? ` (pid ${agent.pid})` : ''
   const setAutostart = (on: boolean) => {
     setAgent((a) => a && { ...a, autostart: on }) // the checkbox follows the click at once
-    return act('Changing the agent autostart', () => api().call('agent.setAutostart', { autostart: on }), !on && running ? `Autostart off; stopped the running agent${running}` : undefined)
+    return act(
+      'Changing the agent autostart',
+      () => api().call('agent.setAutostart', { autostart: on }),
+      !on && running ? `Autostart off; stopped the running agent${running}` : undefined,
+    )
   }
   const stop = () => act('Stopping the agent', () => api().call('agent.stop', {}), `Agent stopped${running}`)
 
   return (
     <>
       <p className="muted">
-        A background process that keeps the store unlocked so that <code>envelope run</code> starts faster. It serves only environments without providers,
-        and every run it serves is in the audit log.
+        A background process that keeps the store unlocked so that <code>envelope run</code> starts faster. It serves only environments without providers, and
+        every run it serves is in the audit log.
       </p>
       <p data-testid="agent-status">{agent ? statusLine(agent, platform) : '…'}</p>
       <label className="toggle">
-        <input type="checkbox" checked={agent?.autostart ?? true} disabled={!agent || busy} onChange={(e) => void setAutostart(e.target.checked)} data-testid="agent-autostart" />{' '}
+        <input
+          type="checkbox"
+          checked={agent?.autostart ?? true}
+          disabled={!agent || busy}
+          onChange={(e) => void setAutostart(e.target.checked)}
+          data-testid="agent-autostart"
+        />{' '}
         Start it automatically from <code>envelope run</code>
       </label>
       {agent?.running && (

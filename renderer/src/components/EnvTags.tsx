@@ -73,7 +73,12 @@ export function EnvTags({ id }: { id: string }) {
           <button className="link" title={`edit ${k}`} onClick={() => void edit(k)} data-testid={`env-tag-edit-${k}`}>
             {k}={v}
           </button>
-          <button className="icon small" title={`remove tag ${k}`} onClick={() => void change(`Removed tag ${k} from ${id}`, () => api().call('env.deleteTag', { id, key: k }))} data-testid={`env-tag-delete-${k}`}>
+          <button
+            className="icon small"
+            title={`remove tag ${k}`}
+            onClick={() => void change(`Removed tag ${k} from ${id}`, () => api().call('env.deleteTag', { id, key: k }))}
+            data-testid={`env-tag-delete-${k}`}
+          >
             ✕
           </button>
         </span>
@@ -85,8 +90,22 @@ export function EnvTags({ id }: { id: string }) {
         }}
         className="env-tag-add"
       >
-        <input placeholder="key" value={key} onChange={(e) => setKey(e.target.value)} aria-label="tag key" data-testid="env-tag-key" maxLength={ENV_TAG_KEY_MAX} />
-        <input placeholder="value" value={value} onChange={(e) => setValue(e.target.value)} aria-label="tag value" data-testid="env-tag-value" maxLength={ENV_TAG_VALUE_MAX} />
+        <input
+          placeholder="key"
+          value={key}
+          onChange={(e) => setKey(e.target.value)}
+          aria-label="tag key"
+          data-testid="env-tag-key"
+          maxLength={ENV_TAG_KEY_MAX}
+        />
+        <input
+          placeholder="value"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          aria-label="tag value"
+          data-testid="env-tag-value"
+          maxLength={ENV_TAG_VALUE_MAX}
+        />
         <button type="submit" className="small" disabled={!key.trim()} data-testid="env-tag-add">
           Add tag
         </button>

@@ -24,7 +24,9 @@ export class ErrorBoundary extends Component<{ children: ReactNode; name: string
       <div className="app-error" role="alert" data-testid="screen-error">
         <h2>The {this.props.name} screen failed</h2>
         <p>{error.message}</p>
-        <p className="muted">What to do: try again; if it keeps failing, reload the window (unsaved edits in the editor are kept until you reload) and report this as a bug.</p>
+        <p className="muted">
+          What to do: try again; if it keeps failing, reload the window (unsaved edits in the editor are kept until you reload) and report this as a bug.
+        </p>
         <button className="primary" onClick={() => this.setState({ error: undefined })}>
           Try again
         </button>{' '}

@@ -49,7 +49,11 @@ const Node = memo(function Node({ name, v, depth, current, reveal }: { name: str
           </span>
         )}
         {isObj && !open && <span className="muted">{Array.isArray(v.value) ? `[${entries.length}]` : `{${entries.length}}`}</span>}
-        {v.secret && <span className="lock" title="secret">🔒</span>}
+        {v.secret && (
+          <span className="lock" title="secret">
+            🔒
+          </span>
+        )}
         <Origin v={v} current={current} />
       </div>
       {isObj && open && (

@@ -40,9 +40,19 @@ export function Sidebar() {
             <ul>
               {envs.map((e) => (
                 <li key={e.id} className={e.id === current ? 'env active' : 'env'}>
-                  <button className="env-open" onClick={() => void openEnv(e.id)} data-testid={`env-item-${e.id}`} title={`revision ${e.latestRevision}, modified ${new Date(e.modified).toLocaleString()}`}>
+                  <button
+                    className="env-open"
+                    onClick={() => void openEnv(e.id)}
+                    data-testid={`env-item-${e.id}`}
+                    title={`revision ${e.latestRevision}, modified ${new Date(e.modified).toLocaleString()}`}
+                  >
                     {e.name}
-                    {e.id === current && dirty ? <span className="dirty-dot" title="unsaved changes"> ●</span> : null}
+                    {e.id === current && dirty ? (
+                      <span className="dirty-dot" title="unsaved changes">
+                        {' '}
+                        ●
+                      </span>
+                    ) : null}
                     <span className="rev">r{e.latestRevision}</span>
                   </button>
                   <span className="env-actions">

@@ -16,7 +16,6 @@ import { setupMonaco } from '../monaco/setup.ts'
 
 setupMonaco()
 
-
 /** After sync wrote local revisions: refresh the list, and reload the open editor unless it has unsaved edits. */
 async function afterLocalWrites(ids: string[]): Promise<void> {
   await useEnvs.getState().refresh()
@@ -28,14 +27,22 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 
 function outcomeText(r: SyncOutcome): string {
   switch (r.action) {
-    case 'up-to-date': return 'in sync'
-    case 'linked': return 'in sync (same text)'
-    case 'pushed': return `pushed ${r.pushed.length} revision(s)`
-    case 'pulled': return `pulled ${r.pulled.length} revision(s)`
-    case 'created-remote': return 'created on the server'
-    case 'created-local': return 'created locally'
-    case 'conflict': return 'conflict'
-    case 'error': return `error: ${r.error?.message ?? ''}`
+    case 'up-to-date':
+      return 'in sync'
+    case 'linked':
+      return 'in sync (same text)'
+    case 'pushed':
+      return `pushed ${r.pushed.length} revision(s)`
+    case 'pulled':
+      return `pulled ${r.pulled.length} revision(s)`
+    case 'created-remote':
+      return 'created on the server'
+    case 'created-local':
+      return 'created locally'
+    case 'conflict':
+      return 'conflict'
+    case 'error':
+      return `error: ${r.error?.message ?? ''}`
   }
 }
 
@@ -133,7 +140,11 @@ export function SyncSection() {
           Organization (optional)
           <input value={org} onChange={(e) => setOrg(e.target.value)} data-testid="sync-org" spellCheck={false} />
         </label>
-        {problem && <div className="warning error" data-testid="sync-problem">{problem}</div>}
+        {problem && (
+          <div className="warning error" data-testid="sync-problem">
+            {problem}
+          </div>
+        )}
         <button onClick={() => void login()} disabled={busy || !url.trim() || !token.trim()} data-testid="sync-login">
           {busy ? 'Logging in…' : 'Log in'}
         </button>
@@ -145,7 +156,11 @@ export function SyncSection() {
       <p data-testid="sync-status">
         Sync account: <strong>{account.login}</strong> on <code>{account.url}</code> (organization {account.org})
       </p>
-      {problem && <div className="warning error" data-testid="sync-problem">{problem}</div>}
+      {problem && (
+        <div className="warning error" data-testid="sync-problem">
+          {problem}
+        </div>
+      )}
       {statuses && (
         <table className="sync-table" data-testid="sync-envs">
           <tbody>
@@ -159,7 +174,10 @@ export function SyncSection() {
                 <td>
                   <code>{s.environment}</code>
                 </td>
-                <td className={s.state === 'in-sync' ? 'ok' : s.state === 'conflict' || s.state === 'diverged' ? 'error' : ''} data-testid={`sync-state-${s.environment}`}>
+                <td
+                  className={s.state === 'in-sync' ? 'ok' : s.state === 'conflict' || s.state === 'diverged' ? 'error' : ''}
+                  data-testid={`sync-state-${s.environment}`}
+                >
                   {syncStateLabel[s.state]}
                 </td>
                 <td className="muted">
@@ -215,7 +233,11 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | undefined>()
   const [left, right, labels] =
-    compare === 'local-remote' ? [c.local, c.remote, ['local', 'server']] : compare === 'base-local' ? [c.base, c.local, ['base', 'local']] : [c.base, c.remote, ['base', 'server']]
+    compare === 'local-remote'
+      ? [c.local, c.remote, ['local', 'server']]
+      : compare === 'base-local'
+        ? [c.base, c.local, ['base', 'local']]
+        : [c.base, c.remote, ['base', 'server']]
 
   const resolve = async (yaml: string, how: string) => {
     if (/^(<{7}|\|{7}|={7}|>{7})( |$)/m.test(yaml)) {
@@ -248,70 +270,74 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
         style={{ width: 'min(1200px, 94vw)', maxWidth: 'none', height: '86vh', display: 'flex', flexDirection: 'column', gap: 8 }}
         data-testid="sync-conflict"
       >
-      <h4>
-        Conflict in <code>{c.environment}</code>: local r{c.localRevision} vs server r{c.remoteRevision}
-        {c.basePair ? ` (base: local r${c.basePair.local} = server r${c.basePair.remote})` : ' (never synced: empty base)'}
-      </h4>
-      <div className="row">
-        <label>
-          Compare{' '}
-          <select value={compare} onChange={(e) => setCompare(e.target.value as Compare)} data-testid="sync-compare">
-            <option value="local-remote">local ↔ server</option>
-            <option value="base-local">base ↔ local (my changes)</option>
-            <option value="base-remote">base ↔ server (their changes)</option>
-          </select>
-        </label>
-        <span className="muted" data-testid="sync-diff-labels">
-          {labels[0]} ↔ {labels[1]} · automatic merge: {c.conflicts === 0 ? 'clean' : `${c.conflicts} conflicting region(s)`}
-        </span>
-      </div>
-      {merged === undefined ? (
-        <div className="diff-host" style={{ flex: 1, minHeight: 200 }} data-testid="sync-diff">
-          <DiffEditor
-            original={left}
-            modified={right}
-            language="yaml"
-            theme={theme === 'dark' ? 'vs-dark' : 'vs'}
-            originalModelPath={`envelope://sync/${c.environment}/${c.localRevision}-${c.remoteRevision}/${compare}/left.yaml`}
-            modifiedModelPath={`envelope://sync/${c.environment}/${c.localRevision}-${c.remoteRevision}/${compare}/right.yaml`}
-            keepCurrentOriginalModel
-            keepCurrentModifiedModel
-            options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
-          />
+        <h4>
+          Conflict in <code>{c.environment}</code>: local r{c.localRevision} vs server r{c.remoteRevision}
+          {c.basePair ? ` (base: local r${c.basePair.local} = server r${c.basePair.remote})` : ' (never synced: empty base)'}
+        </h4>
+        <div className="row">
+          <label>
+            Compare{' '}
+            <select value={compare} onChange={(e) => setCompare(e.target.value as Compare)} data-testid="sync-compare">
+              <option value="local-remote">local ↔ server</option>
+              <option value="base-local">base ↔ local (my changes)</option>
+              <option value="base-remote">base ↔ server (their changes)</option>
+            </select>
+          </label>
+          <span className="muted" data-testid="sync-diff-labels">
+            {labels[0]} ↔ {labels[1]} · automatic merge: {c.conflicts === 0 ? 'clean' : `${c.conflicts} conflicting region(s)`}
+          </span>
         </div>
-      ) : (
-        <div className="diff-host" style={{ flex: 1, minHeight: 200 }} data-testid="sync-merged">
-          <Editor
-            value={merged}
-            onChange={(v) => setMerged(v ?? '')}
-            language="yaml"
-            theme={theme === 'dark' ? 'vs-dark' : 'vs'}
-            path={`envelope://sync/${c.environment}/merged.yaml`}
-            options={{ minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
-          />
-        </div>
-      )}
-      {error && <div className="warning error" data-testid="sync-conflict-error">{error}</div>}
-      <div className="row">
-        <button onClick={() => void resolve(c.local, 'kept mine')} disabled={busy} data-testid="sync-keep-mine">
-          Keep mine
-        </button>
-        <button onClick={() => void resolve(c.remote, 'took theirs')} disabled={busy} data-testid="sync-take-theirs">
-          Take theirs
-        </button>
         {merged === undefined ? (
-          <button onClick={() => setMerged(c.merged)} disabled={busy} data-testid="sync-edit-merged">
-            Edit merged…
-          </button>
+          <div className="diff-host" style={{ flex: 1, minHeight: 200 }} data-testid="sync-diff">
+            <DiffEditor
+              original={left}
+              modified={right}
+              language="yaml"
+              theme={theme === 'dark' ? 'vs-dark' : 'vs'}
+              originalModelPath={`envelope://sync/${c.environment}/${c.localRevision}-${c.remoteRevision}/${compare}/left.yaml`}
+              modifiedModelPath={`envelope://sync/${c.environment}/${c.localRevision}-${c.remoteRevision}/${compare}/right.yaml`}
+              keepCurrentOriginalModel
+              keepCurrentModifiedModel
+              options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
+            />
+          </div>
         ) : (
-          <button className="primary" onClick={() => void resolve(merged, 'merged')} disabled={busy} data-testid="sync-save-merged">
-            Save merged
-          </button>
+          <div className="diff-host" style={{ flex: 1, minHeight: 200 }} data-testid="sync-merged">
+            <Editor
+              value={merged}
+              onChange={(v) => setMerged(v ?? '')}
+              language="yaml"
+              theme={theme === 'dark' ? 'vs-dark' : 'vs'}
+              path={`envelope://sync/${c.environment}/merged.yaml`}
+              options={{ minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
+            />
+          </div>
         )}
-        <button onClick={props.onClose} disabled={busy} data-testid="sync-conflict-close">
-          Close
-        </button>
-      </div>
+        {error && (
+          <div className="warning error" data-testid="sync-conflict-error">
+            {error}
+          </div>
+        )}
+        <div className="row">
+          <button onClick={() => void resolve(c.local, 'kept mine')} disabled={busy} data-testid="sync-keep-mine">
+            Keep mine
+          </button>
+          <button onClick={() => void resolve(c.remote, 'took theirs')} disabled={busy} data-testid="sync-take-theirs">
+            Take theirs
+          </button>
+          {merged === undefined ? (
+            <button onClick={() => setMerged(c.merged)} disabled={busy} data-testid="sync-edit-merged">
+              Edit merged…
+            </button>
+          ) : (
+            <button className="primary" onClick={() => void resolve(merged, 'merged')} disabled={busy} data-testid="sync-save-merged">
+              Save merged
+            </button>
+          )}
+          <button onClick={props.onClose} disabled={busy} data-testid="sync-conflict-close">
+            Close
+          </button>
+        </div>
       </div>
     </div>
   )

@@ -10,7 +10,17 @@
  */
 import type * as Monaco from 'monaco-editor/esm/vs/editor/editor.api.js'
 import type { EvalValue, Range as EscRange } from '../../../shared/esc/host.ts'
-import { BUILTINS, builtinNamed, builtinTyped, completePath, importAt, importNameTyped, openInterpolation, sectionAt, symbolAt } from '../../../shared/domain/editor.ts'
+import {
+  BUILTINS,
+  builtinNamed,
+  builtinTyped,
+  completePath,
+  importAt,
+  importNameTyped,
+  openInterpolation,
+  sectionAt,
+  symbolAt,
+} from '../../../shared/domain/editor.ts'
 import { importTarget, projectOf } from '../../../shared/domain/names.ts'
 import { displayValue } from './paths.ts'
 
@@ -41,11 +51,7 @@ function importUnder(host: EscHost, model: Monaco.editor.ITextModel, position: M
 }
 
 /** Definition target of the reference or import at a position. */
-export function definitionAt(
-  host: EscHost,
-  model: Monaco.editor.ITextModel,
-  position: Monaco.Position,
-): { env: string; range?: EscRange } | undefined {
+export function definitionAt(host: EscHost, model: Monaco.editor.ITextModel, position: Monaco.Position): { env: string; range?: EscRange } | undefined {
   const s = symbolUnder(host, model, position)
   if (s?.reference !== undefined) return s.definition && { env: s.definition.environment, range: s.definition }
   const env = importUnder(host, model, position)

@@ -7,7 +7,8 @@ export const escSchema: JSONSchema = {
   properties: {
     imports: {
       type: 'array',
-      description: 'Environments to merge in, in order (later wins). Each entry is `project/env`, optionally `@version`, or `{ project/env: { merge: false } }`.',
+      description:
+        'Environments to merge in, in order (later wins). Each entry is `project/env`, optionally `@version`, or `{ project/env: { merge: false } }`.',
       items: { anyOf: [{ type: 'string' }, { type: 'object' }] },
     },
     values: {

@@ -95,7 +95,12 @@ export function EditorScreen() {
     if (!show && masks.current && masks.current.length === 0 && !model.getValue().includes('fn::secret')) return
     masks.current ??= ed.createDecorationsCollection()
     masks.current.set(
-      show ? [] : secretRanges(model).map((range) => ({ range, options: { inlineClassName: 'secret-mask', hoverMessage: { value: 'secret (toggle “Reveal secrets” to show)' } } })),
+      show
+        ? []
+        : secretRanges(model).map((range) => ({
+            range,
+            options: { inlineClassName: 'secret-mask', hoverMessage: { value: 'secret (toggle “Reveal secrets” to show)' } },
+          })),
     )
   }, [])
   useEffect(updateMasks, [reveal, mounted, updateMasks])
@@ -143,7 +148,8 @@ export function EditorScreen() {
     const ed = editorRef.current
     if (!ed || !revealTarget || revealTarget.id !== id) return
     // wait for the editor of this environment (the previous one may still be referenced while it remounts)
-    if (ed.getModel()?.uri.toString() !== monaco.Uri.parse(`envelope://env/${id}.yaml`).toString() || ed.getModel()?.getValue() !== useEditor.getState().buffer) return
+    if (ed.getModel()?.uri.toString() !== monaco.Uri.parse(`envelope://env/${id}.yaml`).toString() || ed.getModel()?.getValue() !== useEditor.getState().buffer)
+      return
     const r = revealTarget.range
     const range = new monaco.Range(r.begin.line, r.begin.column, r.end.line, Math.max(r.end.column, r.begin.column))
     ed.setSelection(range)
@@ -170,18 +176,37 @@ export function EditorScreen() {
         <div className="toolbar">
           <span className="env-title" data-testid="editor-title">
             {id}
-            {dirty && <span className="dirty-dot" title="unsaved changes"> ●</span>}
+            {dirty && (
+              <span className="dirty-dot" title="unsaved changes">
+                {' '}
+                ●
+              </span>
+            )}
           </span>
-          <span className="muted">revision {baseRevision}{decrypted ? ' · secrets decrypted' : ''}</span>
+          <span className="muted">
+            revision {baseRevision}
+            {decrypted ? ' · secrets decrypted' : ''}
+          </span>
           <span className="spacer" />
           <span className={errors ? 'status error' : 'status ok'} data-testid="diag-status">
             {errors ? `${errors} error${errors > 1 ? 's' : ''}` : 'no errors'}
           </span>
-          <input className="message" placeholder="Revision message (optional)" value={message} onChange={(e) => setMessage(e.target.value)} data-testid="save-message" />
+          <input
+            className="message"
+            placeholder="Revision message (optional)"
+            value={message}
+            onChange={(e) => setMessage(e.target.value)}
+            data-testid="save-message"
+          />
           <button
             className="primary"
             disabled={!dirty || saving}
-            onClick={() => void useEditor.getState().save(message.trim() || undefined).then((r) => r && setMessage(''))}
+            onClick={() =>
+              void useEditor
+                .getState()
+                .save(message.trim() || undefined)
+                .then((r) => r && setMessage(''))
+            }
             title="Save (Ctrl+S)"
             data-testid="save"
           >

@@ -96,7 +96,9 @@ export function ExportScreen() {
         </div>
       )}
       {out && !out.containsSecrets && out.secretCount > 0 && (
-        <div className="muted pad">{out.secretCount} secret value{out.secretCount > 1 ? 's are' : ' is'} written as [secret].</div>
+        <div className="muted pad">
+          {out.secretCount} secret value{out.secretCount > 1 ? 's are' : ' is'} written as [secret].
+        </div>
       )}
       {error && (
         <div className="warning error" role="alert">

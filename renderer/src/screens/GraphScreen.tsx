@@ -111,7 +111,8 @@ export function GraphScreen() {
       <div className="toolbar">
         <strong>Import graph</strong>
         <span className="legend">
-          <span className="sw selected-env" /> selected <span className="sw ancestor" /> imports (ancestors) <span className="sw descendant" /> imported by (descendants)
+          <span className="sw selected-env" /> selected <span className="sw ancestor" /> imports (ancestors) <span className="sw descendant" /> imported by
+          (descendants)
           <span className="sw broken" /> broken / cycle
         </span>
         <span className="spacer" />

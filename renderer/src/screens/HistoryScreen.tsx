@@ -209,11 +209,13 @@ export function HistoryScreen() {
                 </li>
               ))}
             </ul>
-            {rotation.diagnostics.filter((d) => d.severity === 'error').map((d, i) => (
-              <div key={i} className="muted">
-                {d.summary}
-              </div>
-            ))}
+            {rotation.diagnostics
+              .filter((d) => d.severity === 'error')
+              .map((d, i) => (
+                <div key={i} className="muted">
+                  {d.summary}
+                </div>
+              ))}
           </div>
         )}
         <table className="rev-table" data-testid="revisions">
@@ -233,17 +235,37 @@ export function HistoryScreen() {
             {revs.map((r) => (
               <tr key={r.number} className={r.retracted ? 'retracted' : ''} data-testid={`rev-${r.number}`}>
                 <td>
-                  <input type="radio" name="left" disabled={!!r.retracted} checked={left === r.number} onChange={() => setLeft(r.number)} aria-label={`A = revision ${r.number}`} data-testid={`rev-left-${r.number}`} />
+                  <input
+                    type="radio"
+                    name="left"
+                    disabled={!!r.retracted}
+                    checked={left === r.number}
+                    onChange={() => setLeft(r.number)}
+                    aria-label={`A = revision ${r.number}`}
+                    data-testid={`rev-left-${r.number}`}
+                  />
                 </td>
                 <td>
-                  <input type="radio" name="right" disabled={!!r.retracted} checked={right === r.number} onChange={() => setRight(r.number)} aria-label={`B = revision ${r.number}`} data-testid={`rev-right-${r.number}`} />
+                  <input
+                    type="radio"
+                    name="right"
+                    disabled={!!r.retracted}
+                    checked={right === r.number}
+                    onChange={() => setRight(r.number)}
+                    aria-label={`B = revision ${r.number}`}
+                    data-testid={`rev-right-${r.number}`}
+                  />
                 </td>
                 <td>{r.number}</td>
                 <td>{r.author}</td>
                 <td title={r.created}>{new Date(r.created).toLocaleString()}</td>
                 <td>
                   {r.message}
-                  {r.retracted && <div className="muted">retracted by {r.retracted.by}: {r.retracted.reason || 'no reason'} (→ {r.retracted.replacement})</div>}
+                  {r.retracted && (
+                    <div className="muted">
+                      retracted by {r.retracted.by}: {r.retracted.reason || 'no reason'} (→ {r.retracted.replacement})
+                    </div>
+                  )}
                 </td>
                 <td>
                   {r.tags.map((t) => (
@@ -258,12 +280,18 @@ export function HistoryScreen() {
                   ))}
                 </td>
                 <td className="row-actions">
-                  <button className="small" onClick={() => void tag(r)} data-testid={`rev-tag-${r.number}`}>Tag</button>
+                  <button className="small" onClick={() => void tag(r)} data-testid={`rev-tag-${r.number}`}>
+                    Tag
+                  </button>
                   {!r.retracted && r.number !== revs[0]?.number && (
-                    <button className="small" onClick={() => void rollback(r)} data-testid={`rev-rollback-${r.number}`}>Roll back</button>
+                    <button className="small" onClick={() => void rollback(r)} data-testid={`rev-rollback-${r.number}`}>
+                      Roll back
+                    </button>
                   )}
                   {!r.retracted && r.number !== 1 && (
-                    <button className="small danger" onClick={() => void retract(r)} data-testid={`rev-retract-${r.number}`}>Retract</button>
+                    <button className="small danger" onClick={() => void retract(r)} data-testid={`rev-retract-${r.number}`}>
+                      Retract
+                    </button>
                   )}
                 </td>
               </tr>

@@ -18,7 +18,7 @@ interface RunView {
 export function RunScreen() {
   const id = useEditor((s) => s.id) as string
   const dirty = useEditor(isDirty)
-  const [command, setCommand] = useState(() => localStorage.getItem('envelope.runCommand') ?? 'sh -c \'env | sort\'')
+  const [command, setCommand] = useState(() => localStorage.getItem('envelope.runCommand') ?? "sh -c 'env | sort'")
   const [run, setRun] = useState<RunView | undefined>()
   const outRef = useRef<HTMLPreElement>(null)
 
@@ -31,7 +31,9 @@ export function RunScreen() {
         try {
           const p = await api().call('run.poll', { runId: run.runId, since })
           since = p.next
-          setRun((r) => (r && r.runId === run.runId ? { ...r, chunks: [...r.chunks, ...p.chunks], done: p.done, exitCode: p.exitCode ?? null, signal: p.signal ?? null } : r))
+          setRun((r) =>
+            r && r.runId === run.runId ? { ...r, chunks: [...r.chunks, ...p.chunks], done: p.done, exitCode: p.exitCode ?? null, signal: p.signal ?? null } : r,
+          )
           if (p.done) return
         } catch (err) {
           reportError('Reading the command output', err)
@@ -54,7 +56,7 @@ export function RunScreen() {
     let argv: string[]
     try {
       argv = splitCommandLine(command)
-      if (argv.length === 0) throw new Error('type a command to run, e.g. printenv or sh -c \'echo $MY_VAR\'')
+      if (argv.length === 0) throw new Error("type a command to run, e.g. printenv or sh -c 'echo $MY_VAR'")
     } catch (err) {
       reportError('Parsing the command', err)
       return
@@ -83,7 +85,11 @@ export function RunScreen() {
         <strong>Run with {id}</strong>
         {dirty && <span className="muted">uses the last saved revision</span>}
         <span className="spacer" />
-        <button onClick={() => void terminal()} data-testid="launch-terminal" title="Open your terminal (Settings → terminal command) with this environment's variables">
+        <button
+          onClick={() => void terminal()}
+          data-testid="launch-terminal"
+          title="Open your terminal (Settings → terminal command) with this environment's variables"
+        >
           Open terminal
         </button>
       </div>
@@ -94,17 +100,34 @@ export function RunScreen() {
           void start()
         }}
       >
-        <input className="command" value={command} onChange={(e) => setCommand(e.target.value)} aria-label="Command" data-testid="run-command" spellCheck={false} />
+        <input
+          className="command"
+          value={command}
+          onChange={(e) => setCommand(e.target.value)}
+          aria-label="Command"
+          data-testid="run-command"
+          spellCheck={false}
+        />
         <button className="primary" type="submit" disabled={!!run && !run.done} data-testid="run-start">
           Run
         </button>
         {run && !run.done && (
-          <button type="button" className="danger" onClick={() => void api().call('run.kill', { runId: run.runId }).catch((err: unknown) => reportError('Stopping the command', err))}>
+          <button
+            type="button"
+            className="danger"
+            onClick={() =>
+              void api()
+                .call('run.kill', { runId: run.runId })
+                .catch((err: unknown) => reportError('Stopping the command', err))
+            }
+          >
             Stop
           </button>
         )}
       </form>
-      <p className="muted pad">Not run through a shell: use <code>sh -c '…'</code> for pipes and variables. Secret values are replaced by [secret] in the output.</p>
+      <p className="muted pad">
+        Not run through a shell: use <code>sh -c '…'</code> for pipes and variables. Secret values are replaced by [secret] in the output.
+      </p>
       {run && (
         <div className="run-output">
           <div className="muted pad" data-testid="run-vars">

@@ -120,9 +120,17 @@ export function SettingsScreen() {
         <h3>Terminal</h3>
         <label className="field">
           Terminal command (empty = default for this OS)
-          <input value={terminal} placeholder={settings?.defaultTerminalCommand ?? ''} onChange={(e) => setTerminal(e.target.value)} data-testid="terminal-command" spellCheck={false} />
+          <input
+            value={terminal}
+            placeholder={settings?.defaultTerminalCommand ?? ''}
+            onChange={(e) => setTerminal(e.target.value)}
+            data-testid="terminal-command"
+            spellCheck={false}
+          />
         </label>
-        <p className="muted">Default here: <code>{settings?.defaultTerminalCommand}</code>. The environment's variables are added to the terminal's process environment.</p>
+        <p className="muted">
+          Default here: <code>{settings?.defaultTerminalCommand}</code>. The environment's variables are added to the terminal's process environment.
+        </p>
         <button onClick={() => void saveTerminal()} disabled={!settings || terminal.trim() === settings.terminalCommand} data-testid="terminal-save">
           Save
         </button>

@@ -35,9 +35,19 @@ function fnValidate<N>(h: BuiltinHost<N>, n: N, x: BuiltinExpr): V {
 }
 
 const BUILTINS: { [K in BuiltinName]: Builtin } = {
-  final: fnFinal, secret: fnSecret, join: fnJoin, split: fnSplit, concat: fnConcat, toJSON: fnToJSON,
-  toString: fnToString, fromJSON: fnFromJSON, toBase64: fnToBase64, fromBase64: fnFromBase64,
-  validate: fnValidate, open: fnOpen, rotate: fnRotate,
+  final: fnFinal,
+  secret: fnSecret,
+  join: fnJoin,
+  split: fnSplit,
+  concat: fnConcat,
+  toJSON: fnToJSON,
+  toString: fnToString,
+  fromJSON: fnFromJSON,
+  toBase64: fnToBase64,
+  fromBase64: fnFromBase64,
+  validate: fnValidate,
+  open: fnOpen,
+  rotate: fnRotate,
 }
 
 /** The value of the builtin call `x` at node `n`. A malformed call (reported when parsed) is unknown. */

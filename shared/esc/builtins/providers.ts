@@ -42,8 +42,8 @@ export function fnRotate<N>(h: BuiltinHost<N>, n: N, x: BuiltinExpr): V {
   const rotating = h.mode === 'rotate' && env.isRoot && selected(h.opts.rotatePaths, x)
   let inputsX = x.inputs as Expr
   let inputsSchema = rotator?.inputsSchema as Schema | undefined
-  const rotateOnly = rotator && inputsSchema && typeof inputsSchema === 'object' && Array.isArray(inputsSchema.rotateOnly)
-    ? (inputsSchema.rotateOnly as string[]) : []
+  const rotateOnly =
+    rotator && inputsSchema && typeof inputsSchema === 'object' && Array.isArray(inputsSchema.rotateOnly) ? (inputsSchema.rotateOnly as string[]) : []
   if (!rotating && rotateOnly.length) {
     // rotate-only inputs are evaluated only during rotation
     if (inputsX.kind === 'object') {
@@ -109,7 +109,11 @@ function selected(paths: string[] | undefined, x: BuiltinExpr): boolean {
  * (the store then encrypts them when it writes the state back into the document): those are secret strings.
  */
 function stateValue(j: JsonValue, def: Range): V {
-  if (Array.isArray(j)) return mk(j.map((x) => stateValue(x, def)), def)
+  if (Array.isArray(j))
+    return mk(
+      j.map((x) => stateValue(x, def)),
+      def,
+    )
   if (j !== null && typeof j === 'object') {
     const keys = Object.keys(j)
     const s = j['fn::secret']

@@ -47,7 +47,11 @@ export function fnSplit<N>(h: BuiltinHost<N>, n: N, x: BuiltinExpr): V {
   const delim = d.v.value as string
   const text = s.v.value as string
   const parts = delim === '' ? Array.from(text) : text.split(delim)
-  return mk(parts.map((p) => mk(p, r, secret)), r, secret)
+  return mk(
+    parts.map((p) => mk(p, r, secret)),
+    r,
+    secret,
+  )
 }
 
 /** fn::concat: [[...], [...]] -> one array. */

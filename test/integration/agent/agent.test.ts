@@ -32,7 +32,11 @@ function raw(socketPath: string, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath, () => sock.end(text))
     let out = ''
-    sock.setEncoding('utf8').on('data', (d: string) => (out += d)).on('end', () => resolve(out)).on('error', reject)
+    sock
+      .setEncoding('utf8')
+      .on('data', (d: string) => (out += d))
+      .on('end', () => resolve(out))
+      .on('error', reject)
   })
 }
 
@@ -106,14 +110,17 @@ test('an agent stops once the store key changes or its socket is replaced, and i
     await second.close()
 
     const events = (await other.environments.audit({ limit: 50 })).filter((e) => e.action.startsWith('agent.')).reverse()
-    assert.deepEqual(events.map((e) => [e.action, e.detail?.reason ?? e.detail?.auto]), [
-      ['agent.start', true],
-      ['agent.stop', 'the store key changed'],
-      ['agent.start', false],
-      ['agent.start', false],
-      ['agent.stop', 'its socket is gone'],
-      ['agent.stop', 'stopped'],
-    ])
+    assert.deepEqual(
+      events.map((e) => [e.action, e.detail?.reason ?? e.detail?.auto]),
+      [
+        ['agent.start', true],
+        ['agent.stop', 'the store key changed'],
+        ['agent.start', false],
+        ['agent.start', false],
+        ['agent.stop', 'its socket is gone'],
+        ['agent.stop', 'stopped'],
+      ],
+    )
   } finally {
     other.close()
     rmSync(dataDir, { recursive: true, force: true })

@@ -8,7 +8,20 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { envelope, root, tempDir } from './helpers.ts'
 
@@ -43,17 +56,20 @@ const codeCaches = (): string[] => {
 before(async () => {
   const built = spawnSync(process.execPath, [join(root, 'electron', 'cli', 'build.ts'), '--out', join(scratch, 'out', 'cli')], { encoding: 'utf8' })
   assert.equal(built.status, 0, built.stderr)
-  writeFileSync(def, [
-    'values:',
-    '  token:',
-    '    fn::secret: bundle-s3cr3t-ünï',
-    '  environmentVariables:',
-    '    TOKEN: ${token}',
-    '    PLAIN: plain value',
-    '  files:',
-    '    CERT: "-----cert ${token}-----"',
-    '',
-  ].join('\n'))
+  writeFileSync(
+    def,
+    [
+      'values:',
+      '  token:',
+      '    fn::secret: bundle-s3cr3t-ünï',
+      '  environmentVariables:',
+      '    TOKEN: ${token}',
+      '    PLAIN: plain value',
+      '  files:',
+      '    CERT: "-----cert ${token}-----"',
+      '',
+    ].join('\n'),
+  )
   const init = await bundled(['env', 'init', 'app/bundle', '-f', def])
   assert.equal(init.code, 0, init.stderr)
 })
@@ -121,7 +137,11 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     assert.match((await bundled(['agent', 'status'])).stdout, / 2 runs served;/)
 
     // declined: another build, an environment with diagnostics, one that needs a provider (run in the caller)
-    const other = await agentRequest<{ ok: boolean; reason?: string }>(socket, { v: AGENT_PROTOCOL, op: 'run', ref: 'app/bundle', command: 'x', mask: true, build: 'another-build' }, 5000)
+    const other = await agentRequest<{ ok: boolean; reason?: string }>(
+      socket,
+      { v: AGENT_PROTOCOL, op: 'run', ref: 'app/bundle', command: 'x', mask: true, build: 'another-build' },
+      5000,
+    )
     assert.deepEqual(other, { ok: false, reason: 'another build of envelope is serving' })
     writeFileSync(def, 'values:\n  a: ${nope}\n  environmentVariables:\n    A: ${a}\n')
     assert.equal((await bundled(['env', 'init', 'app/broken', '-f', def])).code, 1, 'a broken definition is not saved')
@@ -153,7 +173,7 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     assert.equal(afterKill.code, 7)
     assert.equal(afterKill.stdout, '[secret]|changed\n[secret]\n')
     let pid3: number | undefined
-    for (const end = Date.now() + 30_000; pid3 === undefined || pid3 === pid2; ) {
+    for (const end = Date.now() + 30_000; pid3 === undefined || pid3 === pid2;) {
       assert.ok(Date.now() < end, 'a run replaced the stale socket with a new agent')
       const st = await bundled(['agent', 'status', '-o', 'json'])
       pid3 = st.code === 0 ? (JSON.parse(st.stdout) as { pid: number }).pid : undefined
@@ -180,108 +200,124 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
   }
 })
 
-test('envelope run starts the agent by itself from the second run, for a keychain store only; a key rotation or a removed socket stops it', { timeout: 300_000 }, async () => {
-  const dir = tempDir('envelope-cli-autostart-')
-  const run = (args: string[], extra: Record<string, string> = {}) => withAgent(args, extra, dir)
-  const socket = join(dir, 'agent.sock')
-  const log = join(dir, 'agent.log')
-  // the run writes this line just before it starts an agent
-  const starts = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => / envelope run \(pid \d+\) starts the agent$/.test(l)).length : 0)
-  const agentPid = async (): Promise<number | undefined> => {
-    const r = await run(['agent', 'status', '-o', 'json'])
-    return r.code === 0 ? (JSON.parse(r.stdout) as { pid: number }).pid : undefined
-  }
-  const audit = async () => JSON.parse((await run(['audit', '-n', '200', '-o', 'json'])).stdout) as { action: string; target: string; detail?: Record<string, unknown> }[]
-  try {
-    writeFileSync(def, 'values:\n  pw:\n    fn::secret: auto-s3cr3t-value\n  environmentVariables:\n    PW: ${pw}\n')
-    assert.equal((await run(['env', 'init', 'app/auto', '-f', def])).code, 0)
-    const cmd = ['run', 'app/auto', '--', 'sh', '-c', 'printf "%s|" "$PW"; exit 3']
-    const status = async () => (await run(['agent', 'status'])).stdout
-    assert.match(await status(), /^No agent serves .*\. `envelope run` starts one \(autostart on\): a run of an environment without providers that comes within 15 min of another run\.$/m)
+test(
+  'envelope run starts the agent by itself from the second run, for a keychain store only; a key rotation or a removed socket stops it',
+  { timeout: 300_000 },
+  async () => {
+    const dir = tempDir('envelope-cli-autostart-')
+    const run = (args: string[], extra: Record<string, string> = {}) => withAgent(args, extra, dir)
+    const socket = join(dir, 'agent.sock')
+    const log = join(dir, 'agent.log')
+    // the run writes this line just before it starts an agent
+    const starts = () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => / envelope run \(pid \d+\) starts the agent$/.test(l)).length
+        : 0
+    const agentPid = async (): Promise<number | undefined> => {
+      const r = await run(['agent', 'status', '-o', 'json'])
+      return r.code === 0 ? (JSON.parse(r.stdout) as { pid: number }).pid : undefined
+    }
+    const audit = async () =>
+      JSON.parse((await run(['audit', '-n', '200', '-o', 'json'])).stdout) as { action: string; target: string; detail?: Record<string, unknown> }[]
+    try {
+      writeFileSync(def, 'values:\n  pw:\n    fn::secret: auto-s3cr3t-value\n  environmentVariables:\n    PW: ${pw}\n')
+      assert.equal((await run(['env', 'init', 'app/auto', '-f', def])).code, 0)
+      const cmd = ['run', 'app/auto', '--', 'sh', '-c', 'printf "%s|" "$PW"; exit 3']
+      const status = async () => (await run(['agent', 'status'])).stdout
+      assert.match(
+        await status(),
+        /^No agent serves .*\. `envelope run` starts one \(autostart on\): a run of an environment without providers that comes within 15 min of another run\.$/m,
+      )
 
-    // a single run opens the environment itself and leaves nothing behind
-    const first = await run(cmd)
-    assert.deepEqual([first.code, first.stdout, first.stderr], [3, '[secret]|', ''])
-    assert.equal(starts(), 0, 'a one-off run starts no agent')
-    // runs that follow within the idle time start one in the background (concurrent runs, as from
-    // `make -j`, start one agent, not one each)
-    const firsts = await Promise.all([1, 2, 3, 4].map(() => run(cmd)))
-    for (const r of firsts) assert.deepEqual(r, first)
-    await waitFor(() => existsSync(socket), 30_000)
-    assert.equal(starts(), 1)
-    await waitFor(() => !existsSync(join(dir, 'agent.starting')), 10_000)
-    const pid = await agentPid()
-    assert.ok(pid !== undefined && alive(pid))
-    // the next ones are served by it, with the same result
-    assert.deepEqual(await run(cmd), first)
-    assert.deepEqual(await run(cmd), first)
-    assert.equal(starts(), 1, 'no second agent while one serves')
-    let events = await audit()
-    const started = events.filter((e) => e.action === 'agent.start')
-    assert.equal(started.length, 1)
-    assert.deepEqual(started[0]!.detail, { pid, idleMinutes: 15, auto: true })
-    assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === true).length, 2)
-    assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === undefined).length, 5)
+      // a single run opens the environment itself and leaves nothing behind
+      const first = await run(cmd)
+      assert.deepEqual([first.code, first.stdout, first.stderr], [3, '[secret]|', ''])
+      assert.equal(starts(), 0, 'a one-off run starts no agent')
+      // runs that follow within the idle time start one in the background (concurrent runs, as from
+      // `make -j`, start one agent, not one each)
+      const firsts = await Promise.all([1, 2, 3, 4].map(() => run(cmd)))
+      for (const r of firsts) assert.deepEqual(r, first)
+      await waitFor(() => existsSync(socket), 30_000)
+      assert.equal(starts(), 1)
+      await waitFor(() => !existsSync(join(dir, 'agent.starting')), 10_000)
+      const pid = await agentPid()
+      assert.ok(pid !== undefined && alive(pid))
+      // the next ones are served by it, with the same result
+      assert.deepEqual(await run(cmd), first)
+      assert.deepEqual(await run(cmd), first)
+      assert.equal(starts(), 1, 'no second agent while one serves')
+      let events = await audit()
+      const started = events.filter((e) => e.action === 'agent.start')
+      assert.equal(started.length, 1)
+      assert.deepEqual(started[0]!.detail, { pid, idleMinutes: 15, auto: true })
+      assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === true).length, 2)
+      assert.equal(events.filter((e) => e.action === 'run' && e.detail?.agent === undefined).length, 5)
 
-    // `agent autostart off` stops it and keeps later runs local; ENVELOPE_NO_AGENT does the same for one shell
-    const off = await run(['agent', 'autostart', 'off'])
-    assert.equal(off.code, 0, off.stderr)
-    assert.match(off.stdout, new RegExp(`^autostart: off\\..*Stopped the running agent \\(pid ${pid}\\)`))
-    assert.ok(!existsSync(socket))
-    assert.deepEqual(await run(cmd), first)
-    assert.equal((await run(['agent', 'autostart'])).stdout, 'autostart: off\n')
-    assert.match(await status(), /`envelope run` does not start one \(autostart off\); `envelope agent start` does\./)
-    assert.match((await run(['agent', 'autostart', 'on'])).stdout, /^autostart: on\./)
-    assert.deepEqual(await run(cmd, { ENVELOPE_NO_AGENT: '1' }), first)
-    assert.equal((await run(['agent', 'autostart', 'maybe'])).code, 1)
-    // an environment that needs a provider is not what the agent serves: no agent for it
-    writeFileSync(def, 'values:\n  c:\n    fn::open::command: {argv: [echo, from-provider]}\n  environmentVariables:\n    C: ${c}\n')
-    assert.equal((await run(['env', 'init', 'app/provider', '-f', def])).code, 0)
-    assert.equal((await run(['env', 'tag', 'app/provider', 'envelope.allow-command', 'true'])).code, 0)
-    assert.equal((await run(['run', 'app/provider', '--', 'sh', '-c', 'printf %s "$C"'])).stdout, '[secret]')
-    assert.equal(starts(), 1, 'autostart off, ENVELOPE_NO_AGENT and a provider run started none')
-    assert.equal(await agentPid(), undefined)
-    events = await audit()
-    assert.deepEqual(events.find((e) => e.action === 'settings')?.detail, { 'agent.autostart': true })
+      // `agent autostart off` stops it and keeps later runs local; ENVELOPE_NO_AGENT does the same for one shell
+      const off = await run(['agent', 'autostart', 'off'])
+      assert.equal(off.code, 0, off.stderr)
+      assert.match(off.stdout, new RegExp(`^autostart: off\\..*Stopped the running agent \\(pid ${pid}\\)`))
+      assert.ok(!existsSync(socket))
+      assert.deepEqual(await run(cmd), first)
+      assert.equal((await run(['agent', 'autostart'])).stdout, 'autostart: off\n')
+      assert.match(await status(), /`envelope run` does not start one \(autostart off\); `envelope agent start` does\./)
+      assert.match((await run(['agent', 'autostart', 'on'])).stdout, /^autostart: on\./)
+      assert.deepEqual(await run(cmd, { ENVELOPE_NO_AGENT: '1' }), first)
+      assert.equal((await run(['agent', 'autostart', 'maybe'])).code, 1)
+      // an environment that needs a provider is not what the agent serves: no agent for it
+      writeFileSync(def, 'values:\n  c:\n    fn::open::command: {argv: [echo, from-provider]}\n  environmentVariables:\n    C: ${c}\n')
+      assert.equal((await run(['env', 'init', 'app/provider', '-f', def])).code, 0)
+      assert.equal((await run(['env', 'tag', 'app/provider', 'envelope.allow-command', 'true'])).code, 0)
+      assert.equal((await run(['run', 'app/provider', '--', 'sh', '-c', 'printf %s "$C"'])).stdout, '[secret]')
+      assert.equal(starts(), 1, 'autostart off, ENVELOPE_NO_AGENT and a provider run started none')
+      assert.equal(await agentPid(), undefined)
+      events = await audit()
+      assert.deepEqual(events.find((e) => e.action === 'settings')?.detail, { 'agent.autostart': true })
 
-    // a start that failed (the log ends with its error) is not tried again at every run, only after 10 min
-    appendFileSync(log, 'error: the store key is not reachable: (a failure written by the test)\n')
-    assert.deepEqual(await run(cmd), first)
-    assert.equal(starts(), 1, 'not tried again right after a failed start')
-    const longAgo = new Date(Date.now() - 11 * 60_000)
-    utimesSync(log, longAgo, longAgo)
+      // a start that failed (the log ends with its error) is not tried again at every run, only after 10 min
+      appendFileSync(log, 'error: the store key is not reachable: (a failure written by the test)\n')
+      assert.deepEqual(await run(cmd), first)
+      assert.equal(starts(), 1, 'not tried again right after a failed start')
+      const longAgo = new Date(Date.now() - 11 * 60_000)
+      utimesSync(log, longAgo, longAgo)
 
-    // an agent whose socket is removed (its data folder cleaned up…) stops instead of waiting to be idle
-    assert.deepEqual(await run(cmd), first)
-    assert.equal(starts(), 2)
-    await waitFor(() => existsSync(socket), 30_000)
-    const pid2 = (await agentPid())!
-    rmSync(socket)
-    await waitFor(() => !alive(pid2), 30_000)
-    events = await audit()
-    assert.deepEqual(events.find((e) => e.action === 'agent.stop')?.detail, { pid: pid2, served: 0, reason: 'its socket is gone' })
+      // an agent whose socket is removed (its data folder cleaned up…) stops instead of waiting to be idle
+      assert.deepEqual(await run(cmd), first)
+      assert.equal(starts(), 2)
+      await waitFor(() => existsSync(socket), 30_000)
+      const pid2 = (await agentPid())!
+      rmSync(socket)
+      await waitFor(() => !alive(pid2), 30_000)
+      events = await audit()
+      assert.deepEqual(events.find((e) => e.action === 'agent.stop')?.detail, { pid: pid2, served: 0, reason: 'its socket is gone' })
 
-    // moving the key to a passphrase stops the agent (it held the keychain key); a passphrase store gets none
-    assert.deepEqual(await run(cmd), first)
-    assert.equal(starts(), 3)
-    await waitFor(() => existsSync(socket), 30_000)
-    const pid3 = (await agentPid())!
-    const passphrase = 'auto start passphrase'
-    const rotated = await run(['key', 'rotate', '--to', 'passphrase'], { ENVELOPE_NEW_PASSPHRASE: passphrase })
-    assert.equal(rotated.code, 0, rotated.stderr)
-    assert.match(rotated.stdout, new RegExp(`Stopped the agent \\(pid ${pid3}\\): it held the old key\\.`))
-    await waitFor(() => !alive(pid3))
-    assert.deepEqual(await run(cmd, { ENVELOPE_PASSPHRASE: passphrase }), first)
-    assert.equal(starts(), 3, 'no agent for a passphrase store unless the user starts one')
-    assert.match((await run(['agent', 'status'], { ENVELOPE_PASSPHRASE: passphrase })).stdout, /This store's key is a passphrase: only `envelope agent start` starts one\./)
-    assert.equal(await agentPid(), undefined)
-    // nothing of the secret or the passphrase in the agent's log
-    assert.doesNotMatch(readFileSync(log, 'utf8'), /auto-s3cr3t|auto start passphrase/)
-  } finally {
-    await run(['agent', 'stop'])
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
+      // moving the key to a passphrase stops the agent (it held the keychain key); a passphrase store gets none
+      assert.deepEqual(await run(cmd), first)
+      assert.equal(starts(), 3)
+      await waitFor(() => existsSync(socket), 30_000)
+      const pid3 = (await agentPid())!
+      const passphrase = 'auto start passphrase'
+      const rotated = await run(['key', 'rotate', '--to', 'passphrase'], { ENVELOPE_NEW_PASSPHRASE: passphrase })
+      assert.equal(rotated.code, 0, rotated.stderr)
+      assert.match(rotated.stdout, new RegExp(`Stopped the agent \\(pid ${pid3}\\): it held the old key\\.`))
+      await waitFor(() => !alive(pid3))
+      assert.deepEqual(await run(cmd, { ENVELOPE_PASSPHRASE: passphrase }), first)
+      assert.equal(starts(), 3, 'no agent for a passphrase store unless the user starts one')
+      assert.match(
+        (await run(['agent', 'status'], { ENVELOPE_PASSPHRASE: passphrase })).stdout,
+        /This store's key is a passphrase: only `envelope agent start` starts one\./,
+      )
+      assert.equal(await agentPid(), undefined)
+      // nothing of the secret or the passphrase in the agent's log
+      assert.doesNotMatch(readFileSync(log, 'utf8'), /auto-s3cr3t|auto start passphrase/)
+    } finally {
+      await run(['agent', 'stop'])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
+)
 
 function alive(pid: number): boolean {
   try {

@@ -70,7 +70,10 @@ test('dotenv and shell output read back exactly by dotenv and bash', async () =>
   const sh = await evalIn(['app.yaml', '--format', 'shell', '--show-secrets'])
   const file = join(dir, 'out.sh')
   writeFileSync(file, sh.stdout)
-  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', 'eval "$(cat "$1")"; printf "%s\\0" "$MULTI" "$TOKEN" "$URL"', 'bash', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', 'eval "$(cat "$1")"; printf "%s\\0" "$MULTI" "$TOKEN" "$URL"', 'bash', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   assert.deepEqual(r.stdout.split('\0').slice(0, 3), [expected.MULTI, expected.TOKEN, expected.URL])
   const redacted = await evalIn(['app.yaml', '--format', 'dotenv'])
   assert.equal(dotenv.parse(redacted.stdout).TOKEN, '[secret]')

@@ -23,7 +23,10 @@ export function tempDir(prefix: string): string {
  * Runs `envelope args…` (`opts.bin`: another copy of bin/envelope); resolves when it exits. Without an
  * agent (ENVELOPE_NO_AGENT=1: a built CLI would start one for `run`) unless `opts.env` unsets it.
  */
-export function envelope(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; onSpawn?: (pid: number) => void; bin?: string } = {}): Promise<RunResult> {
+export function envelope(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; onSpawn?: (pid: number) => void; bin?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.bin ?? bin, ...args], {
       env: { ...process.env, NO_COLOR: '1', ENVELOPE_NO_AGENT: '1', ...opts.env },

@@ -19,11 +19,15 @@ test('signals sent to envelope run reach the command; its exit code passes throu
   assert.equal((await envelope(['env', 'set', 'sig/app', 'environmentVariables.S', secret, '--secret'], { env })).code, 0)
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     const name = sig.slice(3)
-    const child = spawn(process.execPath, [bin, 'run', 'sig/app', '--', 'sh', '-c', `trap 'echo "got ${name} $S"; exit 42' ${name}; echo "ready $S"; while :; do sleep 0.05; done`], {
-      env,
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      [bin, 'run', 'sig/app', '--', 'sh', '-c', `trap 'echo "got ${name} $S"; exit 42' ${name}; echo "ready $S"; while :; do sleep 0.05; done`],
+      {
+        env,
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     let out = ''
     let err = ''
     child.stderr.on('data', (d: Buffer) => (err += d))

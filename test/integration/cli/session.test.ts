@@ -15,14 +15,17 @@ const dataDir = tempDir('envelope-cli-session-')
 const env = { ENVELOPE_DATA_DIR: dataDir }
 const SECRET = `s3cr3t-Ωmega-'quote"-$HOME-${Date.now()}`
 const SECRET2 = `second-secret-${process.pid}-xyz`
-const cli = (args: string[], extra: { input?: string; env?: Record<string, string> } = {}) => envelope(args, { env: { ...env, ...extra.env }, ...(extra.input !== undefined ? { input: extra.input } : {}) })
+const cli = (args: string[], extra: { input?: string; env?: Record<string, string> } = {}) =>
+  envelope(args, { env: { ...env, ...extra.env }, ...(extra.input !== undefined ? { input: extra.input } : {}) })
 
 function ok(r: { code: number | null; stdout: string; stderr: string }, what: string): void {
   assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
 }
 
 test('a whole session through bin/envelope under the real keychain', { timeout: 600_000 }, async (t) => {
@@ -92,7 +95,10 @@ test('a whole session through bin/envelope under the real keychain', { timeout: 
   const history = await cli(['env', 'version', 'history', 'app/dev', '--output', 'json'])
   ok(history, 'history')
   const revs = JSON.parse(history.stdout) as { number: number; message: string }[]
-  assert.deepEqual(revs.map((r) => r.number), [5, 4, 3, 2, 1])
+  assert.deepEqual(
+    revs.map((r) => r.number),
+    [5, 4, 3, 2, 1],
+  )
   assert.equal(revs[0]!.message, 'set files.APP_CONF')
 
   // diff between revision 2 and latest: the variables appear, the secret never does

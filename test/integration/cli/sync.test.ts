@@ -26,10 +26,16 @@ describe('envelope sync (two CLI data folders, one real server)', () => {
   let url = ''
   let adminToken = ''
   let bobToken = ''
-  const A = (args: string[], input?: string) => envelope(args, { env: { ENVELOPE_DATA_DIR: dirA, ENVELOPE_SYNC_TOKEN: undefined }, ...(input !== undefined ? { input } : {}) })
-  const B = (args: string[], input?: string) => envelope(args, { env: { ENVELOPE_DATA_DIR: dirB, ENVELOPE_SYNC_TOKEN: undefined }, ...(input !== undefined ? { input } : {}) })
+  const A = (args: string[], input?: string) =>
+    envelope(args, { env: { ENVELOPE_DATA_DIR: dirA, ENVELOPE_SYNC_TOKEN: undefined }, ...(input !== undefined ? { input } : {}) })
+  const B = (args: string[], input?: string) =>
+    envelope(args, { env: { ENVELOPE_DATA_DIR: dirB, ENVELOPE_SYNC_TOKEN: undefined }, ...(input !== undefined ? { input } : {}) })
   const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(url + path, { method, headers: { authorization: `token ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) })
+    const r = await fetch(url + path, {
+      method,
+      headers: { authorization: `token ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    })
     const text = await r.text()
     assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${text}`)
     return text ? (JSON.parse(text) as Record<string, unknown>) : {}
@@ -48,10 +54,14 @@ describe('envelope sync (two CLI data folders, one real server)', () => {
     return out
   }
   const remoteHistory = async (env: string): Promise<string[]> => {
-    const revs = (await (await fetch(`${url}/api/esc/environments/${ORG}/${env}/versions`, { headers: { authorization: `token ${adminToken}` } })).json()) as { number: number }[]
+    const revs = (await (await fetch(`${url}/api/esc/environments/${ORG}/${env}/versions`, { headers: { authorization: `token ${adminToken}` } })).json()) as {
+      number: number
+    }[]
     const out: string[] = []
     for (const r of revs.sort((x, y) => x.number - y.number)) {
-      const t = await (await fetch(`${url}/api/esc/environments/${ORG}/${env}/versions/${r.number}/decrypt`, { headers: { authorization: `token ${adminToken}` } })).text()
+      const t = await (
+        await fetch(`${url}/api/esc/environments/${ORG}/${env}/versions/${r.number}/decrypt`, { headers: { authorization: `token ${adminToken}` } })
+      ).text()
       if (t.trim()) out.push(t)
     }
     return out
@@ -193,7 +203,9 @@ describe('envelope sync (two CLI data folders, one real server)', () => {
     assert.equal(withMarkers.code, 1)
     assert.match(withMarkers.stderr, /merged\.yaml:\d+:1: conflict marker <<<<<<< left/)
     const text = readFileSync(merged, 'utf8')
-    const fixed = text.replace(/<<<<<<<[^\n]*\n([\s\S]*?)\|\|\|\|\|\|\|[\s\S]*?=======\n[\s\S]*?>>>>>>>[^\n]*\n/, (_m, ours: string) => ours.replace('hello from A', 'hello from A and B'))
+    const fixed = text.replace(/<<<<<<<[^\n]*\n([\s\S]*?)\|\|\|\|\|\|\|[\s\S]*?=======\n[\s\S]*?>>>>>>>[^\n]*\n/, (_m, ours: string) =>
+      ours.replace('hello from A', 'hello from A and B'),
+    )
     assert.ok(!/<<<<<<<|>>>>>>>/.test(fixed), fixed)
     writeFileSync(merged, fixed)
     const res = await A(['sync', 'resolve', 'app/dev', '--file', merged])

@@ -19,12 +19,24 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { envelope, tempDir } from '../cli/helpers.ts'
 import {
-  EXPORT_PASSPHRASE, FIXTURE_PORT, ORG, PG_SCHEMA, TOKENS_FILE, http, recordLocal, recordServer, run, startServer, stopServer,
-  type LocalRecord, type ServerRecord, type Tokens,
+  EXPORT_PASSPHRASE,
+  FIXTURE_PORT,
+  ORG,
+  PG_SCHEMA,
+  TOKENS_FILE,
+  http,
+  recordLocal,
+  recordServer,
+  run,
+  startServer,
+  stopServer,
+  type LocalRecord,
+  type ServerRecord,
+  type Tokens,
 } from '../../fixtures/legacy/record.ts'
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'legacy')
-const expected = <T,>(name: string) => JSON.parse(readFileSync(join(FIXTURES, 'expected', `${name}.json`), 'utf8')) as T
+const expected = <T>(name: string) => JSON.parse(readFileSync(join(FIXTURES, 'expected', `${name}.json`), 'utf8')) as T
 const tokens = JSON.parse(readFileSync(join(FIXTURES, TOKENS_FILE), 'utf8')) as Tokens
 const PG_URL = process.env.ENVELOPE_TEST_PG_URL
 
@@ -66,7 +78,10 @@ function assertSameAsRecorded(actual: LocalRecord, recorded: LocalRecord) {
 
 /** The bytes of a SQLite database with its WAL: where a plaintext secret must never be. */
 function dbBytes(file: string): string {
-  return [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('')
+  return [file, `${file}-wal`]
+    .filter(existsSync)
+    .map((f) => readFileSync(f).toString('latin1'))
+    .join('')
 }
 
 const hashesBefore = fixtureHashes()
@@ -112,7 +127,10 @@ describe('legacy data made at e52f4bb', () => {
     // the audit kept the old records and added the new save
     const audit = JSON.parse(await run(['audit', '-o', 'json', '-n', '100000'], env)) as { id: number; action: string; target: string }[]
     assertAuditKept(audit, recorded.audit)
-    assert.ok(audit.some((a) => a.action === 'update' && a.target === 'app/dev'), JSON.stringify(audit.slice(0, 5)))
+    assert.ok(
+      audit.some((a) => a.action === 'update' && a.target === 'app/dev'),
+      JSON.stringify(audit.slice(0, 5)),
+    )
   })
 
   it('the key export imports (with its passphrase) into a copy of the store that lacks its key, whose secrets then read as recorded', async () => {
@@ -133,19 +151,35 @@ describe('legacy data made at e52f4bb', () => {
         assert.equal(await run(['env', 'get', `${id}@${n}`, '--definition', '--show-secrets'], env), r.definition, `${id}@${n}`)
       }
     }
-    assert.deepEqual(JSON.parse(await run(['open', 'infra/db', '-f', 'json'], env)), (recorded.perEnvironment['infra/db']!.revisions['2'] as { values: unknown }).values)
+    assert.deepEqual(
+      JSON.parse(await run(['open', 'infra/db', '-f', 'json'], env)),
+      (recorded.perEnvironment['infra/db']!.revisions['2'] as { values: unknown }).values,
+    )
 
     // a fresh, empty store adopts the exported key
     const fresh = { ENVELOPE_DATA_DIR: join(dir, 'fresh'), ENVELOPE_KEY_FILE: join(dir, 'fresh.key') }
     const imported = await run(['key', 'import', join(dir, 'key-export.txt')], { ...fresh, ENVELOPE_EXPORT_PASSPHRASE: EXPORT_PASSPHRASE })
-    assert.equal(imported, (await run(['key', 'import', join(dir, 'key-export.txt')], { ...env, ENVELOPE_KEY_FILE: join(dir, 'again.key'), ENVELOPE_EXPORT_PASSPHRASE: EXPORT_PASSPHRASE })))
+    assert.equal(
+      imported,
+      await run(['key', 'import', join(dir, 'key-export.txt')], {
+        ...env,
+        ENVELOPE_KEY_FILE: join(dir, 'again.key'),
+        ENVELOPE_EXPORT_PASSPHRASE: EXPORT_PASSPHRASE,
+      }),
+    )
     assert.deepEqual(readFileSync(fresh.ENVELOPE_KEY_FILE), readFileSync(env.ENVELOPE_KEY_FILE))
     await run(['env', 'init', 'p/e', '-f', '-'], fresh, 'values:\n  s:\n    fn::secret: on-the-second-machine\n')
     assert.equal((JSON.parse(await run(['open', 'p/e', '-f', 'json'], fresh)) as { s: string }).s, 'on-the-second-machine')
   })
 
   /** The server fixtures: the SQLite file, and the same data on PostgreSQL as a pg_dump (when ENVELOPE_TEST_PG_URL is set). */
-  const backends: { name: string; skip?: string; expected: string; tokens: Tokens; start(): Promise<{ db: string; kek: string; extra: string[]; dump(): string; drop?(): Promise<void> }> }[] = [
+  const backends: {
+    name: string
+    skip?: string
+    expected: string
+    tokens: Tokens
+    start(): Promise<{ db: string; kek: string; extra: string[]; dump(): string; drop?(): Promise<void> }>
+  }[] = [
     {
       name: 'SQLite',
       expected: 'server',
@@ -265,7 +299,11 @@ describe('legacy data made at e52f4bb', () => {
       const stateBefore = readFileSync(join(dir, 'synced', 'sync.json'), 'utf8')
       assert.match(await run(['sync', 'login', url, '--token', tokens.alice!], env), /as alice \(organization acme\)/)
       assert.ok(!readFileSync(join(dir, 'synced', 'sync.json'), 'utf8').includes(tokens.alice!), 'no token on disk')
-      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'synced', 'sync.json'), 'utf8')), JSON.parse(stateBefore), 'logging in to the same server and org keeps the sync state')
+      assert.deepEqual(
+        JSON.parse(readFileSync(join(dir, 'synced', 'sync.json'), 'utf8')),
+        JSON.parse(stateBefore),
+        'logging in to the same server and org keeps the sync state',
+      )
       assertSameAsRecorded(await recordLocal(env, { sync: true }), recorded)
       const status = (recorded.sync as { environments: { state: string }[] }).environments
       assert.ok(status.length >= 3 && status.every((s) => s.state === 'in-sync'), JSON.stringify(status))
@@ -285,7 +323,10 @@ describe('legacy data made at e52f4bb', () => {
       assert.equal(await run(['env', 'get', 'app/dev', '--definition', '--show-secrets'], env), text)
       assert.equal((JSON.parse(await run(['open', 'app/dev', '-f', 'json'], env)) as { fromServer: string }).fromServer, 'pulled-after-upgrade-23')
       const final = JSON.parse(await run(['sync', 'status', '-o', 'json'], env)) as { environments: { environment: string; state: string }[] }
-      assert.ok(final.environments.every((s) => s.state === 'in-sync'), JSON.stringify(final))
+      assert.ok(
+        final.environments.every((s) => s.state === 'in-sync'),
+        JSON.stringify(final),
+      )
     })
   })
 

@@ -17,7 +17,10 @@ describe('command provider', () => {
     const off = createProviderRegistry({ pluginsPath: [] }).provider('command') as Provider
     await assert.rejects(off.open({ argv: ['echo', 'hi'] }, ctx), (err: ProviderError) => {
       assert.ok(err instanceof ProviderError)
-      assert.equal(err.message, 'command: running local commands is not enabled for environment team/app (set its environment tag envelope.allow-command=true to allow it)')
+      assert.equal(
+        err.message,
+        'command: running local commands is not enabled for environment team/app (set its environment tag envelope.allow-command=true to allow it)',
+      )
       assert.equal(err.hint, 'set the environment tag envelope.allow-command=true on team/app to allow fn::open::command')
       return true
     })
@@ -46,7 +49,10 @@ describe('command provider', () => {
     const out = await allowed().open({ argv: ['printf', '%s', tricky] }, ctx)
     assert.deepEqual(unwrap(out), { json: tricky, secrets: [] }, 'a plain string: the provider is secret as a whole (secretOutput)')
     assert.equal(allowed().secretOutput, true)
-    await assert.rejects(import('node:fs').then((fs) => fs.promises.access(marker)), { code: 'ENOENT' })
+    await assert.rejects(
+      import('node:fs').then((fs) => fs.promises.access(marker)),
+      { code: 'ENOENT' },
+    )
   })
 
   it('passes env, trims by default, keeps whitespace with trim: false, parses json', async () => {
@@ -84,7 +90,10 @@ describe('command provider', () => {
       assert.match(err.message, /stderr: bad token \[secret\]$/)
       return true
     })
-    await assert.rejects(p.open({ argv: ['envelope-no-such-program'] }, ctx), /cannot run "envelope-no-such-program": not found \(is it installed and on PATH\?\)/)
+    await assert.rejects(
+      p.open({ argv: ['envelope-no-such-program'] }, ctx),
+      /cannot run "envelope-no-such-program": not found \(is it installed and on PATH\?\)/,
+    )
     await assert.rejects(p.open({ argv: ['sleep', '10'] }, ctx), /"sleep" timed out after 2000 ms and was killed/)
     await assert.rejects(p.open({ argv: [] }, ctx), /argv must be a non-empty list of strings/)
     await assert.rejects(p.open({ argv: ['echo', 'sec\0ret-value'] }, ctx), (err: Error) => {

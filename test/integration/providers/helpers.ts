@@ -6,7 +6,10 @@ import pg from 'pg'
 import type { EvalValue, JsonValue } from '../../../shared/esc/host.ts'
 
 // test/pg.sh may print pg_ctlcluster's "Cluster is already running." before the URL: keep the URL line
-export const PG_URL = process.env.ENVELOPE_TEST_PG_URL?.split('\n').map((l) => l.trim()).filter((l) => /^postgres(ql)?:\/\//.test(l)).pop()
+export const PG_URL = process.env.ENVELOPE_TEST_PG_URL?.split('\n')
+  .map((l) => l.trim())
+  .filter((l) => /^postgres(ql)?:\/\//.test(l))
+  .pop()
 export const skipNoPg = PG_URL ? false : 'ENVELOPE_TEST_PG_URL is not set (run `bash test/pg.sh`)'
 
 export function isEvalValue(v: unknown): v is EvalValue {

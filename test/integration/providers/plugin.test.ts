@@ -25,7 +25,12 @@ describe('external provider plugins', () => {
     const reg = createProviderRegistry({ pluginsPath: [tempDir(), exampleDir()] })
     const p = reg.provider('example') as Provider
     assert.ok(p, 'the example plugin is found in the second directory')
-    assert.deepEqual((p.inputsSchema as { properties: Record<string, unknown> }).properties.length, { type: 'integer', minimum: 8, maximum: 256, description: 'random bytes in the token (default 24)' })
+    assert.deepEqual((p.inputsSchema as { properties: Record<string, unknown> }).properties.length, {
+      type: 'integer',
+      minimum: 8,
+      maximum: 256,
+      description: 'random bytes in the token (default 24)',
+    })
     const { json, secrets } = unwrap(await p.open({ prefix: 'tok_', length: 16 }, ctx))
     const v = json as { token: string; length: number; createdAt: string }
     assert.match(v.token, /^tok_[A-Za-z0-9_-]{22}$/)
@@ -37,7 +42,10 @@ describe('external provider plugins', () => {
     assert.equal(reg.provider('no-such-plugin'), undefined)
     assert.equal(reg.provider('../example'), undefined, 'names with path separators are never looked up')
     const list = await reg.list()
-    assert.deepEqual(list.map((d) => `${d.source}:${d.name}:${d.kind}`), ['builtin:postgres-login:provider', 'builtin:command:provider', 'builtin:postgres:rotator', 'plugin:example:provider+rotator'])
+    assert.deepEqual(
+      list.map((d) => `${d.source}:${d.name}:${d.kind}`),
+      ['builtin:postgres-login:provider', 'builtin:command:provider', 'builtin:postgres:rotator', 'plugin:example:provider+rotator'],
+    )
   })
 
   it('runs the example as a rotator: rotate writes fn::secret state, open reads it back', async () => {
@@ -61,7 +69,11 @@ describe('external provider plugins', () => {
 
   it('gives plugins ENVELOPE_PROVIDER_PROTOCOL and never the store passphrase', async () => {
     const dir = tempDir()
-    writePlugin(dir, 'envdump', `#!/bin/sh\ncat >/dev/null\nprintf '{"value": {"protocol": "%s", "passphrase": "%s"}}' "$ENVELOPE_PROVIDER_PROTOCOL" "\${ENVELOPE_PASSPHRASE-unset}"\n`)
+    writePlugin(
+      dir,
+      'envdump',
+      `#!/bin/sh\ncat >/dev/null\nprintf '{"value": {"protocol": "%s", "passphrase": "%s"}}' "$ENVELOPE_PROVIDER_PROTOCOL" "\${ENVELOPE_PASSPHRASE-unset}"\n`,
+    )
     const saved = process.env.ENVELOPE_PASSPHRASE
     process.env.ENVELOPE_PASSPHRASE = 'store-passphrase'
     try {
@@ -76,7 +88,8 @@ describe('external provider plugins', () => {
   it('asks a plugin for its schema once per file version', async () => {
     const dir = tempDir()
     const log = join(dir, 'schema-calls')
-    const script = (v: string): string => `#!/bin/sh\nreq=$(cat)\ncase "$req" in *'"schema"'*) echo x >> ${log}; echo '{}'; exit 0;; esac\necho '{"value": "${v}"}'\n`
+    const script = (v: string): string =>
+      `#!/bin/sh\nreq=$(cat)\ncase "$req" in *'"schema"'*) echo x >> ${log}; echo '{}'; exit 0;; esac\necho '{"value": "${v}"}'\n`
     const file = writePlugin(dir, 'counted', script('v1'))
     const reg = createProviderRegistry({ pluginsPath: [dir] })
     assert.equal(unwrap(await (reg.provider('counted') as Provider).open({}, ctx)).json, 'v1')

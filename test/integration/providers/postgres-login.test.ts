@@ -22,8 +22,14 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
   before(async () => {
     provider = createProviderRegistry({ pluginsPath: [] }).provider('postgres-login') as Provider
     // a schema of its own: `privileges` grants on ALL tables of the schemas, which must not touch other tests' tables
-    await query(PG_URL as string, `DROP SCHEMA IF EXISTS envtest_login CASCADE; CREATE SCHEMA envtest_login; CREATE TABLE envtest_login.data (n int); INSERT INTO envtest_login.data VALUES (42)`)
-    await query(PG_URL as string, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'envtest_login_reader') THEN CREATE ROLE envtest_login_reader NOLOGIN; END IF; END $$`)
+    await query(
+      PG_URL as string,
+      `DROP SCHEMA IF EXISTS envtest_login CASCADE; CREATE SCHEMA envtest_login; CREATE TABLE envtest_login.data (n int); INSERT INTO envtest_login.data VALUES (42)`,
+    )
+    await query(
+      PG_URL as string,
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'envtest_login_reader') THEN CREATE ROLE envtest_login_reader NOLOGIN; END IF; END $$`,
+    )
     await query(PG_URL as string, `GRANT USAGE ON SCHEMA envtest_login TO envtest_login_reader; GRANT SELECT ON envtest_login.data TO envtest_login_reader`)
   })
   after(async () => {
@@ -32,7 +38,10 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
   })
 
   it('creates a login that works before its TTL and is refused after it', async () => {
-    const out = await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '2s', prefix: PREFIX }, ctx)
+    const out = await provider.open(
+      { connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '2s', prefix: PREFIX },
+      ctx,
+    )
     const { json, secrets } = unwrap(out)
     const c = json as { [k: string]: JsonValue }
     assert.deepEqual(secrets.sort(), ['password', 'url'])
@@ -45,7 +54,9 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
 
     // the URL and the separate fields both log in, and the grant lets it read
     assert.deepEqual(await query(c.url as string, 'SELECT n FROM envtest_login.data'), [{ n: 42 }])
-    assert.deepEqual(await query(`postgres://${c.username as string}:${c.password as string}@127.0.0.1:5432/envelope_test`, 'SELECT current_user AS u'), [{ u: c.username }])
+    assert.deepEqual(await query(`postgres://${c.username as string}:${c.password as string}@127.0.0.1:5432/envelope_test`, 'SELECT current_user AS u'), [
+      { u: c.username },
+    ])
     // readonly: no writes
     await assert.rejects(query(c.url as string, 'INSERT INTO envtest_login.data VALUES (1)'), { code: '42501' })
 
@@ -64,7 +75,9 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
 
   it('serves concurrent opens (ten at once) with distinct working logins', async () => {
     const outs = await Promise.all(
-      Array.from({ length: 10 }, () => provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '1m', prefix: PREFIX }, ctx)),
+      Array.from({ length: 10 }, () =>
+        provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '1m', prefix: PREFIX }, ctx),
+      ),
     )
     const creds = outs.map((o) => unwrap(o).json as { [k: string]: string })
     assert.equal(new Set(creds.map((c) => c.username)).size, 10)
@@ -72,11 +85,17 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
   })
 
   it('drops the expired logins it created on a later open, and leaves live ones alone', async () => {
-    const first = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '1s', prefix: PREFIX }, ctx)).json as { [k: string]: string }
-    const live = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '10m', prefix: PREFIX }, ctx)).json as { [k: string]: string }
+    const first = unwrap(
+      await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '1s', prefix: PREFIX }, ctx),
+    ).json as { [k: string]: string }
+    const live = unwrap(
+      await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '10m', prefix: PREFIX }, ctx),
+    ).json as { [k: string]: string }
     assert.ok((await rolesWithPrefix()).includes(first.username as string))
     await sleep(1500)
-    const later = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '10m', prefix: PREFIX }, ctx)).json as { [k: string]: string }
+    const later = unwrap(
+      await provider.open({ connection: PG_URL as string, grant: { privileges: 'readonly', schemas: ['envtest_login'] }, ttl: '10m', prefix: PREFIX }, ctx),
+    ).json as { [k: string]: string }
     const roles = await rolesWithPrefix()
     assert.ok(!roles.includes(first.username as string), 'the expired login was dropped')
     assert.ok(roles.includes(live.username as string) && roles.includes(later.username as string))
@@ -90,7 +109,9 @@ describe('postgres-login provider', { skip: skipNoPg }, () => {
   })
 
   it('cleans up a login that owns objects', async () => {
-    const c = unwrap(await provider.open({ connection: PG_URL as string, grant: { privileges: 'all', schemas: ['envtest_login'] }, ttl: '1s', prefix: PREFIX }, ctx)).json as { [k: string]: string }
+    const c = unwrap(
+      await provider.open({ connection: PG_URL as string, grant: { privileges: 'all', schemas: ['envtest_login'] }, ttl: '1s', prefix: PREFIX }, ctx),
+    ).json as { [k: string]: string }
     await query(PG_URL as string, `GRANT CREATE ON SCHEMA envtest_login TO ${c.username as string}`)
     await query(c.url as string, 'CREATE TABLE envtest_login.owned (x int)')
     await sleep(1500)

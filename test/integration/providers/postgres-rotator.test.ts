@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import type { ProviderError } from '../../../electron/providers/index.ts';
+import type { ProviderError } from '../../../electron/providers/index.ts'
 import { createProviderRegistry } from '../../../electron/providers/index.ts'
 import type { JsonValue, Rotator } from '../../../shared/esc/host.ts'
 import { PG_URL, evaluatedState, query, skipNoPg, sleep, unwrap } from './helpers.ts'
@@ -82,7 +82,10 @@ describe('postgres rotator', { skip: skipNoPg }, () => {
     assert.ok(ok >= 21, `the app connected ${ok} times`)
 
     // users alternate, and `previous` is what was current one rotation ago
-    assert.deepEqual(history.map((h) => h.username), [BLUE, GREEN, BLUE, GREEN, BLUE, GREEN, BLUE])
+    assert.deepEqual(
+      history.map((h) => h.username),
+      [BLUE, GREEN, BLUE, GREEN, BLUE, GREEN, BLUE],
+    )
     const last = history[6] as Creds
     const prev = history[5] as Creds
     const older = history[4] as Creds
@@ -114,10 +117,13 @@ describe('postgres rotator', { skip: skipNoPg }, () => {
       return true
     })
     const bad = (PG_URL as string).replace('envelope:envelope@', 'envelope:N0tTheAdminPw@')
-    await assert.rejects(rotator.rotate({ connection: bad, users: [BLUE, GREEN] }, { current: { user: BLUE, password: 'S3cretCurrentPw' } }, ctx), (err: Error) => {
-      assert.match(err.message, /cannot connect to 127\.0\.0\.1:5432\/envelope_test as admin/)
-      assert.doesNotMatch(err.message, /N0tTheAdminPw|S3cretCurrentPw/)
-      return true
-    })
+    await assert.rejects(
+      rotator.rotate({ connection: bad, users: [BLUE, GREEN] }, { current: { user: BLUE, password: 'S3cretCurrentPw' } }, ctx),
+      (err: Error) => {
+        assert.match(err.message, /cannot connect to 127\.0\.0\.1:5432\/envelope_test as admin/)
+        assert.doesNotMatch(err.message, /N0tTheAdminPw|S3cretCurrentPw/)
+        return true
+      },
+    )
   })
 })

@@ -117,7 +117,10 @@ esac
     err = ''
     cli.exitCode = 0
     assert.equal(await main(['env', 'rotate', 'demo/tokens@1'], cli), 1)
-    assert.match(err, /^error: rotate refuses versioned references \(demo\/tokens@1\): rotation always starts from the latest revision\nhint: run `envelope env rotate demo\/tokens`\n$/)
+    assert.match(
+      err,
+      /^error: rotate refuses versioned references \(demo\/tokens@1\): rotation always starts from the latest revision\nhint: run `envelope env rotate demo\/tokens`\n$/,
+    )
   })
 
   it('also rotates through a service without its own rotate (public methods only), audited the same way', async () => {
@@ -132,7 +135,10 @@ esac
     })
     const before = (await store.getDefinition('demo/tokens')).revision
     const r = await rotateEnvironment(plain, 'demo/tokens', ['apiKey'], { providers })
-    assert.deepEqual([r.status, r.preRotationRevision, r.postRotationRevision, r.rotations], ['succeeded', before, before + 1, [{ path: 'values.apiKey', status: 'succeeded' }]])
+    assert.deepEqual(
+      [r.status, r.preRotationRevision, r.postRotationRevision, r.rotations],
+      ['succeeded', before, before + 1, [{ path: 'values.apiKey', status: 'succeeded' }]],
+    )
     const last = (await store.audit({ target: 'demo/tokens' })).find((e) => e.action === 'rotate')
     assert.deepEqual((last?.detail as { rotations: unknown }).rotations, [{ path: 'values.apiKey', status: 'succeeded' }])
   })
@@ -150,7 +156,10 @@ esac
     assert.ok(audit.length >= 4)
     const d = audit[0]?.detail as Record<string, unknown>
     assert.deepEqual([d.preRotationRevision, d.postRotationRevision, d.rotations], [5, 6, [{ path: 'values.webhook.secret', status: 'succeeded' }]])
-    assert.ok(audit.some((e) => e.result === 'error'), 'the failed rotation is audited as an error')
+    assert.ok(
+      audit.some((e) => e.result === 'error'),
+      'the failed rotation is audited as an error',
+    )
     assert.ok(!JSON.stringify(audit).includes('fn::secret'))
     await assert.rejects(run('demo/tokens', ['nope']), /no fn::rotate found at values\.nope in demo\/tokens/)
   })

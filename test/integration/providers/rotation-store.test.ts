@@ -37,10 +37,7 @@ describe('env rotate through the store and the core', { skip: skipNoPg }, () => 
   }
 
   before(async () => {
-    await query(
-      PG_URL as string,
-      `DROP ROLE IF EXISTS ${BLUE}; DROP ROLE IF EXISTS ${GREEN}; CREATE ROLE ${BLUE} LOGIN; CREATE ROLE ${GREEN} LOGIN`,
-    )
+    await query(PG_URL as string, `DROP ROLE IF EXISTS ${BLUE}; DROP ROLE IF EXISTS ${GREEN}; CREATE ROLE ${BLUE} LOGIN; CREATE ROLE ${GREEN} LOGIN`)
     services = createServices({ dataDir: tempDir(), keys: { backend: 'passphrase', passphrase: 'rotation test passphrase' }, providers })
     // the admin connection lives in another environment, imported (rotation resolves imports too)
     await services.environments.create('app/admin', { yaml: `values:\n  admin:\n    fn::secret: ${PG_URL as string}\n` })

@@ -49,14 +49,20 @@ values:
   it('adds a missing state to a block call, at the indentation of its keys', () => {
     const src = 'values:\n  token:\n    fn::rotate::example:\n      inputs:\n        prefix: ak_\n  # trailing comment\n  other: 2\n'
     const out = applyRotationPatches(src, [{ environment: 'e', path: 'values.token["fn::rotate::example"].state', state: { current: { 'fn::secret': 'x' } } }])
-    assert.equal(out, 'values:\n  token:\n    fn::rotate::example:\n      inputs:\n        prefix: ak_\n      state:\n        current:\n          fn::secret: x\n  # trailing comment\n  other: 2\n')
+    assert.equal(
+      out,
+      'values:\n  token:\n    fn::rotate::example:\n      inputs:\n        prefix: ak_\n      state:\n        current:\n          fn::secret: x\n  # trailing comment\n  other: 2\n',
+    )
     // also at the very end of a file without a final newline
-    const end = applyRotationPatches('values:\n  t:\n    fn::rotate::x:\n      inputs: {}', [{ environment: 'e', path: 'values.t["fn::rotate::x"].state', state: { a: 1 } }])
+    const end = applyRotationPatches('values:\n  t:\n    fn::rotate::x:\n      inputs: {}', [
+      { environment: 'e', path: 'values.t["fn::rotate::x"].state', state: { a: 1 } },
+    ])
     assert.equal(end, 'values:\n  t:\n    fn::rotate::x:\n      inputs: {}\n      state:\n        a: 1\n')
   })
 
   it('writes flow-style calls in flow style, with or without a state, and the long form', () => {
-    const src = 'values:\n  a: {fn::rotate::x: {inputs: {}}}\n  b: {fn::rotate::x: {inputs: {}, state: {current: old}}}   # c\n  c:\n    fn::rotate:\n      provider: x\n      inputs: {}\n      state: {}\n'
+    const src =
+      'values:\n  a: {fn::rotate::x: {inputs: {}}}\n  b: {fn::rotate::x: {inputs: {}, state: {current: old}}}   # c\n  c:\n    fn::rotate:\n      provider: x\n      inputs: {}\n      state: {}\n'
     const out = applyRotationPatches(src, [
       { environment: 'e', path: 'values.a["fn::rotate::x"].state', state: { current: 'n1' } },
       { environment: 'e', path: 'values.b["fn::rotate::x"].state', state: { current: 'n2', previous: 'old' } },

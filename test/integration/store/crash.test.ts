@@ -85,7 +85,10 @@ test('kill -9 at random moments: every acknowledged save survives, the store sta
   const revs = await env.listRevisions(id)
   const latest = revs[0]!.number
   // no holes: 1..latest, newest first
-  assert.deepEqual(revs.map((r) => r.number), Array.from({ length: latest }, (_, i) => latest - i))
+  assert.deepEqual(
+    revs.map((r) => r.number),
+    Array.from({ length: latest }, (_, i) => latest - i),
+  )
   for (const a of all) {
     assert.ok(a.revision <= latest, `acknowledged revision ${a.revision} is present (latest ${latest})`)
     const def = await env.getDefinition(id, { version: a.revision, decrypt: true })
@@ -111,7 +114,10 @@ test('two writer processes at once: conflicts are refused and retried, no update
   const acks = [...a.acks, ...b.acks]
   assert.equal(acks.length, 2 * perWriter)
   // every acknowledged save got its own revision: 2..(1 + total), revision 1 being the creation
-  assert.deepEqual(acks.map((x) => x.revision).sort((x, y) => x - y), Array.from({ length: 2 * perWriter }, (_, i) => i + 2))
+  assert.deepEqual(
+    acks.map((x) => x.revision).sort((x, y) => x - y),
+    Array.from({ length: 2 * perWriter }, (_, i) => i + 2),
+  )
 
   const services = createServices({ dataDir, keys: { service: 'Envelope-test' } })
   const env = services.environments
@@ -142,7 +148,12 @@ test('kill -9 during KEK rotations: the store key is always one that opens every
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
     child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, sig) => resolve(sig)))
-    await until(() => /^ack /m.test(out), 'a first rotation', child, () => err)
+    await until(
+      () => /^ack /m.test(out),
+      'a first rotation',
+      child,
+      () => err,
+    )
     await sleep(Math.floor(Math.random() * 300))
     child.kill('SIGKILL')
     assert.equal(await exited, 'SIGKILL', err)
@@ -160,7 +171,10 @@ test('kill -9 during KEK rotations: the store key is always one that opens every
   assert.equal((db.prepare('SELECT count(*) AS n FROM keks WHERE retired IS NULL').get() as { n: number }).n, 1, 'exactly one active key')
   assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok')
   db.close()
-  for (const [id, s] of [['app/a', 'rotate-crash-a'], ['app/b', 'rotate-crash-b']] as const) {
+  for (const [id, s] of [
+    ['app/a', 'rotate-crash-a'],
+    ['app/b', 'rotate-crash-b'],
+  ] as const) {
     const def = await env.getDefinition(id, { decrypt: true })
     assert.match(def.yaml, new RegExp(`fn::secret: ${s}`))
   }
@@ -176,7 +190,10 @@ test('a writer blocked past the busy timeout gets a clear error, and nothing is 
   await store.create('app/busy')
   const blocker = new DatabaseSync(join(dataDir, 'envelope.db'))
   blocker.exec('BEGIN IMMEDIATE') // another process holding the write lock
-  await assert.rejects(store.setTag('app/busy', 'k', 'v'), (e: unknown) => e instanceof Error && /the store is busy/.test(e.message) && (e as { code?: string }).code === 'io')
+  await assert.rejects(
+    store.setTag('app/busy', 'k', 'v'),
+    (e: unknown) => e instanceof Error && /the store is busy/.test(e.message) && (e as { code?: string }).code === 'io',
+  )
   blocker.exec('ROLLBACK')
   blocker.close()
   assert.deepEqual(await store.getTags('app/busy'), {})

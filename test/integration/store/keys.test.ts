@@ -31,7 +31,13 @@ async function addEnvKey(keys: KeyManager, db: ReturnType<typeof openDatabase>['
   const dk = await keys.prepareDataKey()
   immediate(db, () => {
     keys.insertDataKey(dk)
-    db.prepare('INSERT INTO environments (project, name, created, modified, latest, data_key) VALUES (?, ?, ?, ?, 1, ?)').run(project, name, 'now', 'now', dk.id)
+    db.prepare('INSERT INTO environments (project, name, created, modified, latest, data_key) VALUES (?, ?, ?, ?, 1, ?)').run(
+      project,
+      name,
+      'now',
+      'now',
+      dk.id,
+    )
   })
   return dk.id
 }
@@ -86,7 +92,10 @@ test('KEK rotation re-wraps every data key, old secrets still open in a fresh pr
   assert.equal(r.retiredKeyId, oldKek)
   assert.notEqual(r.keyId, oldKek)
   const after = db.prepare('SELECT id, kek_id, wrapped FROM data_keys ORDER BY id').all() as { id: string; kek_id: string; wrapped: Uint8Array }[]
-  assert.deepEqual(after.map((x) => x.id), before.map((x) => x.id))
+  assert.deepEqual(
+    after.map((x) => x.id),
+    before.map((x) => x.id),
+  )
   for (let i = 0; i < after.length; i++) {
     assert.equal(after[i]!.kek_id, r.keyId)
     assert.notDeepEqual(Buffer.from(after[i]!.wrapped), Buffer.from(before[i]!.wrapped))
@@ -155,7 +164,10 @@ test('passphrase backend: scrypt-derived KEK; a wrong passphrase is refused, not
 
   const again = openDatabase(dir, join(dir, 'envelope.db'))
   const wrong = new KeyManager(again.db, again.storeId, { service: SERVICE, env: { ENVELOPE_PASSPHRASE: 'pass phrase two' } })
-  await assert.rejects(wrong.cipher(keyOfFrom(again.db)).decrypt(ct, 'app/dev'), (e: unknown) => e instanceof UserError && e.code === 'unauthorized' && /not the one/.test(e.message))
+  await assert.rejects(
+    wrong.cipher(keyOfFrom(again.db)).decrypt(ct, 'app/dev'),
+    (e: unknown) => e instanceof UserError && e.code === 'unauthorized' && /not the one/.test(e.message),
+  )
   const none = new KeyManager(again.db, again.storeId, { service: SERVICE, env: {} })
   await assert.rejects(none.cipher(keyOfFrom(again.db)).decrypt(ct, 'app/dev'), /ENVELOPE_PASSPHRASE is not set/)
   const right = new KeyManager(again.db, again.storeId, { service: SERVICE, env: { ENVELOPE_PASSPHRASE: 'pass phrase one' } })

@@ -93,24 +93,44 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   assert.equal(values(o, false).token, '[secret]')
 
   // a stale save is refused and stores nothing
-  await assert.rejects(env.update('app/dev', 'values:\n  greeting: lost\n', { baseRevision: 1 }), (e: unknown) => e instanceof ConflictError && e.expected === 1 && e.actual === 2)
+  await assert.rejects(
+    env.update('app/dev', 'values:\n  greeting: lost\n', { baseRevision: 1 }),
+    (e: unknown) => e instanceof ConflictError && e.expected === 1 && e.actual === 2,
+  )
   assert.equal((await env.getDefinition('app/dev')).revision, 2)
 
   // a definition with errors is refused with file:line:col, and stores nothing
-  await assert.rejects(env.update('app/dev', 'values:\n  a: ${nope}\n', { baseRevision: 2 }), (e: unknown) => e instanceof DefinitionError && /app\/dev:2:6: unknown property "nope"/.test(e.message))
+  await assert.rejects(
+    env.update('app/dev', 'values:\n  a: ${nope}\n', { baseRevision: 2 }),
+    (e: unknown) => e instanceof DefinitionError && /app\/dev:2:6: unknown property "nope"/.test(e.message),
+  )
   assert.equal((await env.listRevisions('app/dev')).length, 2)
 
-  const r3 = await env.update('app/dev', `imports:\n  - app/base\nvalues:\n  token:\n    fn::secret: ${S.dev2}\n  greeting: hi\n  unicode:\n    fn::secret: ${S.unicode}\n`, {
-    baseRevision: 2,
-    message: 'rotate token',
-  })
+  const r3 = await env.update(
+    'app/dev',
+    `imports:\n  - app/base\nvalues:\n  token:\n    fn::secret: ${S.dev2}\n  greeting: hi\n  unicode:\n    fn::secret: ${S.unicode}\n`,
+    {
+      baseRevision: 2,
+      message: 'rotate token',
+    },
+  )
   assert.equal(r3.number, 3)
 
   // history: newest first, paging with before/count
   const hist = await env.listRevisions('app/dev')
-  assert.deepEqual(hist.map((h) => [h.number, h.message, h.author]), [[3, 'rotate token', 'alice'], [2, 'add token', 'alice'], [1, 'created', 'alice']])
+  assert.deepEqual(
+    hist.map((h) => [h.number, h.message, h.author]),
+    [
+      [3, 'rotate token', 'alice'],
+      [2, 'add token', 'alice'],
+      [1, 'created', 'alice'],
+    ],
+  )
   assert.deepEqual(hist[0]!.tags, ['latest'])
-  assert.deepEqual((await env.listRevisions('app/dev', { before: 3, count: 1 })).map((h) => h.number), [2])
+  assert.deepEqual(
+    (await env.listRevisions('app/dev', { before: 3, count: 1 })).map((h) => h.number),
+    [2],
+  )
   assert.deepEqual(await env.listRevisions('app/dev', { before: 1 }), [])
 
   // revision tags: open @stable, import env@stable, `latest` is built in
@@ -118,12 +138,21 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   assert.equal(values(await env.open('app/dev', { version: 'stable' })).token, S.dev)
   assert.equal(values(await env.open('app/dev@2')).greeting, 'hello')
   assert.equal((await env.getDefinition('app/dev', { version: 'stable' })).revision, 2)
-  assert.deepEqual((await env.listRevisionTags('app/dev')).map((t) => [t.name, t.revision]), [['latest', 3], ['stable', 2]])
+  assert.deepEqual(
+    (await env.listRevisionTags('app/dev')).map((t) => [t.name, t.revision]),
+    [
+      ['latest', 3],
+      ['stable', 2],
+    ],
+  )
   await assert.rejects(env.tagRevision('app/dev', 'latest', 1), /built in/)
   await env.create('app/consumer', { yaml: 'imports:\n  - app/dev@stable\nvalues:\n  t: ${token}\n' })
   assert.equal(values(await env.open('app/consumer')).t, S.dev)
   const unsaved = await env.check('app/consumer', 'imports:\n  - app/dev@3\nvalues:\n  t: ${token}\n  u: ${bad_ref}\n')
-  assert.deepEqual(unsaved.diagnostics.map((d) => d.summary), ['unknown property "bad_ref"'])
+  assert.deepEqual(
+    unsaved.diagnostics.map((d) => d.summary),
+    ['unknown property "bad_ref"'],
+  )
   assert.equal(values(unsaved, false).t, '[secret]')
   // eval mode on an unsaved buffer decrypts the imported revision's secrets
   assert.equal(values(await env.check('app/consumer', 'imports:\n  - app/dev@3\nvalues:\n  t: ${token}\n', { mode: 'eval' })).t, S.dev2)
@@ -131,11 +160,17 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   // retract revision 2: unreadable, its tag moves to the replacement (1); the latest cannot be retracted
   await assert.rejects(env.retract('app/dev', 3), /latest revision/)
   await env.retract('app/dev', 2, { reason: 'leaked token' })
-  await assert.rejects(env.getDefinition('app/dev', { version: 2 }), (e: unknown) => isUserError('not_found')(e) && /retracted \(leaked token\)/.test((e as Error).message))
+  await assert.rejects(
+    env.getDefinition('app/dev', { version: 2 }),
+    (e: unknown) => isUserError('not_found')(e) && /retracted \(leaked token\)/.test((e as Error).message),
+  )
   await assert.rejects(env.open('app/dev', { version: 2 }), isUserError('not_found'))
   assert.deepEqual((await env.listRevisionTags('app/dev')).find((t) => t.name === 'stable')?.revision, 1)
   const retracted = (await env.listRevisions('app/dev')).find((h) => h.number === 2)!
-  assert.deepEqual({ by: retracted.retracted?.by, reason: retracted.retracted?.reason, replacement: retracted.retracted?.replacement }, { by: 'alice', reason: 'leaked token', replacement: 1 })
+  assert.deepEqual(
+    { by: retracted.retracted?.by, reason: retracted.retracted?.reason, replacement: retracted.retracted?.replacement },
+    { by: 'alice', reason: 'leaked token', replacement: 1 },
+  )
   await assert.rejects(env.rollback('app/dev', 2), isUserError('not_found'))
 
   // rollback = a new revision with the old content
@@ -164,7 +199,10 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   await env.delete('app/dev')
   await assert.rejects(env.open('app/dev'), isUserError('not_found'))
   assert.equal(values(await env.open('app/dev-copy')).unicode, S.unicode)
-  assert.deepEqual((await env.list()).map((e) => e.id), ['app/base', 'app/consumer', 'app/dev-copy', 'app/dev-flat'])
+  assert.deepEqual(
+    (await env.list()).map((e) => e.id),
+    ['app/base', 'app/consumer', 'app/dev-copy', 'app/dev-flat'],
+  )
 
   // KEK rotation: nothing but the wrapped data keys changes; a fresh process still opens every secret
   const st = await env.keyStatus()
@@ -177,7 +215,8 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   // audit: every action, never a secret value
   const audit = await env.audit()
   const actions = new Set(audit.map((a) => a.action))
-  for (const a of ['create', 'update', 'read', 'decrypt', 'open', 'tag', 'untag', 'retract', 'rollback', 'clone', 'delete', 'key.rotate'] as const) assert.ok(actions.has(a), `audit has ${a}`)
+  for (const a of ['create', 'update', 'read', 'decrypt', 'open', 'tag', 'untag', 'retract', 'rollback', 'clone', 'delete', 'key.rotate'] as const)
+    assert.ok(actions.has(a), `audit has ${a}`)
   assert.ok(audit.some((a) => a.action === 'update' && a.result === 'denied' && a.detail?.error === 'conflict'))
   await env.recordAudit({ action: 'run', target: 'app/dev-copy', detail: { command: 'printenv' } })
   assert.deepEqual((await env.audit({ target: 'app/dev-copy', limit: 1 }))[0]!.action, 'run')
@@ -189,7 +228,10 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
 
   // scan while open (WAL and SHM present), then after close (checkpointed)
   const open = assertNoPlaintext(dataDir, Object.values(S))
-  assert.ok(open.some((f) => f.endsWith('-wal')), 'the -wal file was scanned')
+  assert.ok(
+    open.some((f) => f.endsWith('-wal')),
+    'the -wal file was scanned',
+  )
   for (const f of open) assert.equal(statSync(f).mode & 0o077, 0, `${f} is readable by its owner only`)
   services.close()
 
@@ -207,9 +249,15 @@ test('errors say what and where', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'envelope-store-'))
   const services = createServices({ dataDir, keys })
   const env = services.environments
-  await assert.rejects(env.getDefinition('app/missing'), (e: unknown) => isUserError('not_found')(e) && /environment app\/missing does not exist/.test((e as Error).message))
+  await assert.rejects(
+    env.getDefinition('app/missing'),
+    (e: unknown) => isUserError('not_found')(e) && /environment app\/missing does not exist/.test((e as Error).message),
+  )
   await assert.rejects(env.create('bad name/x'), isUserError('invalid_input'))
-  await assert.rejects(env.create('app/x', { yaml: 'values:\n  a: [1, 2\n' }), (e: unknown) => e instanceof DefinitionError && /^app\/x:\d+:\d+: /.test(e.message))
+  await assert.rejects(
+    env.create('app/x', { yaml: 'values:\n  a: [1, 2\n' }),
+    (e: unknown) => e instanceof DefinitionError && /^app\/x:\d+:\d+: /.test(e.message),
+  )
   assert.deepEqual(await env.list(), [], 'a refused create leaves nothing behind')
   await env.create('app/x')
   await assert.rejects(env.update('app/x@2', 'values: {}', { baseRevision: 1 }), /does not take a version/)
@@ -223,7 +271,9 @@ test('open runs providers from the default registry; check does not; fn::open::c
   const dataDir = mkdtempSync(join(tmpdir(), 'envelope-store-prov-'))
   const services = createServices({ dataDir, keys })
   const env = services.environments
-  await env.create('app/tool', { yaml: 'values:\n  fromTool:\n    fn::open::command:\n      argv: [printf, "tool-output-%s", "42"]\n  derived: x-${fromTool}\n' })
+  await env.create('app/tool', {
+    yaml: 'values:\n  fromTool:\n    fn::open::command:\n      argv: [printf, "tool-output-%s", "42"]\n  derived: x-${fromTool}\n',
+  })
   const refused = await env.open('app/tool')
   assert.match(refused.diagnostics.map((d) => d.summary).join('\n'), /running local commands is not enabled for environment app\/tool/)
 

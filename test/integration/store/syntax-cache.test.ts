@@ -15,13 +15,23 @@ import { clearParseCache, decodeEnvironmentDoc, encodeEnvironmentDoc, objectToJS
 
 const keys = { service: 'Envelope-test', env: {} }
 
-interface Row { env: string; number: number; format: number; tree: string; yaml: string }
+interface Row {
+  env: string
+  number: number
+  format: number
+  tree: string
+  yaml: string
+}
 
 function rows(file: string): Row[] {
   const db = new DatabaseSync(file, { readOnly: true })
   try {
-    return db.prepare(`SELECT e.project || '/' || e.name AS env, s.number, s.format, s.tree, r.yaml FROM revision_syntax s
-      JOIN environments e ON e.id = s.env_id JOIN revisions r ON r.env_id = s.env_id AND r.number = s.number ORDER BY env, s.number`).all() as unknown as Row[]
+    return db
+      .prepare(
+        `SELECT e.project || '/' || e.name AS env, s.number, s.format, s.tree, r.yaml FROM revision_syntax s
+      JOIN environments e ON e.id = s.env_id JOIN revisions r ON r.env_id = s.env_id AND r.number = s.number ORDER BY env, s.number`,
+      )
+      .all() as unknown as Row[]
   } finally {
     db.close()
   }
@@ -58,7 +68,7 @@ async function openFresh(dataDir: string, id: string): Promise<Record<string, un
   }
 }
 
-test('every save stores the revision\'s tree, which decodes to the parse of its YAML', async () => {
+test("every save stores the revision's tree, which decodes to the parse of its YAML", async () => {
   await withStore(async (dataDir) => {
     const s = createServices({ dataDir, keys, user: 'alice' })
     try {
@@ -67,7 +77,10 @@ test('every save stores the revision\'s tree, which decodes to the parse of its 
       await env.create('app/dev', { yaml: 'imports:\n  - app/base\nvalues:\n  url: https://${region}.example.com\n' })
       await env.update('app/dev', 'imports:\n  - app/base\nvalues:\n  url: https://${region}.example.org\n  n: 1\n', { baseRevision: 1 })
       const got = rows(env.file)
-      assert.deepEqual(got.map((r) => `${r.env}@${r.number}:${r.format}`), [`app/base@1:${SYNTAX_FORMAT}`, `app/dev@1:${SYNTAX_FORMAT}`, `app/dev@2:${SYNTAX_FORMAT}`])
+      assert.deepEqual(
+        got.map((r) => `${r.env}@${r.number}:${r.format}`),
+        [`app/base@1:${SYNTAX_FORMAT}`, `app/dev@1:${SYNTAX_FORMAT}`, `app/dev@2:${SYNTAX_FORMAT}`],
+      )
       for (const r of got) {
         clearParseCache()
         const parsed = parseEnvironment(r.env, r.yaml).doc
@@ -103,13 +116,22 @@ test('open stores the trees a revision and its imports lack; trees of another fo
     s.close()
     const expected = { region: 'eu-west-1', pw: 's3cr3t', where: 'eu-west-1' }
     // a clone has no tree yet; an older store has none at all; a stale format must not be read
-    assert.deepEqual(rows(file).map((r) => r.env), ['app/base', 'app/dev'])
+    assert.deepEqual(
+      rows(file).map((r) => r.env),
+      ['app/base', 'app/dev'],
+    )
     sql(file, `UPDATE revision_syntax SET format = ${SYNTAX_FORMAT + 1}, tree = 'not a tree' WHERE env_id = (SELECT id FROM environments WHERE name = 'base')`)
     sql(file, "DELETE FROM revision_syntax WHERE env_id = (SELECT id FROM environments WHERE name = 'dev')")
     assert.deepEqual(await openFresh(dataDir, 'app/copy'), expected)
-    assert.deepEqual(rows(file).map((r) => `${r.env}:${r.format}`), [`app/base:${SYNTAX_FORMAT}`, `app/copy:${SYNTAX_FORMAT}`])
+    assert.deepEqual(
+      rows(file).map((r) => `${r.env}:${r.format}`),
+      [`app/base:${SYNTAX_FORMAT}`, `app/copy:${SYNTAX_FORMAT}`],
+    )
     assert.deepEqual(await openFresh(dataDir, 'app/dev'), expected)
-    assert.deepEqual(rows(file).map((r) => r.env), ['app/base', 'app/copy', 'app/dev'])
+    assert.deepEqual(
+      rows(file).map((r) => r.env),
+      ['app/base', 'app/copy', 'app/dev'],
+    )
     // and the stored trees give the same values
     assert.deepEqual(await openFresh(dataDir, 'app/dev'), expected)
   })
@@ -122,7 +144,10 @@ test('the trees go with their environment', async () => {
       await s.environments.create('app/a', { yaml: 'values:\n  a: 1\n' })
       await s.environments.create('app/b', { yaml: 'values:\n  b: 1\n' })
       await s.environments.delete('app/a')
-      assert.deepEqual(rows(s.environments.file).map((r) => r.env), ['app/b'])
+      assert.deepEqual(
+        rows(s.environments.file).map((r) => r.env),
+        ['app/b'],
+      )
     } finally {
       s.close()
     }

@@ -23,7 +23,10 @@ for (let i = 1; saves === 0 || i <= saves; i++) {
   for (;;) {
     const base = (await env.getDefinition(id)).revision
     try {
-      const rev = await env.update(id, `values:\n  writer: ${label}\n  counter: ${i}\n  secret:\n    fn::secret: crash-secret-${label}-${i}\n`, { baseRevision: base, message: `${label} ${i}` })
+      const rev = await env.update(id, `values:\n  writer: ${label}\n  counter: ${i}\n  secret:\n    fn::secret: crash-secret-${label}-${i}\n`, {
+        baseRevision: base,
+        message: `${label} ${i}`,
+      })
       process.stdout.write(`ack ${rev.number} ${label} ${i}\n`)
       break
     } catch (err) {

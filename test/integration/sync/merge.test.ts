@@ -7,7 +7,9 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { threeWay } from '../../../electron/services/sync/merge.ts'
 
-const doc = fc.array(fc.constantFrom('a: 1', 'b: 2', 'c: 3', '  - x', '  - y', 'values:', 'secret: s'), { maxLength: 12 }).map((l) => (l.length ? l.join('\n') + '\n' : ''))
+const doc = fc
+  .array(fc.constantFrom('a: 1', 'b: 2', 'c: 3', '  - x', '  - y', 'values:', 'secret: s'), { maxLength: 12 })
+  .map((l) => (l.length ? l.join('\n') + '\n' : ''))
 
 describe('threeWay', () => {
   it('applies a change made on one side only, whatever the documents', () => {
@@ -21,7 +23,11 @@ describe('threeWay', () => {
   })
 
   it('merges the same change made on both sides once', () => {
-    fc.assert(fc.property(doc, doc, (base, changed) => assert.deepEqual([threeWay(base, changed, changed).merged, threeWay(base, changed, changed).conflicts], [changed, 0])))
+    fc.assert(
+      fc.property(doc, doc, (base, changed) =>
+        assert.deepEqual([threeWay(base, changed, changed).merged, threeWay(base, changed, changed).conflicts], [changed, 0]),
+      ),
+    )
   })
 
   it('never loses a side: every conflict block holds both versions', () => {

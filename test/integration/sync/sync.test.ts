@@ -73,13 +73,15 @@ function side(name: string, keychainService: string): Side {
 async function history(store: Services['environments'], id: string): Promise<string[]> {
   const revs = await store.listRevisions(id)
   const out: string[] = []
-  for (const r of revs.sort((a, b) => a.number - b.number)) out.push(`${r.number}:${(await store.getDefinition(id, { version: r.number, decrypt: true })).yaml}`)
+  for (const r of revs.sort((a, b) => a.number - b.number))
+    out.push(`${r.number}:${(await store.getDefinition(id, { version: r.number, decrypt: true })).yaml}`)
   return out
 }
 async function remoteHistory(s: TestServer, token: string, id: string): Promise<string[]> {
   const revs = (await s.call(token, 'GET', `/api/esc/environments/${ORG}/${id}/versions`)).body as { number: number }[]
   const out: string[] = []
-  for (const r of revs.sort((a, b) => a.number - b.number)) out.push(`${r.number}:${(await s.call(token, 'GET', `/api/esc/environments/${ORG}/${id}/versions/${r.number}/decrypt`)).text}`)
+  for (const r of revs.sort((a, b) => a.number - b.number))
+    out.push(`${r.number}:${(await s.call(token, 'GET', `/api/esc/environments/${ORG}/${id}/versions/${r.number}/decrypt`)).text}`)
   return out
 }
 
@@ -116,7 +118,10 @@ describe('sync client: two local stores and one server', () => {
     await b.sync.login(relay.url, token)
     assert.equal(new Entry(keychainService, `sync:${relay.url}`, { linux: { store: 'secret-service' } }).getPassword(), token)
     assert.ok(!readFileSync(join(a.dir, 'sync.json'), 'utf8').includes(token), 'no token in the sync state file')
-    await assert.rejects(new SyncService({ store: a.services.environments, dataDir: a.dir, keychainService }).login(relay.url, 'esc_wrong'), (e: unknown) => e instanceof UserError && e.code === 'unauthorized')
+    await assert.rejects(
+      new SyncService({ store: a.services.environments, dataDir: a.dir, keychainService }).login(relay.url, 'esc_wrong'),
+      (e: unknown) => e instanceof UserError && e.code === 'unauthorized',
+    )
   })
 
   it('pushes local revisions and pulls them into the other store so all histories match', async () => {
@@ -125,17 +130,26 @@ describe('sync client: two local stores and one server', () => {
     await A.update('app/dev', 'values:\n  url: https://dev.example.com\n', { baseRevision: 1 })
     await A.update('app/dev', `values:\n  url: https://dev.example.com\n  password:\n    fn::secret: ${SECRET}\n`, { baseRevision: 2 })
     const pushed = await a.sync.sync()
-    assert.deepEqual(pushed.map((r) => [r.environment, r.action, r.pushed]), [['app/dev', 'created-remote', [2, 3]]])
+    assert.deepEqual(
+      pushed.map((r) => [r.environment, r.action, r.pushed]),
+      [['app/dev', 'created-remote', [2, 3]]],
+    )
     assert.deepEqual(await a.sync.listRemote(), ['app/dev'])
     const pulled = await b.sync.sync()
-    assert.deepEqual(pulled.map((r) => [r.environment, r.action, r.pulled]), [['app/dev', 'created-local', [2, 3]]])
+    assert.deepEqual(
+      pulled.map((r) => [r.environment, r.action, r.pulled]),
+      [['app/dev', 'created-local', [2, 3]]],
+    )
     const ha = await history(A, 'app/dev')
     assert.equal(ha.length, 3)
     assert.deepEqual(await history(b.services.environments, 'app/dev'), ha)
     assert.deepEqual(await remoteHistory(s, token, 'app/dev'), ha)
     assert.equal((await b.services.environments.open('app/dev')).value?.password?.value, SECRET)
     // nothing to do the second time
-    assert.deepEqual((await a.sync.sync()).map((r) => r.action), ['up-to-date'])
+    assert.deepEqual(
+      (await a.sync.sync()).map((r) => r.action),
+      ['up-to-date'],
+    )
   })
 
   it('keeps working offline and syncs the local edits once the server is back', async () => {
@@ -146,8 +160,14 @@ describe('sync client: two local stores and one server', () => {
     await assert.rejects(a.sync.sync(), (e: unknown) => e instanceof UserError && e.code === 'io' && /cannot reach the sync server/.test(e.message))
     assert.equal((await A.getDefinition('app/dev')).revision, base + 1, 'the offline edit is kept')
     await relay.up()
-    assert.deepEqual((await a.sync.sync()).map((r) => [r.action, r.pushed]), [['pushed', [base + 1]]])
-    assert.deepEqual((await b.sync.sync()).map((r) => [r.action, r.pulled]), [['pulled', [base + 1]]])
+    assert.deepEqual(
+      (await a.sync.sync()).map((r) => [r.action, r.pushed]),
+      [['pushed', [base + 1]]],
+    )
+    assert.deepEqual(
+      (await b.sync.sync()).map((r) => [r.action, r.pulled]),
+      [['pulled', [base + 1]]],
+    )
     assert.deepEqual(await history(b.services.environments, 'app/dev'), await history(A, 'app/dev'))
   })
 
@@ -169,7 +189,10 @@ describe('sync client: two local stores and one server', () => {
     assert.match(c.local, /from-b/)
     assert.match(c.remote, /from-a/)
     assert.equal(c.conflicts, 1)
-    assert.match(c.merged, /^<<<<<<< local app\/dev@\d+\n {2}url: https:\/\/from-b\.example\.com\n\|\|\|\|\|\|\| base\n {2}url: https:\/\/dev2\.example\.com\n=======\n {2}url: https:\/\/from-a\.example\.com\n>>>>>>> /m)
+    assert.match(
+      c.merged,
+      /^<<<<<<< local app\/dev@\d+\n {2}url: https:\/\/from-b\.example\.com\n\|\|\|\|\|\|\| base\n {2}url: https:\/\/dev2\.example\.com\n=======\n {2}url: https:\/\/from-a\.example\.com\n>>>>>>> /m,
+    )
     assert.match(c.localPatch, /\+ {2}url: https:\/\/from-b/)
     assert.match(c.remotePatch, /\+ {2}url: https:\/\/from-a/)
     assert.deepEqual(await remoteHistory(s, token, 'app/dev'), serverBefore, 'the server is untouched')
@@ -182,12 +205,18 @@ describe('sync client: two local stores and one server', () => {
     const res = await b.sync.resolve('app/dev', merged)
     assert.equal(res.action, 'pushed')
     assert.deepEqual(b.sync.pendingConflicts(), {})
-    assert.deepEqual((await a.sync.sync()).map((x) => x.action), ['pulled'])
+    assert.deepEqual(
+      (await a.sync.sync()).map((x) => x.action),
+      ['pulled'],
+    )
     const final = (await A.getDefinition('app/dev', { decrypt: true })).yaml
     assert.equal(final, merged)
     assert.equal((await B.getDefinition('app/dev', { decrypt: true })).yaml, merged)
     assert.equal((await s.call(token, 'GET', `/api/esc/environments/${ORG}/app/dev/decrypt`)).text, merged)
-    assert.deepEqual((await b.sync.sync()).map((x) => x.action), ['up-to-date'])
+    assert.deepEqual(
+      (await b.sync.sync()).map((x) => x.action),
+      ['up-to-date'],
+    )
   })
 
   it('merges disjoint concurrent edits cleanly, still as a conflict the user confirms', async () => {
@@ -210,7 +239,13 @@ describe('sync client: two local stores and one server', () => {
     assert.equal((await s.call(token, 'POST', `/api/esc/environments/${ORG}`, { project: 'app', name: 'prod' })).status, 200)
     assert.equal((await s.call(token, 'PATCH', `/api/esc/environments/${ORG}/app/prod`, 'imports:\n  - app/dev\nvalues:\n  tier: prod\n')).status, 200)
     const results = await a.sync.sync()
-    assert.deepEqual(results.map((r) => [r.environment, r.action]), [['app/dev', 'up-to-date'], ['app/prod', 'created-local']])
+    assert.deepEqual(
+      results.map((r) => [r.environment, r.action]),
+      [
+        ['app/dev', 'up-to-date'],
+        ['app/prod', 'created-local'],
+      ],
+    )
     assert.equal((await a.services.environments.open('app/prod')).value?.password?.value, SECRET, 'imports resolve locally after the pull')
     // an environment in a project alice has no role on is invisible and cannot be pushed
     await a.services.environments.create('other/x')

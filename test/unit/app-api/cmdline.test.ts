@@ -11,5 +11,8 @@ test('splitCommandLine: whitespace, quotes, escapes, empty quoted args', () => {
 })
 
 test('splitCommandLine: an unterminated quote is an invalid_input error naming the quote', () => {
-  assert.throws(() => splitCommandLine(`echo 'oops`), (e: unknown) => e instanceof UserError && e.code === 'invalid_input' && /unterminated ' quote/.test(e.message))
+  assert.throws(
+    () => splitCommandLine(`echo 'oops`),
+    (e: unknown) => e instanceof UserError && e.code === 'invalid_input' && /unterminated ' quote/.test(e.message),
+  )
 })

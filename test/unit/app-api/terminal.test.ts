@@ -30,7 +30,13 @@ const environments: Record<string, OpenResult> = {
     environment: 'app/broken',
     revision: 2,
     value: { environmentVariables: v({ X: v('x') }) },
-    diagnostics: [{ severity: 'error', summary: 'unknown property "k"', range: { environment: 'app/broken', begin: { line: 5, column: 8, byte: 0 }, end: { line: 5, column: 12, byte: 0 } } }],
+    diagnostics: [
+      {
+        severity: 'error',
+        summary: 'unknown property "k"',
+        range: { environment: 'app/broken', begin: { line: 5, column: 8, byte: 0 }, end: { line: 5, column: 12, byte: 0 } },
+      },
+    ],
     imports: ['app/base'],
   },
 }
@@ -75,20 +81,26 @@ test('terminal.launch: the terminal gets the variables; the launch is audited as
   assert.deepEqual(await call('terminal.launch', { id: 'app/term' }), { command })
   for (let i = 0; i < 100 && !existsSync(probe); i++) await new Promise((r) => setTimeout(r, 50))
   assert.equal(await readFile(probe, 'utf8'), 'from-envelope\n')
-  assert.deepEqual(audited, [{ action: 'run', target: 'app/term', detail: { revision: 3, command: 'sh', variables: 2, files: 0, masked: false, via: 'terminal' } }])
+  assert.deepEqual(audited, [
+    { action: 'run', target: 'app/term', detail: { revision: 3, command: 'sh', variables: 2, files: 0, masked: false, via: 'terminal' } },
+  ])
 })
 
-test('terminal.launch: an environment with errors is refused before any terminal starts, and nothing is audited', { skip: process.platform === 'win32' }, async () => {
-  const probe = join(dir, 'broken-probe.txt')
-  await call('settings.set', { terminalCommand: `sh -c 'touch "${probe}"'` })
-  audited.length = 0
-  await assert.rejects(call('terminal.launch', { id: 'app/broken' }), (e: Error & { code?: string; hint?: string }) => {
-    assert.equal(e.code, 'invalid_input')
-    assert.equal(e.message, 'cannot run app/broken: it has 1 error; first: unknown property "k" (app/broken:5:8)')
-    assert.match(e.hint ?? '', /fix the errors/)
-    return true
-  })
-  await new Promise((r) => setTimeout(r, 200))
-  assert.equal(existsSync(probe), false)
-  assert.deepEqual(audited, [])
-})
+test(
+  'terminal.launch: an environment with errors is refused before any terminal starts, and nothing is audited',
+  { skip: process.platform === 'win32' },
+  async () => {
+    const probe = join(dir, 'broken-probe.txt')
+    await call('settings.set', { terminalCommand: `sh -c 'touch "${probe}"'` })
+    audited.length = 0
+    await assert.rejects(call('terminal.launch', { id: 'app/broken' }), (e: Error & { code?: string; hint?: string }) => {
+      assert.equal(e.code, 'invalid_input')
+      assert.equal(e.message, 'cannot run app/broken: it has 1 error; first: unknown property "k" (app/broken:5:8)')
+      assert.match(e.hint ?? '', /fix the errors/)
+      return true
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(existsSync(probe), false)
+    assert.deepEqual(audited, [])
+  },
+)

@@ -61,7 +61,11 @@ function raw(method: string, path: string, headers: Record<string, string>, body
 
 const rpcHeaders = (token = bridge.token): Record<string, string> => ({ 'content-type': 'application/json', 'x-envelope-token': token })
 
-async function rpc(channel: string, body: unknown, headers = rpcHeaders()): Promise<{ status: number; json: { ok: boolean; result?: unknown; error?: { code?: string; message: string } } }> {
+async function rpc(
+  channel: string,
+  body: unknown,
+  headers = rpcHeaders(),
+): Promise<{ status: number; json: { ok: boolean; result?: unknown; error?: { code?: string; message: string } } }> {
   const r = await raw('POST', `/rpc/${channel}`, headers, JSON.stringify(body))
   return { status: r.status, json: JSON.parse(r.body) as { ok: boolean; result?: unknown; error?: { code?: string; message: string } } }
 }
@@ -81,7 +85,10 @@ test('RPC without the token, or with a wrong one, is refused with 401 and nothin
   assert.equal(wrong.status, 401)
   const list = await rpc('env.list', {})
   assert.equal(list.status, 200)
-  assert.deepEqual((list.json.result as { id: string }[]).map((e) => e.id).filter((id) => id === 'p/none' || id === 'p/wrong'), [])
+  assert.deepEqual(
+    (list.json.result as { id: string }[]).map((e) => e.id).filter((id) => id === 'p/none' || id === 'p/wrong'),
+    [],
+  )
 })
 
 test('a foreign Host header (DNS rebinding) and a cross-origin Origin are refused', async () => {
@@ -135,7 +142,11 @@ test('the contract end to end: create, live check with a ranged diagnostic, save
   const res = check.json.result as { diagnostics: { summary: string; range?: { begin: { line: number; column: number } } }[] }
   assert.equal(res.diagnostics.length, 1)
   assert.equal(res.diagnostics[0]?.range?.begin.line, 3)
-  const saved = await rpc('env.update', { id: 'shop/dev', yaml: 'values:\n  host: a.example\n  pw:\n    fn::secret: hunter22\n  environmentVariables:\n    HOST: ${host}\n    PW: ${pw}\n', baseRevision: 1 })
+  const saved = await rpc('env.update', {
+    id: 'shop/dev',
+    yaml: 'values:\n  host: a.example\n  pw:\n    fn::secret: hunter22\n  environmentVariables:\n    HOST: ${host}\n    PW: ${pw}\n',
+    baseRevision: 1,
+  })
   assert.equal(saved.status, 200, JSON.stringify(saved.json))
   const stale = await rpc('env.update', { id: 'shop/dev', yaml: 'values: {}\n', baseRevision: 1 })
   assert.equal(stale.status, 409)
@@ -161,10 +172,13 @@ test('env.rotate: runs the rotator, saves the new state as a revision, reports p
   assert.equal(res.status, 'succeeded')
   assert.equal(res.preRotationRevision, 1)
   assert.equal(res.postRotationRevision, 2)
-  assert.deepEqual(res.rotations.map((x) => [x.path, x.status]), [['values.key', 'succeeded']])
+  assert.deepEqual(
+    res.rotations.map((x) => [x.path, x.status]),
+    [['values.key', 'succeeded']],
+  )
   // the new revision holds the state, encrypted (the token is a secret)
   const def = await rpc('env.get', { id: 'rot/app' })
-  const stored = (def.json.result as { yaml: string; revision: number })
+  const stored = def.json.result as { yaml: string; revision: number }
   assert.equal(stored.revision, 2)
   assert.match(stored.yaml, /state:/)
   assert.match(stored.yaml, /ciphertext:/)

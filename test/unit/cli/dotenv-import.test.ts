@@ -25,7 +25,10 @@ test('guesses secrets by name and by entropy, not placeholders or URLs without c
 
 test('builds a definition; flags win over detection; ${ stays literal; existing content kept', () => {
   const existing = '# my env\nimports:\n  - base\nvalues:\n  app:\n    name: x\n  environmentVariables:\n    OLD: keep\n'
-  const r = importDotenv('API_TOKEN=abc123456\nPORT=8080\nPRICE=$${x}\nNOTE="a ${b}"\nLOOKS_SECRET=Zq8vT2mK9pL4xRw7Yb3N\n', existing, { secret: ['PORT'], plaintext: ['LOOKS_SECRET'] })
+  const r = importDotenv('API_TOKEN=abc123456\nPORT=8080\nPRICE=$${x}\nNOTE="a ${b}"\nLOOKS_SECRET=Zq8vT2mK9pL4xRw7Yb3N\n', existing, {
+    secret: ['PORT'],
+    plaintext: ['LOOKS_SECRET'],
+  })
   const doc = parse(r.yaml) as { imports: string[]; values: { app: unknown; environmentVariables: Record<string, unknown> } }
   assert.match(r.yaml, /^# my env/)
   assert.deepEqual(doc.imports, ['base'])
@@ -38,7 +41,10 @@ test('builds a definition; flags win over detection; ${ stays literal; existing 
     NOTE: 'a $${b}',
     LOOKS_SECRET: 'Zq8vT2mK9pL4xRw7Yb3N',
   })
-  assert.deepEqual(r.variables.filter((v) => v.secret).map((v) => v.name), ['API_TOKEN', 'PORT'])
+  assert.deepEqual(
+    r.variables.filter((v) => v.secret).map((v) => v.name),
+    ['API_TOKEN', 'PORT'],
+  )
   assert.throws(() => importDotenv('A=1\n', '', { secret: ['B'] }), /B \(named by --secret\/--plaintext\) is not in the \.env file/)
   assert.throws(() => importDotenv('# nothing\n', ''), /defines no variables/)
 })

@@ -19,7 +19,10 @@ test('passes variables and files, masks secrets, returns the exit code, removes 
   const err = collect()
   const code = await launch({
     command: process.execPath,
-    args: ['-e', `const fs=require('fs'); const p=process.env.CONF; console.log(process.env.A, fs.readFileSync(p,'utf8'), (fs.statSync(p).mode&0o777).toString(8), p); console.error('err ' + process.env.S); process.exit(3)`],
+    args: [
+      '-e',
+      `const fs=require('fs'); const p=process.env.CONF; console.log(process.env.A, fs.readFileSync(p,'utf8'), (fs.statSync(p).mode&0o777).toString(8), p); console.error('err ' + process.env.S); process.exit(3)`,
+    ],
     variables: { A: 'alpha', S: 'sup3rsecret' },
     files: { CONF: 'file-body' },
     secrets: ['sup3rsecret'],
@@ -34,7 +37,10 @@ test('passes variables and files, masks secrets, returns the exit code, removes 
 })
 
 test('a missing command is a UserError naming it', async () => {
-  await assert.rejects(launch({ command: 'no-such-cmd-xyz', args: [], variables: {} }), (e: unknown) => e instanceof UserError && /command not found: no-such-cmd-xyz/.test(e.message))
+  await assert.rejects(
+    launch({ command: 'no-such-cmd-xyz', args: [], variables: {} }),
+    (e: unknown) => e instanceof UserError && /command not found: no-such-cmd-xyz/.test(e.message),
+  )
 })
 
 test('a child killed by a signal gives 128 + signal number', async () => {

@@ -12,7 +12,17 @@ test('run fast path: env, optional --, command; mask flags before the env', () =
 })
 
 test('anything else goes through commander', () => {
-  for (const argv of [['run'], ['run', '-h'], ['run', '--help', 'x', 'y'], ['run', 'app/dev'], ['run', 'app/dev', '--'], ['run', 'app/dev', '--weird', 'x'], ['run', '--', 'x'], ['open', 'x'], ['env', 'run', 'x', 'y']]) {
+  for (const argv of [
+    ['run'],
+    ['run', '-h'],
+    ['run', '--help', 'x', 'y'],
+    ['run', 'app/dev'],
+    ['run', 'app/dev', '--'],
+    ['run', 'app/dev', '--weird', 'x'],
+    ['run', '--', 'x'],
+    ['open', 'x'],
+    ['env', 'run', 'x', 'y'],
+  ]) {
     assert.equal(fastRunArgs(argv), undefined, argv.join(' '))
   }
 })
@@ -50,5 +60,8 @@ test('usage errors exit 2, help and version exit 0, unexpected failures say so w
   assert.equal(b.outText, '0.1.0\n')
   const c = fakeCli()
   assert.equal(await main(['env', 'ls'], c), 1)
-  assert.equal(c.errText, 'error: unexpected failure: no store in this test\nhint: this is a bug in envelope; run again with ENVELOPE_DEBUG=1 for details and report it\n')
+  assert.equal(
+    c.errText,
+    'error: unexpected failure: no store in this test\nhint: this is a bug in envelope; run again with ENVELOPE_DEBUG=1 for details and report it\n',
+  )
 })

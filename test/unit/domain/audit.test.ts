@@ -12,7 +12,11 @@ test('runEvent: the detail as recorded since the first releases, `via` / `agent`
 })
 
 test('exportEvent: format, and the file only when one was written', () => {
-  assert.deepEqual(exportEvent({ environment: 'p/e', revision: 3, format: 'dotenv' }), { action: 'export', target: 'p/e', detail: { revision: 3, format: 'dotenv' } })
+  assert.deepEqual(exportEvent({ environment: 'p/e', revision: 3, format: 'dotenv' }), {
+    action: 'export',
+    target: 'p/e',
+    detail: { revision: 3, format: 'dotenv' },
+  })
   assert.deepEqual(exportEvent({ environment: 'p/e', revision: 3, format: 'json', file: 'out.json' }).detail, { revision: 3, format: 'json', file: 'out.json' })
 })
 

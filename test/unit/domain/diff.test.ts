@@ -24,7 +24,11 @@ test('tagSecrets: each fn::secret plaintext becomes its tag; a secret map become
 const v = (value: EvalValue['value'], extra: Partial<EvalValue> = {}): EvalValue => ({ value, trace: {}, ...extra })
 /** revision n: a plain variable and a secret; revision 1 and 2 differ only in the secret */
 const revisions: Record<number, { plain: string; cipher: string; value: Record<string, EvalValue> }> = {}
-for (const [n, url, pw] of [[1, 'https://a', 'old-pw'], [2, 'https://a', 'new-pw'], [3, 'https://b', 'new-pw']] as const) {
+for (const [n, url, pw] of [
+  [1, 'https://a', 'old-pw'],
+  [2, 'https://a', 'new-pw'],
+  [3, 'https://b', 'new-pw'],
+] as const) {
   revisions[n] = {
     plain: `values:\n  url: ${url}\n  pw:\n    fn::secret: ${pw}\n  environmentVariables:\n    URL: \${url}\n`,
     cipher: `values:\n  url: ${url}\n  pw:\n    fn::secret:\n      ciphertext: c-${pw}\n  environmentVariables:\n    URL: \${url}\n`,
@@ -47,14 +51,20 @@ const hidden = { reveal: false, tag: (s: string) => [...s].reduce((h, c) => (h *
 
 test('a changed secret shows in the definition as another tag, never as its text; the value section only when values differ', async () => {
   const sections = compareSides(await revisionSide(store, 'p/e@1', hidden), await revisionSide(store, 'p/e@2', hidden), { reveal: false })
-  assert.deepEqual(sections.map((x) => x.title), ['Definition'])
+  assert.deepEqual(
+    sections.map((x) => x.title),
+    ['Definition'],
+  )
   const [definition] = sections
   assert.notEqual(definition?.left, definition?.right)
   assert.match(definition?.left ?? '', /fn::secret: "\[secret [0-9a-f]+\]"/)
   assert.ok(!JSON.stringify(sections).includes('old-pw') && !JSON.stringify(sections).includes('new-pw'))
   const revealed = { ...hidden, reveal: true }
   const shown = compareSides(await revisionSide(store, 'p/e@1', revealed), await revisionSide(store, 'p/e@2', revealed), { reveal: true })
-  assert.deepEqual(shown.map((x) => x.title), ['Value', 'Definition'])
+  assert.deepEqual(
+    shown.map((x) => x.title),
+    ['Value', 'Definition'],
+  )
   assert.match(shown[0]?.left ?? '', /"pw": "old-pw"/)
   assert.match(shown[1]?.right ?? '', /fn::secret: new-pw/)
 })
@@ -64,7 +74,10 @@ test('with a format, only the values in that format; with a path, only that prop
   const r = await revisionSide(store, 'p/e@latest', hidden)
   assert.equal(r.label, 'p/e@3')
   assert.deepEqual(compareSides(l, r, { format: 'dotenv', reveal: false }), [{ left: "URL='https://a'\n", right: "URL='https://b'\n" }])
-  assert.deepEqual(compareSides(l, r, { path: 'url', reveal: false }).map((x) => [x.title, x.left, x.right]), [['Value', '"https://a"\n', '"https://b"\n']])
+  assert.deepEqual(
+    compareSides(l, r, { path: 'url', reveal: false }).map((x) => [x.title, x.left, x.right]),
+    [['Value', '"https://a"\n', '"https://b"\n']],
+  )
   assert.deepEqual(compareSides(l, l, { reveal: false }), [])
   assert.deepEqual(compareSides(l, r, { path: 'pw', reveal: false }), [])
 })

@@ -2,26 +2,55 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { evaluate } from '../../../shared/esc/index.ts'
-import { BUILTINS, builtinNamed, builtinTyped, completePath, symbolAt, importAt, importNameTyped, openInterpolation, sectionAt } from '../../../shared/domain/editor.ts'
+import {
+  BUILTINS,
+  builtinNamed,
+  builtinTyped,
+  completePath,
+  symbolAt,
+  importAt,
+  importNameTyped,
+  openInterpolation,
+  sectionAt,
+} from '../../../shared/domain/editor.ts'
 
 const base = 'values:\n  db:\n    host: db.internal\n    port: 5432\n    pw: {fn::secret: s3cret}\n'
 const app = 'imports:\n  - base\nvalues:\n  app:\n    url: postgres://${db.host}:${db.port}\n    "weird.key": [a, b]\n  copy: ${app["weird.key"][1]}\n'
-const loader = { async load(name: string) { return name === 'base' ? { name, source: base } : undefined } }
+const loader = {
+  async load(name: string) {
+    return name === 'base' ? { name, source: base } : undefined
+  },
+}
 
 test('completions list the keys at a path, with types, secrecy and definitions', async () => {
   const r = await evaluate({ name: 'app', source: app, mode: 'eval', loader })
   assert.deepEqual(r.diagnostics, [])
   const top = completePath({ values: r.value }, '')
-  assert.deepEqual(top.items.map((i) => i.label), ['app', 'copy', 'db'])
+  assert.deepEqual(
+    top.items.map((i) => i.label),
+    ['app', 'copy', 'db'],
+  )
   const db = completePath({ values: r.value }, 'db.p')
   assert.equal(db.from, 3)
-  assert.deepEqual(db.items.map((i) => [i.label, i.detail, !!i.secret]), [['port', 'number', false], ['pw', 'string', true]])
+  assert.deepEqual(
+    db.items.map((i) => [i.label, i.detail, !!i.secret]),
+    [
+      ['port', 'number', false],
+      ['pw', 'string', true],
+    ],
+  )
   assert.equal(db.items[0].def?.environment, 'base')
   assert.equal(db.items[0].def?.begin.line, 4)
   const weird = completePath({ values: r.value }, 'app.')
-  assert.deepEqual(weird.items.map((i) => i.insertText), ['url', '["weird.key"]'])
+  assert.deepEqual(
+    weird.items.map((i) => i.insertText),
+    ['url', '["weird.key"]'],
+  )
   const idx = completePath({ values: r.value }, 'app["weird.key"][')
-  assert.deepEqual(idx.items.map((i) => i.insertText), ['[0]', '[1]'])
+  assert.deepEqual(
+    idx.items.map((i) => i.insertText),
+    ['[0]', '[1]'],
+  )
   assert.deepEqual(completePath({ values: r.value }, 'nope.').items, [])
 })
 
@@ -87,7 +116,10 @@ test('completion facts: an open ${, the section, a typed import, a typed builtin
   assert.deepEqual([all.from, all.items.map((i) => i.label)], [3, ['host', 'port', 'pw']])
   assert.equal(all.items[1]?.value.value, 5432)
   // a key that is not a bare name is inserted quoted; a hyphenated one is bare, as ${a-b} reads it
-  assert.deepEqual(completePath({ values: { 'a-b': { value: 1, trace: {} }, 'x y': { value: 2, trace: {} } } }, '').items.map((i) => i.insertText), ['a-b', '["x y"]'])
+  assert.deepEqual(
+    completePath({ values: { 'a-b': { value: 1, trace: {} }, 'x y': { value: 2, trace: {} } } }, '').items.map((i) => i.insertText),
+    ['a-b', '["x y"]'],
+  )
 })
 
 test('importAt: the import declared on a line', () => {

@@ -40,5 +40,8 @@ test('json/yaml: the whole environment, every secret counted (a secret array onc
 
 test('an environment with errors is refused with the shared text and the face hint', () => {
   const bad: OpenResult = { ...opened, value: undefined, diagnostics: [{ severity: 'error', summary: 'boom' }] }
-  assert.throws(() => planExport('p/e', bad, 'json', { reveal: false, hint: 'fix and export again' }), (e: unknown) => e instanceof UserError && e.message === 'cannot export p/e: it has 1 error; first: boom' && e.hint === 'fix and export again')
+  assert.throws(
+    () => planExport('p/e', bad, 'json', { reveal: false, hint: 'fix and export again' }),
+    (e: unknown) => e instanceof UserError && e.message === 'cannot export p/e: it has 1 error; first: boom' && e.hint === 'fix and export again',
+  )
 })

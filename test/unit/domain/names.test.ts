@@ -2,7 +2,21 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { parseRef, parseVersion, tryParseVersion, checkTagName, nameError, orgNameError, tagNameError, envIdError, envTagKeyError, envTagValueError, parseImportName, importTarget, splitRef } from '../../../shared/domain/names.ts'
+import {
+  parseRef,
+  parseVersion,
+  tryParseVersion,
+  checkTagName,
+  nameError,
+  orgNameError,
+  tagNameError,
+  envIdError,
+  envTagKeyError,
+  envTagValueError,
+  parseImportName,
+  importTarget,
+  splitRef,
+} from '../../../shared/domain/names.ts'
 import { UserError } from '../../../shared/errors.ts'
 
 test('parseRef: project/env, legacy env, versions', () => {
@@ -13,7 +27,10 @@ test('parseRef: project/env, legacy env, versions', () => {
 })
 
 test('parseRef: refuses bad names with the offending part named', () => {
-  assert.throws(() => parseRef('org/app/dev'), (e: unknown) => e instanceof UserError && e.code === 'invalid_input' && /organizations/.test(e.message))
+  assert.throws(
+    () => parseRef('org/app/dev'),
+    (e: unknown) => e instanceof UserError && e.code === 'invalid_input' && /organizations/.test(e.message),
+  )
   assert.throws(() => parseRef('app/.hidden'), /invalid environment name "\.hidden"/)
   assert.throws(() => parseRef('a b/dev'), /invalid project name "a b"/)
   assert.throws(() => parseRef(''), /required/)
@@ -51,37 +68,49 @@ const longText = fc.oneof(text, fc.string({ unit: nameChar, minLength: 95, maxLe
 const goodName = fc.string({ unit: fc.constantFrom(...'abcXYZ019_.-'.split('')), minLength: 1, maxLength: 12 }).filter((s) => !s.startsWith('.'))
 
 test('names: local and server project/env rules were the same; the one rule is both', () => {
-  fc.assert(fc.property(longText, (s) => {
-    assert.equal(OLD_LOCAL_NAME(s), OLD_SERVER_NAME.test(s))
-    assert.equal(nameError('project', s) === undefined, OLD_SERVER_NAME.test(s))
-    assert.equal(nameError('environment', s) === undefined, OLD_SERVER_NAME.test(s))
-  }), { numRuns: 2000 })
+  fc.assert(
+    fc.property(longText, (s) => {
+      assert.equal(OLD_LOCAL_NAME(s), OLD_SERVER_NAME.test(s))
+      assert.equal(nameError('project', s) === undefined, OLD_SERVER_NAME.test(s))
+      assert.equal(nameError('environment', s) === undefined, OLD_SERVER_NAME.test(s))
+    }),
+    { numRuns: 2000 },
+  )
 })
 
 test('tags: every tag either side accepted is accepted; the server rule (what ESC accepts) is the rule', () => {
-  fc.assert(fc.property(longText, (s) => {
-    const ok = tagNameError(s) === undefined
-    if (OLD_LOCAL_TAG(s)) assert.ok(ok, s)
-    assert.equal(ok, OLD_SERVER_TAG(s), s)
-  }), { numRuns: 3000 })
+  fc.assert(
+    fc.property(longText, (s) => {
+      const ok = tagNameError(s) === undefined
+      if (OLD_LOCAL_TAG(s)) assert.ok(ok, s)
+      assert.equal(ok, OLD_SERVER_TAG(s), s)
+    }),
+    { numRuns: 3000 },
+  )
   for (const t of ['release/v1', 'a:b', '.hidden', '-x', '_y', 'stable']) assert.equal(tagNameError(t), undefined, t)
   for (const t of ['1st', '9', ':a', '/a', 'a b', 'a@b', '', 'x'.repeat(101)]) assert.match(tagNameError(t) ?? '', /^invalid tag name /, t)
 })
 
 test('organizations: the server rule, unchanged', () => {
-  fc.assert(fc.property(fc.string({ unit: nameChar, minLength: 0, maxLength: 45 }), (s) => {
-    assert.equal(orgNameError(s) === undefined, OLD_ORG.test(s))
-  }), { numRuns: 2000 })
+  fc.assert(
+    fc.property(fc.string({ unit: nameChar, minLength: 0, maxLength: 45 }), (s) => {
+      assert.equal(orgNameError(s) === undefined, OLD_ORG.test(s))
+    }),
+    { numRuns: 2000 },
+  )
   assert.match(orgNameError('ab') ?? '', /invalid organization name "ab"/)
 })
 
 test('environment ids (the app): every id the one rule accepts was accepted by the old pattern', () => {
-  fc.assert(fc.property(text, text, (a, b) => {
-    const id = `${a}/${b}`
-    if (envIdError(id) === undefined) assert.ok(OLD_ID.test(id), id)
-    // and an id of two valid names is valid
-    if (nameError('project', a) === undefined && nameError('environment', b) === undefined) assert.equal(envIdError(id), undefined)
-  }), { numRuns: 2000 })
+  fc.assert(
+    fc.property(text, text, (a, b) => {
+      const id = `${a}/${b}`
+      if (envIdError(id) === undefined) assert.ok(OLD_ID.test(id), id)
+      // and an id of two valid names is valid
+      if (nameError('project', a) === undefined && nameError('environment', b) === undefined) assert.equal(envIdError(id), undefined)
+    }),
+    { numRuns: 2000 },
+  )
   assert.match(envIdError('a/b/c') ?? '', /must be project\/name/)
   assert.match(envIdError('app/.x') ?? '', /invalid environment name "\.x"/)
   assert.equal(envIdError('app/dev'), undefined)
@@ -97,14 +126,28 @@ test('environment tags: 1-255 characters of any text; values at most 4096', () =
 })
 
 test('references: parseRef and the server reading agree on every valid reference', () => {
-  fc.assert(fc.property(fc.option(goodName, { nil: undefined }), goodName, fc.option(fc.oneof(fc.nat({ max: 999 }).map((n) => String(n + 1)), goodName.filter((t) => tagNameError(t) === undefined)), { nil: undefined }), (p, e, v) => {
-    const ref = `${p === undefined ? '' : p + '/'}${e}${v === undefined ? '' : '@' + v}`
-    const local = parseRef(ref)
-    const server = parseImportName(ref)
-    assert.deepEqual(server, { project: local.project, env: local.name, ...(local.version ? { version: local.version } : {}) })
-    assert.equal(importTarget(ref, 'default'), local.id)
-    assert.deepEqual(splitRef(ref).version, v)
-  }), { numRuns: 1000 })
+  fc.assert(
+    fc.property(
+      fc.option(goodName, { nil: undefined }),
+      goodName,
+      fc.option(
+        fc.oneof(
+          fc.nat({ max: 999 }).map((n) => String(n + 1)),
+          goodName.filter((t) => tagNameError(t) === undefined),
+        ),
+        { nil: undefined },
+      ),
+      (p, e, v) => {
+        const ref = `${p === undefined ? '' : p + '/'}${e}${v === undefined ? '' : '@' + v}`
+        const local = parseRef(ref)
+        const server = parseImportName(ref)
+        assert.deepEqual(server, { project: local.project, env: local.name, ...(local.version ? { version: local.version } : {}) })
+        assert.equal(importTarget(ref, 'default'), local.id)
+        assert.deepEqual(splitRef(ref).version, v)
+      },
+    ),
+    { numRuns: 1000 },
+  )
 })
 
 test('parseRef names the bad part and where it is', () => {

@@ -7,7 +7,9 @@ import { decodeEnvelope, decryptSecrets, encodeEnvelope, encryptSecrets, evaluat
 import { testCipher } from '../../conformance/host.ts'
 
 const CRYPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../esc-conformance/crypt')
-const names = readdirSync(CRYPT).filter((f) => f.endsWith('.plaintext.yaml')).map((f) => f.slice(0, -'.plaintext.yaml'.length))
+const names = readdirSync(CRYPT)
+  .filter((f) => f.endsWith('.plaintext.yaml'))
+  .map((f) => f.slice(0, -'.plaintext.yaml'.length))
 
 test('the crypt fixtures exist', () => {
   assert.ok(names.length >= 4, `found ${names.length} fixtures in ${CRYPT}`)

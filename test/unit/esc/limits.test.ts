@@ -7,7 +7,11 @@ import type { EvalResult } from '../../../shared/esc/index.ts'
 const summaries = (r: EvalResult) => r.diagnostics.map((d) => d.summary)
 
 function loaderOf(envs: Record<string, string>) {
-  return { async load(name: string) { return envs[name] === undefined ? undefined : { name, source: envs[name] } } }
+  return {
+    async load(name: string) {
+      return envs[name] === undefined ? undefined : { name, source: envs[name] }
+    },
+  }
 }
 
 test('defaults are safe', () => {
@@ -56,9 +60,16 @@ test('import depth and import count', async () => {
 
   const many: Record<string, string> = {}
   for (let i = 0; i < 20; i++) many[`m${i}`] = `values:\n  m${i}: ${i}\n`
-  const src = 'imports:\n' + Object.keys(many).map((n) => `  - ${n}\n`).join('')
+  const src =
+    'imports:\n' +
+    Object.keys(many)
+      .map((n) => `  - ${n}\n`)
+      .join('')
   const r2 = await evaluate({ name: 'root', source: src, mode: 'eval', loader: loaderOf(many), limits: { maxImports: 5 } })
-  assert.ok(summaries(r2).some((s) => s === 'too many imported environments (maximum 5)'), summaries(r2).join('; '))
+  assert.ok(
+    summaries(r2).some((s) => s === 'too many imported environments (maximum 5)'),
+    summaries(r2).join('; '),
+  )
 })
 
 test('string growth', async () => {
@@ -77,15 +88,25 @@ test('string growth', async () => {
 test('YAML alias expansions', () => {
   const source = 'values:\n  a: &a [1, 2]\n  b: [*a, *a, *a, *a]\n'
   const { diagnostics } = parseEnvironment('aliases', source, { maxAliasCount: 3 })
-  assert.deepEqual(diagnostics.map((d) => [d.summary, d.range?.begin.line, d.range?.begin.column]), [
-    ['too many YAML alias expansions (limit 3)', 3, 19],
-  ])
+  assert.deepEqual(
+    diagnostics.map((d) => [d.summary, d.range?.begin.line, d.range?.begin.column]),
+    [['too many YAML alias expansions (limit 3)', 3, 19]],
+  )
   assert.deepEqual(parseEnvironment('aliases', source).diagnostics, [])
 })
 
 test('a provider that never answers times out with a diagnostic', async () => {
-  const registry = { provider: (n: string) => n === 'hang' ? { open: () => new Promise<never>(() => {}) } : undefined, rotator: () => undefined }
-  const r = await evaluate({ name: 'h', source: 'values:\n  a: {fn::open::hang: {}}\n  b: ok\n', mode: 'eval', providers: registry, limits: { operationTimeoutMs: 50 } })
-  assert.deepEqual(r.diagnostics.map((d) => [d.path, d.summary]), [['values.a', 'timed out after 0.05 s']])
+  const registry = { provider: (n: string) => (n === 'hang' ? { open: () => new Promise<never>(() => {}) } : undefined), rotator: () => undefined }
+  const r = await evaluate({
+    name: 'h',
+    source: 'values:\n  a: {fn::open::hang: {}}\n  b: ok\n',
+    mode: 'eval',
+    providers: registry,
+    limits: { operationTimeoutMs: 50 },
+  })
+  assert.deepEqual(
+    r.diagnostics.map((d) => [d.path, d.summary]),
+    [['values.a', 'timed out after 0.05 s']],
+  )
   assert.deepEqual(toJSON(r.value?.b, { reveal: true }), 'ok')
 })

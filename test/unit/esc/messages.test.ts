@@ -5,7 +5,8 @@ import { evaluate, parseEnvironment, toJSON } from '../../../shared/esc/index.ts
 import type { Diagnostic, JsonValue, ProviderRegistry } from '../../../shared/esc/index.ts'
 import { testProviders } from '../../conformance/host.ts'
 
-const brief = (ds: Diagnostic[]) => ds.map((d) => `${d.range?.begin.line}:${d.range?.begin.column}@${d.range?.begin.byte}-${d.range?.end.column} ${d.path}: ${d.summary}`)
+const brief = (ds: Diagnostic[]) =>
+  ds.map((d) => `${d.range?.begin.line}:${d.range?.begin.column}@${d.range?.begin.byte}-${d.range?.end.column} ${d.path}: ${d.summary}`)
 
 test('positions count UTF-8 bytes, columns count characters', async () => {
   const source = 'values:\n  héllo: wörld\n  bad: ${héllo.x}\n'
@@ -98,16 +99,19 @@ test('builtin argument errors have the reference messages', async () => {
     '2:17@24-18 values.a["fn::join"]: the argument to fn::join must be a two-valued list',
     "5:17@107-18 values.d[\"fn::open\"]: the argument to fn::open must be an object containing 'provider' and 'inputs'",
     '7:7@144-17 values.f["fn::secret"]: illegal call to builtin function: "fn::secret" must be the only key within its containing object',
-    "9:21@260-43 values.h[\"fn::validate\"]: missing required property 'value'",
+    '9:21@260-43 values.h["fn::validate"]: missing required property \'value\'',
   ])
   const r = await evaluate({ name: 'b', source, mode: 'eval', providers: testProviders() })
   const evalOnly = r.diagnostics.filter((d) => !load.some((l) => l.summary === d.summary && l.path === d.path))
-  assert.deepEqual(evalOnly.map((d) => `${d.path}: ${d.summary}`), [
-    'values.b["fn::fromJSON"]: decoding JSON string: ' + jsonError('{not json'),
-    'values.c["fn::fromBase64"]: decoding base64 string: illegal base64 data at input byte 0',
-    'values.e: unknown provider "nope"',
-    'values.g["fn::validate"].value: expected a string of at least length 3',
-  ])
+  assert.deepEqual(
+    evalOnly.map((d) => `${d.path}: ${d.summary}`),
+    [
+      'values.b["fn::fromJSON"]: decoding JSON string: ' + jsonError('{not json'),
+      'values.c["fn::fromBase64"]: decoding base64 string: illegal base64 data at input byte 0',
+      'values.e: unknown provider "nope"',
+      'values.g["fn::validate"].value: expected a string of at least length 3',
+    ],
+  )
 })
 
 function jsonError(s: string): string {
@@ -123,14 +127,27 @@ test('provider failures are diagnostics on their fn::open; providers open concur
   // each provider waits until the other has been called: sequential opening would time out
   let arrived = 0
   let release!: () => void
-  const barrier = new Promise<void>((r) => { release = r })
+  const barrier = new Promise<void>((r) => {
+    release = r
+  })
   const waiting = (v: JsonValue) => async () => {
     if (++arrived === 2) release()
     await Promise.race([barrier, new Promise((_, rej) => setTimeout(() => rej(new Error('not opened concurrently')), 3000))])
     return v
   }
   const registry: ProviderRegistry = {
-    provider: (n) => n === 'one' ? { open: waiting('1') } : n === 'two' ? { open: waiting('2') } : n === 'boom' ? { open: async () => { throw new Error('backend down') } } : undefined,
+    provider: (n) =>
+      n === 'one'
+        ? { open: waiting('1') }
+        : n === 'two'
+          ? { open: waiting('2') }
+          : n === 'boom'
+            ? {
+                open: async () => {
+                  throw new Error('backend down')
+                },
+              }
+            : undefined,
     rotator: () => undefined,
   }
   const source = 'values:\n  a: {fn::open::one: {}}\n  b: {fn::open::two: {}}\n  c:\n    fn::open::boom: {}\n  d: ${a}${b}\n'
@@ -148,8 +165,13 @@ test('diamond imports are evaluated once; import errors are positioned on the im
     right: 'imports:\n  - base\nvalues:\n  r: ${shared}\n',
     base: 'values:\n  shared: {fn::open::count: {}}\n',
   }
-  const registry: ProviderRegistry = { provider: (n) => n === 'count' ? { open: async () => ++opens } : undefined, rotator: () => undefined }
-  const loader = { async load(name: string) { loads.push(name); return envs[name] === undefined ? undefined : { name, source: envs[name] } } }
+  const registry: ProviderRegistry = { provider: (n) => (n === 'count' ? { open: async () => ++opens } : undefined), rotator: () => undefined }
+  const loader = {
+    async load(name: string) {
+      loads.push(name)
+      return envs[name] === undefined ? undefined : { name, source: envs[name] }
+    },
+  }
   const r = await evaluate({ name: 'top', source: 'imports:\n  - left\n  - right\n  - missing\n', mode: 'eval', loader, providers: registry })
   assert.deepEqual(brief(r.diagnostics), ['4:5@32-12 imports[2]: environment "missing" not found'])
   assert.equal(opens, 1)
@@ -163,8 +185,23 @@ test('diamond imports are evaluated once; import errors are positioned on the im
 test('check mode never opens providers; rotate mode returns patches for the selected paths', async () => {
   let opened = 0
   const base = testProviders()
-  const registry: ProviderRegistry = { provider: (n) => { const p = base.provider(n); return p && { ...p, open: async (i, c) => { opened++; return p.open(i, c) } } }, rotator: base.rotator }
-  const source = 'values:\n  t: {fn::open::test: {a: 1}}\n  one: {fn::rotate::swap: {inputs: {}, state: {a: x, b: y}}}\n  two: {fn::rotate::swap: {inputs: {}, state: {a: p, b: q}}}\n'
+  const registry: ProviderRegistry = {
+    provider: (n) => {
+      const p = base.provider(n)
+      return (
+        p && {
+          ...p,
+          open: async (i, c) => {
+            opened++
+            return p.open(i, c)
+          },
+        }
+      )
+    },
+    rotator: base.rotator,
+  }
+  const source =
+    'values:\n  t: {fn::open::test: {a: 1}}\n  one: {fn::rotate::swap: {inputs: {}, state: {a: x, b: y}}}\n  two: {fn::rotate::swap: {inputs: {}, state: {a: p, b: q}}}\n'
   await evaluate({ name: 'r', source, mode: 'check', providers: registry })
   assert.equal(opened, 0)
   const r = await evaluate({ name: 'r', source, mode: 'rotate', providers: registry, rotatePaths: ['values.two'] })

@@ -52,19 +52,61 @@ const key = fc.oneof(
 
 const interp = fc.oneof(
   fc.constantFrom(
-    '${a}', '${a.b}', '${a[0]}', '${a["k.y"]}', '${["34"]}', '${context.pulumi.user.id}', '${imports.a.x}',
-    '${context.rootEnvironment.name}', 'x-${b.c}-y', '$${not}', '${', '${}', '${a.}', '${a[}', '${a["x}', '${a[-1]}',
-    '${environments.p.e.x}', '${x[99]}', '${a..b}', '${[0]}', '${c}${c}${c}',
+    '${a}',
+    '${a.b}',
+    '${a[0]}',
+    '${a["k.y"]}',
+    '${["34"]}',
+    '${context.pulumi.user.id}',
+    '${imports.a.x}',
+    '${context.rootEnvironment.name}',
+    'x-${b.c}-y',
+    '$${not}',
+    '${',
+    '${}',
+    '${a.}',
+    '${a[}',
+    '${a["x}',
+    '${a[-1]}',
+    '${environments.p.e.x}',
+    '${x[99]}',
+    '${a..b}',
+    '${[0]}',
+    '${c}${c}${c}',
   ),
   fc.string({ maxLength: 12 }).map((s) => '${' + s + '}'),
 )
 
-const scalar = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ maxLength: 10 }), interp)
+const scalar = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.string({ maxLength: 10 }),
+  interp,
+)
 
 const BUILTINS = [
-  'fn::secret', 'fn::join', 'fn::split', 'fn::concat', 'fn::toJSON', 'fn::fromJSON', 'fn::toBase64', 'fn::fromBase64',
-  'fn::toString', 'fn::final', 'fn::open', 'fn::open::test', 'fn::open::error', 'fn::open::schema', 'fn::open::nope',
-  'fn::open::secret-wrapper', 'fn::rotate', 'fn::rotate::swap', 'fn::rotate::echo', 'fn::validate',
+  'fn::secret',
+  'fn::join',
+  'fn::split',
+  'fn::concat',
+  'fn::toJSON',
+  'fn::fromJSON',
+  'fn::toBase64',
+  'fn::fromBase64',
+  'fn::toString',
+  'fn::final',
+  'fn::open',
+  'fn::open::test',
+  'fn::open::error',
+  'fn::open::schema',
+  'fn::open::nope',
+  'fn::open::secret-wrapper',
+  'fn::rotate',
+  'fn::rotate::swap',
+  'fn::rotate::echo',
+  'fn::validate',
 ]
 
 const { tree } = fc.letrec<{ tree: unknown; call: unknown }>((tie) => ({
@@ -93,13 +135,29 @@ const { tree } = fc.letrec<{ tree: unknown; call: unknown }>((tie) => ({
   ),
 }))
 
-const envDoc = fc.record({
-  imports: fc.option(fc.array(fc.oneof(fc.constantFrom(...NAMES), fc.constantFrom(...NAMES).map((n) => ({ [n]: { merge: false } })), scalar), { maxLength: 3 }), { nil: undefined }),
-  values: fc.option(fc.dictionary(key, tree, { maxKeys: 6 }), { nil: undefined }),
-}).map((d) => stringify(d, { aliasDuplicateObjects: false }))
+const envDoc = fc
+  .record({
+    imports: fc.option(
+      fc.array(
+        fc.oneof(
+          fc.constantFrom(...NAMES),
+          fc.constantFrom(...NAMES).map((n) => ({ [n]: { merge: false } })),
+          scalar,
+        ),
+        { maxLength: 3 },
+      ),
+      { nil: undefined },
+    ),
+    values: fc.option(fc.dictionary(key, tree, { maxKeys: 6 }), { nil: undefined }),
+  })
+  .map((d) => stringify(d, { aliasDuplicateObjects: false }))
 
 const options = (source: string, envs: Record<string, string>) => ({
-  name: 'root', source, loader: loaderFor(envs), providers: testProviders({ benchDelayMs: 0 }), cipher: testCipher,
+  name: 'root',
+  source,
+  loader: loaderFor(envs),
+  providers: testProviders({ benchDelayMs: 0 }),
+  cipher: testCipher,
   context: TEST_CONTEXT,
 })
 
@@ -114,11 +172,44 @@ test('evaluation never throws on arbitrary text', { timeout: 120_000 }, async ()
 })
 
 test('evaluation never throws on YAML-ish text built from ESC tokens', { timeout: 120_000 }, async () => {
-  const token = fc.constantFrom('values:', 'imports:', '\n', '  ', '- ', ': ', 'a', 'fn::secret', 'fn::open::test', '${a.b}', '{', '}', '[', ']', ',', '&x ', '*x', '"', "'", '#', '|', '>', '!!str ', '$${', 'ciphertext', '\t', '~', '---\n', '...')
+  const token = fc.constantFrom(
+    'values:',
+    'imports:',
+    '\n',
+    '  ',
+    '- ',
+    ': ',
+    'a',
+    'fn::secret',
+    'fn::open::test',
+    '${a.b}',
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    '&x ',
+    '*x',
+    '"',
+    "'",
+    '#',
+    '|',
+    '>',
+    '!!str ',
+    '$${',
+    'ciphertext',
+    '\t',
+    '~',
+    '---\n',
+    '...',
+  )
   await fc.assert(
-    fc.asyncProperty(fc.array(token, { maxLength: 60 }).map((t) => t.join('')), async (source) => {
-      await evalAll(options(source, {}))
-    }),
+    fc.asyncProperty(
+      fc.array(token, { maxLength: 60 }).map((t) => t.join('')),
+      async (source) => {
+        await evalAll(options(source, {}))
+      },
+    ),
     { numRuns: 300 },
   )
 })
@@ -140,7 +231,10 @@ test('evaluation never throws on arbitrary environments with imports, builtins a
         const dec = await decryptSecrets(enc.text, testCipher)
         if (dec.diagnostics.length) {
           // only a ciphertext that was already corrupt in the source may fail to decrypt
-          assert.ok(dec.diagnostics.every((d) => d.summary.startsWith('invalid ciphertext')), JSON.stringify(dec.diagnostics))
+          assert.ok(
+            dec.diagnostics.every((d) => d.summary.startsWith('invalid ciphertext')),
+            JSON.stringify(dec.diagnostics),
+          )
           assert.equal(dec.text, enc.text)
           return
         }
@@ -155,11 +249,19 @@ test('evaluation never throws on arbitrary environments with imports, builtins a
 
 test('alias bombs are bounded by the alias limit', { timeout: 60_000 }, async () => {
   const lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-  for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`)
+  for (let i = 1; i < 10; i++)
+    lines.push(
+      `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]`,
+    )
   const bomb = `values:\n${lines.map((l) => '  ' + l).join('\n')}\n  s: \${a9}\n  j: {fn::toJSON: "\${a9}"}\n`
   for (const mode of MODES) {
     const res = await evaluate({ name: 'bomb', source: bomb, mode })
-    assert.ok(res.diagnostics.some((d) => /alias/.test(d.summary)), 'the alias limit is reported')
+    assert.ok(
+      res.diagnostics.some((d) => /alias/.test(d.summary)),
+      'the alias limit is reported',
+    )
   }
   // a few aliases are fine
   const ok = await evaluate({ name: 'ok', source: 'values:\n  a: &x {b: 1}\n  c: *x\n  d: ${c.b}\n', mode: 'eval' })
@@ -177,7 +279,10 @@ test('deep nesting and long reference chains terminate with diagnostics, not cra
   assert.deepEqual(toJSON(r2.value?.v0, { reveal: true }), 'end')
   const r3 = await evaluate({ name: 'chain', source: chain(20_000), mode: 'eval' })
   assert.equal(r3.diagnostics.filter((d) => d.summary.startsWith('internal error')).length, 0)
-  assert.ok(r3.diagnostics.some((d) => /reference chain/.test(d.summary)), 'the reference depth limit is reported')
+  assert.ok(
+    r3.diagnostics.some((d) => /reference chain/.test(d.summary)),
+    'the reference depth limit is reported',
+  )
   assert.deepEqual(toJSON(r3.value?.v0, { reveal: true }), '[unknown]')
 })
 
@@ -188,9 +293,15 @@ test('reference bombs (values doubling at each step) are bounded', { timeout: 60
   const source = lines.join('\n') + '\n'
   for (const mode of MODES) {
     const res = await evaluate({ name: 'bomb', source, mode, providers: testProviders() })
-    assert.ok(res.diagnostics.some((d) => /maximum size/.test(d.summary)), 'the size limit is reported')
+    assert.ok(
+      res.diagnostics.some((d) => /maximum size/.test(d.summary)),
+      'the size limit is reported',
+    )
     assert.deepEqual(toJSON(res.value?.j, { reveal: true }), '[unknown]')
     // small values of the same document are still evaluated
-    assert.deepEqual(toJSON(res.value?.a1, { reveal: true }), [['x', 'y'], ['x', 'y']])
+    assert.deepEqual(toJSON(res.value?.a1, { reveal: true }), [
+      ['x', 'y'],
+      ['x', 'y'],
+    ])
   }
 })

@@ -39,7 +39,11 @@ function comparable(doc: EnvironmentDoc): unknown {
     if (v === doc.source) return { text: doc.source.text, environment: doc.source.environment }
     if (Array.isArray(v)) return v.map(strip)
     if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, strip(x)]))
-    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'cached').map(([k, x]) => [k, strip(x)]))
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => k !== 'cached')
+        .map(([k, x]) => [k, strip(x)]),
+    )
   }
   return strip(doc)
 }

@@ -19,9 +19,15 @@ test('file:line:col: severity: message, source line, caret spanning the range', 
 
 test('multi-line ranges underline to the end of the first line; warnings; no range', () => {
   const text = 'a: é${x\nb: 2\n'
-  const w = renderDiagnostic({ severity: 'warning', summary: 'w', range: { environment: 'e', begin: pos(1, 5), end: pos(2, 2) } }, { source: () => ({ display: 'e', text }) })
+  const w = renderDiagnostic(
+    { severity: 'warning', summary: 'w', range: { environment: 'e', begin: pos(1, 5), end: pos(2, 2) } },
+    { source: () => ({ display: 'e', text }) },
+  )
   assert.equal(w, 'e:1:5: warning: w\n  a: é${x\n      ^^^\n')
-  assert.equal(renderDiagnostic({ severity: 'error', summary: 's', path: 'values.a' }, { source: () => undefined, fallback: 'f.yaml' }), 'f.yaml: error: s (at values.a)\n')
+  assert.equal(
+    renderDiagnostic({ severity: 'error', summary: 's', path: 'values.a' }, { source: () => undefined, fallback: 'f.yaml' }),
+    'f.yaml: error: s (at values.a)\n',
+  )
 })
 
 test('property paths parse and print back', () => {

@@ -33,11 +33,50 @@ function bashRead(script: string, file: string, names: string[]): Record<string,
 }
 
 const nasty = fc.constantFrom(
-  "'", '"', '`', '$', '#', '\\', '\n', '\r', '\r\n', ' ', '\t', '=', 'n', 'r', 'a', 'Z', '{', '}', '(', ')', '!', ';', '*',
-  '\\n', '${HOME}', '$(id)', 'é', '日本', '😀', '\u2028', '\u2029', 'X: y', '\u00a0', '\ufeff', 'export ', 'ENVELOPE_DOTENV_ONLY', ': <<',
+  "'",
+  '"',
+  '`',
+  '$',
+  '#',
+  '\\',
+  '\n',
+  '\r',
+  '\r\n',
+  ' ',
+  '\t',
+  '=',
+  'n',
+  'r',
+  'a',
+  'Z',
+  '{',
+  '}',
+  '(',
+  ')',
+  '!',
+  ';',
+  '*',
+  '\\n',
+  '${HOME}',
+  '$(id)',
+  'é',
+  '日本',
+  '😀',
+  '\u2028',
+  '\u2029',
+  'X: y',
+  '\u00a0',
+  '\ufeff',
+  'export ',
+  'ENVELOPE_DOTENV_ONLY',
+  ': <<',
 )
 const nastyString = fc.array(nasty, { maxLength: 12 }).map((a) => a.join(''))
-const anyValue = fc.oneof(nastyString, fc.string({ unit: 'binary', maxLength: 20 }).map((s) => s.replaceAll('\0', '')), fc.constant(''))
+const anyValue = fc.oneof(
+  nastyString,
+  fc.string({ unit: 'binary', maxLength: 20 }).map((s) => s.replaceAll('\0', '')),
+  fc.constant(''),
+)
 // names of the variables under test; prefixed so they never collide with bash's own (PWD, SHLVL, IFS...)
 const varName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/).map((n) => `T_${n}`)
 const vars = fc.dictionary(varName, anyValue, { minKeys: 1, maxKeys: 8, noNullPrototype: true })
@@ -48,7 +87,10 @@ test('dotenv output reads back identically through dotenv.parse and bash `set -a
     fc.property(vars, (v) => {
       const writable = Object.values(v).every(dotenvCanWrite)
       if (!writable) {
-        assert.throws(() => formatDotenv(v), (e: unknown) => e instanceof UserError && /dotenv format/.test(e.message))
+        assert.throws(
+          () => formatDotenv(v),
+          (e: unknown) => e instanceof UserError && /dotenv format/.test(e.message),
+        )
         return
       }
       const text = formatDotenv(v)
@@ -67,7 +109,8 @@ test('only values mixing every quote kind with line breaks (LF, CR, U+2028/9) or
   fc.assert(
     fc.property(anyValue, (v) => {
       if (dotenvCanWrite(v)) return
-      const hardMix = ((v.includes("'") && v.includes('"') && v.includes('`')) || v.includes('\r') || /\\[nr]/.test(v) || v.endsWith('\\')) &&
+      const hardMix =
+        ((v.includes("'") && v.includes('"') && v.includes('`')) || v.includes('\r') || /\\[nr]/.test(v) || v.endsWith('\\')) &&
         (/[\n\r\u2028\u2029#]/.test(v) || v.endsWith('\\'))
       assert.ok(hardMix, `refused a value that should be writable: ${JSON.stringify(v)}`)
     }),

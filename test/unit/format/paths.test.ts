@@ -11,25 +11,34 @@ const segment: fc.Arbitrary<PathSegment> = fc.oneof(key, fc.nat({ max: 30 }))
 const path = fc.array(segment, { minLength: 1, maxLength: 5 })
 
 test('format∘parse: every path survives formatting and parsing', () => {
-  fc.assert(fc.property(path, (p) => {
-    assert.deepEqual(parsePath(formatPath(p)), p)
-  }), { numRuns: 3000 })
+  fc.assert(
+    fc.property(path, (p) => {
+      assert.deepEqual(parsePath(formatPath(p)), p)
+    }),
+    { numRuns: 3000 },
+  )
 })
 
 test('parse∘format: a canonical text is formatted back as it was', () => {
-  fc.assert(fc.property(path, (p) => {
-    const text = formatPath(p)
-    assert.equal(formatPath(parsePath(text)), text)
-  }), { numRuns: 1000 })
+  fc.assert(
+    fc.property(path, (p) => {
+      const text = formatPath(p)
+      assert.equal(formatPath(parsePath(text)), text)
+    }),
+    { numRuns: 1000 },
+  )
 })
 
 test('a path that starts with a name reads the same in ${...} (the ESC grammar) as on the command line', () => {
-  fc.assert(fc.property(key, fc.array(segment, { maxLength: 4 }), (first, rest) => {
-    const p = [first, ...rest]
-    const r = grammarPath(formatPath(p) + '}', 0)
-    assert.equal(r.error, undefined)
-    assert.deepEqual(accessorSegments(r.path ?? []), p)
-  }), { numRuns: 2000 })
+  fc.assert(
+    fc.property(key, fc.array(segment, { maxLength: 4 }), (first, rest) => {
+      const p = [first, ...rest]
+      const r = grammarPath(formatPath(p) + '}', 0)
+      assert.equal(r.error, undefined)
+      assert.deepEqual(accessorSegments(r.path ?? []), p)
+    }),
+    { numRuns: 2000 },
+  )
 })
 
 test('tryParsePath: the error and its offset, the same ones parsePath throws', () => {
@@ -47,7 +56,10 @@ test('tryParsePath: the error and its offset, the same ones parsePath throws', (
     assert.ok('error' in r, text)
     assert.equal(r.error.offset, at, text)
     assert.match(r.error.message, message)
-    assert.throws(() => parsePath(text), (e: unknown) => e instanceof UserError && e.code === 'invalid_input' && e.message.includes(`at column ${at + 1}: ${r.error.message}`))
+    assert.throws(
+      () => parsePath(text),
+      (e: unknown) => e instanceof UserError && e.code === 'invalid_input' && e.message.includes(`at column ${at + 1}: ${r.error.message}`),
+    )
   }
 })
 

@@ -14,24 +14,30 @@ const asEval = (x: JsonValue): EvalValue => ({
 })
 
 test('a string is itself, a number or boolean its text, a list or object compact JSON; null is empty only for a process', () => {
-  fc.assert(fc.property(json, (x) => {
-    for (const use of ['variable', 'argument', 'string', 'display'] as const) {
-      const t = plainText(x, use)
-      if (typeof x === 'string') assert.equal(t, x)
-      else if (x === null) assert.equal(t, use === 'variable' || use === 'argument' ? '' : 'null')
-      else if (typeof x === 'object') assert.equal(t, JSON.stringify(x))
-      else assert.equal(t, String(x))
-    }
-  }), { numRuns: 500 })
+  fc.assert(
+    fc.property(json, (x) => {
+      for (const use of ['variable', 'argument', 'string', 'display'] as const) {
+        const t = plainText(x, use)
+        if (typeof x === 'string') assert.equal(t, x)
+        else if (x === null) assert.equal(t, use === 'variable' || use === 'argument' ? '' : 'null')
+        else if (typeof x === 'object') assert.equal(t, JSON.stringify(x))
+        else assert.equal(t, String(x))
+      }
+    }),
+    { numRuns: 500 },
+  )
 })
 
 test('the faces agree: scalarText (run, export), formatString (string format) and the editor display use the one rule', () => {
-  fc.assert(fc.property(json, (x) => {
-    const v = asEval(x)
-    assert.equal(scalarText(v, { reveal: true }), plainText(x, 'variable'))
-    if (x === null || typeof x !== 'object') assert.equal(formatString(toPlain(v, { reveal: true })), plainText(x, 'string') + '\n')
-    assert.equal(displayValue(v, true, 1e9), plainText(x, 'display'))
-  }), { numRuns: 500 })
+  fc.assert(
+    fc.property(json, (x) => {
+      const v = asEval(x)
+      assert.equal(scalarText(v, { reveal: true }), plainText(x, 'variable'))
+      if (x === null || typeof x !== 'object') assert.equal(formatString(toPlain(v, { reveal: true })), plainText(x, 'string') + '\n')
+      assert.equal(displayValue(v, true, 1e9), plainText(x, 'display'))
+    }),
+    { numRuns: 500 },
+  )
   assert.equal(scalarText({ value: 'pw', secret: true, trace: {} }, { reveal: false }), '[secret]')
   assert.equal(truncateText('abcdef', 3), 'abc…')
   assert.equal(truncateText('abc', 3), 'abc')

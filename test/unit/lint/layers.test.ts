@@ -16,7 +16,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const eslint = new ESLint({
   cwd: ROOT,
   overrideConfigFile: true,
-  overrideConfig: [{ files: ['**/*.ts', '**/*.tsx'], languageOptions: { parser: tseslint.parser }, plugins: { local: layers }, rules: { 'local/layers': 'error' } }],
+  overrideConfig: [
+    { files: ['**/*.ts', '**/*.tsx'], languageOptions: { parser: tseslint.parser }, plugins: { local: layers }, rules: { 'local/layers': 'error' } },
+  ],
 })
 
 async function messages(file: string, code: string): Promise<string[]> {

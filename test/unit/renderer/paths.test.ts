@@ -57,7 +57,11 @@ test('symbolAt finds the ${} under a 1-based column and skips $${ escapes', () =
   const at = symbolAt('e', source, { values: root }, 2, line.indexOf('app.host') + 2)
   assert.deepEqual(at && { path: at.reference, start: at.range.begin.column }, { path: 'app', start: line.indexOf('${') + 1 })
   const host = symbolAt('e', source, { values: root }, 2, line.indexOf('host') + 1)
-  assert.deepEqual(host && { path: host.reference, start: host.range.begin.column, value: host.value?.value }, { path: 'app.host', start: line.indexOf('${') + 1, value: 'example.com' })
+  assert.deepEqual(host && { path: host.reference, start: host.range.begin.column, value: host.value?.value }, {
+    path: 'app.host',
+    start: line.indexOf('${') + 1,
+    value: 'example.com',
+  })
   assert.equal(symbolAt('e', source, { values: root }, 2, line.indexOf('[1]') + 2)?.reference, 'app.ports[1]')
   assert.equal(symbolAt('e', source, { values: root }, 2, line.indexOf('ports') + 1)?.range.begin.column, line.indexOf('${app.ports') + 1)
   assert.equal(symbolAt('e', source, { values: root }, 2, line.indexOf('literal') + 1)?.reference, undefined)

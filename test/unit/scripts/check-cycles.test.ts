@@ -21,7 +21,11 @@ function check(files: Record<string, string>): { status: number | null; out: str
 }
 
 test('a cycle of value imports fails and names its modules', () => {
-  const r = check({ 'a.ts': "import { b } from './b.ts'\nexport const a = b\n", 'b.ts': "import { c } from './c.ts'\nexport const b = c\n", 'c.ts': "export { a as c } from './a.ts'\n" })
+  const r = check({
+    'a.ts': "import { b } from './b.ts'\nexport const a = b\n",
+    'b.ts': "import { c } from './c.ts'\nexport const b = c\n",
+    'c.ts': "export { a as c } from './a.ts'\n",
+  })
   assert.equal(r.status, 1, r.out)
   for (const m of ['a.ts', 'b.ts', 'c.ts']) assert.match(r.out, new RegExp(m.replace('.', '\\.')))
 })
@@ -33,7 +37,10 @@ test('a cycle of type-only imports fails too, marked as types only', () => {
 })
 
 test('a tree without cycles passes; imports inside comments and strings do not count', () => {
-  const r = check({ 'a.ts': "import { b } from './b.ts'\nexport const a = b\n", 'b.ts': "// import { a } from './a.ts'\nexport const b = `import { a } from './a.ts'`\n" })
+  const r = check({
+    'a.ts': "import { b } from './b.ts'\nexport const a = b\n",
+    'b.ts': "// import { a } from './a.ts'\nexport const b = `import { a } from './a.ts'`\n",
+  })
   assert.equal(r.status, 0, r.out)
 })
 

@@ -24,10 +24,16 @@ test('key files: raw 32 bytes, base64 or hex; anything else is refused with the 
     assert.deepEqual(await loadKek('keyfile', {}, 'k', 's', { keyFile: join(dir, name), env: {} }), key, name)
   }
   writeFileSync(join(dir, 'short'), 'c2hvcnQ=')
-  await assert.rejects(loadKek('keyfile', {}, 'k', 's', { keyFile: join(dir, 'short'), env: {} }), (e: unknown) => e instanceof UserError && /does not hold a 32-byte key/.test(e.message) && /urandom/.test(e.hint ?? ''))
+  await assert.rejects(
+    loadKek('keyfile', {}, 'k', 's', { keyFile: join(dir, 'short'), env: {} }),
+    (e: unknown) => e instanceof UserError && /does not hold a 32-byte key/.test(e.message) && /urandom/.test(e.hint ?? ''),
+  )
 })
 
 test('the passphrase backend refuses to start without a passphrase', async () => {
-  await assert.rejects(makeKek('passphrase', { env: {} }), (e: unknown) => e instanceof UserError && e.code === 'keychain_unavailable' && /ENVELOPE_PASSPHRASE is not set/.test(e.message))
+  await assert.rejects(
+    makeKek('passphrase', { env: {} }),
+    (e: unknown) => e instanceof UserError && e.code === 'keychain_unavailable' && /ENVELOPE_PASSPHRASE is not set/.test(e.message),
+  )
   await assert.rejects(loadKek('passphrase', {}, 'k', 's', { env: {} }), /ENVELOPE_PASSPHRASE is not set/)
 })

@@ -8,7 +8,10 @@ test('data folder follows the OS convention', () => {
   // a relative XDG_DATA_HOME is invalid per the XDG spec and ignored
   assert.equal(resolveDataDir({ env: { XDG_DATA_HOME: 'rel' }, platform: 'linux', home: '/home/u' }), '/home/u/.local/share/envelope')
   assert.equal(resolveDataDir({ env: {}, platform: 'darwin', home: '/Users/u' }), '/Users/u/Library/Application Support/Envelope')
-  assert.equal(resolveDataDir({ env: { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, platform: 'win32', home: 'C:\\Users\\u' }), 'C:\\Users\\u\\AppData\\Roaming\\Envelope')
+  assert.equal(
+    resolveDataDir({ env: { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, platform: 'win32', home: 'C:\\Users\\u' }),
+    'C:\\Users\\u\\AppData\\Roaming\\Envelope',
+  )
 })
 
 test('ENVELOPE_DATA_DIR overrides the OS folder, an explicit option overrides both', () => {
