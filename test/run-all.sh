@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (`npm test`): type-check, lint, conformance, unit + integration tests (real SQLite, real
+# The test command (`npm test`): format check, type-check, lint, import cycles, conformance, unit + integration tests (real SQLite, real
 # Secret Service via gnome-keyring, real PostgreSQL, real processes), then the UI tests in real Chromium.
 # Every stage runs even when an earlier one fails; the last line sums up all of them.
 set -uo pipefail
@@ -17,8 +17,11 @@ stage() { # name, command...
   if "$@" 2>&1 | tee "$log/$name.out"; then :; else stages_failed+=("$name"); fi
 }
 
+# npm run check: format, lint (layer table, typed rules), type-checks (node, web, pure), import cycles
+stage format npm run -s format:check
 stage typecheck npm run -s typecheck
 stage lint npm run -s lint
+stage cycles npm run -s cycles
 stage conformance npm run -s conformance
 c=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$log/conformance.out" | tail -1)
 if [ -n "$c" ]; then passed=$((passed + $(echo "$c" | cut -d' ' -f1))); failed=$((failed + $(echo "$c" | cut -d' ' -f3))); fi
