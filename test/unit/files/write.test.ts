@@ -199,3 +199,45 @@ test('secret temp files: a private 0700 folder; a file or link planted at the na
   assert.throws(() => writeNewPrivateFileSync(join(priv, 'dangling'), 'secret'), /EEXIST/)
   assert.equal(existsSync(join(d, 'absent')), false)
 })
+
+test('a Unix socket is connected to and streamed into', async (t) => {
+  const d = dir(t)
+  const { createServer } = await import('node:net')
+  let got = ''
+  const closed = new Promise<void>((res) => {
+    const srv = createServer((c) =>
+      c
+        .setEncoding('utf8')
+        .on('data', (s: string) => (got += s))
+        .on('end', () => srv.close(() => res())),
+    )
+    srv.listen(join(d, 'sock'))
+  })
+  await new Promise((r) => setTimeout(r, 50))
+  const content = 'x'.repeat(300_000) + 'SECRET'
+  const r = await writeUserFile(join(d, 'sock'), content)
+  assert.equal(r.kind, 'stream')
+  await closed
+  assert.equal(got, content)
+  assert.deepEqual(readdirSync(d), [])
+})
+
+test('-, /dev/stdout, /dev/stderr and /dev/fd/N are the descriptors, never files', async (t) => {
+  const d = dir(t)
+  const code = `
+    const { writeUserFile } = await import(${JSON.stringify(writer)})
+    await writeUserFile('-', 'to-stdout;')
+    await writeUserFile('/dev/stdout', 'again;')
+    await writeUserFile('/dev/stderr', 'to-stderr;')
+    await writeUserFile('/dev/fd/2', 'fd2;')
+  `
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: d, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s))
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s))
+  assert.equal(await new Promise((res) => child.on('close', res)), 0, err)
+  assert.equal(out, 'to-stdout;again;')
+  assert.equal(err, 'to-stderr;fd2;')
+  assert.deepEqual(readdirSync(d), [])
+})
