@@ -216,6 +216,8 @@ function classify(path: string, opts: WriteOptions): Target {
   if (path === '') throw fail('cannot write to an empty path', 'name a file, or - for standard output')
   const st = lstatOrUndefined(path)
   if (!st) {
+    // `out/` names a folder, as in a shell's `> out/`: never a file called `out`
+    if (path.endsWith('/')) throw fail(`cannot write ${path}: it names a folder, which does not exist`, 'name a file')
     checkFolder(path, resolve(path))
     return { kind: 'file', target: resolve(path), exists: false }
   }

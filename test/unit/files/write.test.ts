@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -112,6 +112,8 @@ test('a folder, a missing folder, a file as folder, an empty path: clear errors 
   writeFileSync(join(d, 'plain'), '')
   await refused(writeUserFile(join(d, 'plain', 'x.env'), 'x'), /plain\/x\.env: a part of the path is not a folder/)
   await refused(writeUserFile('', 'x'), /empty path/)
+  await refused(writeUserFile(join(d, 'new-folder') + '/', 'x'), /new-folder\/: it names a folder, which does not exist/)
+  assert.deepEqual(readdirSync(d), ['plain'])
 })
 
 test('a failure mid-write leaves no temp file and no target', async (t) => {
@@ -240,4 +242,26 @@ test('-, /dev/stdout, /dev/stderr and /dev/fd/N are the descriptors, never files
   assert.equal(out, 'to-stdout;again;')
   assert.equal(err, 'to-stderr;fd2;')
   assert.deepEqual(readdirSync(d), [])
+})
+
+test("the app's Save (saveExport): the dialog asked, so an existing file is replaced (0600); a FIFO is written into; a dangling link refused", async (t) => {
+  const { saveExport } = await import('../../../electron/app-api/export.ts')
+  const d = dir(t)
+  writeFileSync(join(d, 'app.env'), 'old', { mode: 0o644 })
+  assert.equal(await saveExport(join(d, 'app.env'), 'TOKEN=x\n'), join(d, 'app.env'))
+  assert.equal(readFileSync(join(d, 'app.env'), 'utf8'), 'TOKEN=x\n')
+  assert.equal(statSync(join(d, 'app.env')).mode & 0o777, 0o600)
+  assert.equal(spawnSync('mkfifo', [join(d, 'p')]).status, 0)
+  const reader = spawn('cat', [join(d, 'p')], { stdio: ['ignore', 'pipe', 'ignore'] })
+  t.after(() => reader.kill())
+  let got = ''
+  reader.stdout.setEncoding('utf8').on('data', (s: string) => (got += s))
+  const done = new Promise((res) => reader.on('close', res))
+  await saveExport(join(d, 'p'), 'TOKEN=y\n')
+  await done
+  assert.equal(got, 'TOKEN=y\n')
+  assert.ok(lstatSync(join(d, 'p')).isFIFO())
+  symlinkSync('gone', join(d, 'dangling'))
+  await refused(saveExport(join(d, 'dangling'), 'TOKEN=z\n'), /symbolic link to gone, which does not exist/)
+  assert.deepEqual(readdirSync(d).sort(), ['app.env', 'dangling', 'p'])
 })
