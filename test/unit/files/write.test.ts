@@ -7,7 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mkdtempSync } from 'node:fs'
@@ -264,4 +264,74 @@ test("the app's Save (saveExport): the dialog asked, so an existing file is repl
   symlinkSync('gone', join(d, 'dangling'))
   await refused(saveExport(join(d, 'dangling'), 'TOKEN=z\n'), /symbolic link to gone, which does not exist/)
   assert.deepEqual(readdirSync(d).sort(), ['app.env', 'dangling', 'p'])
+})
+
+/** Everything in a folder, as (name → kind, link text, content): what a write may or may not have changed. */
+function snapshot(d: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const n of readdirSync(d)) {
+    const p = join(d, n)
+    const st = lstatSync(p)
+    if (st.isSymbolicLink()) out[n] = `link:${readlinkSync(p)}`
+    else if (st.isFIFO()) out[n] = 'fifo'
+    else if (st.isDirectory()) out[n] = `dir:${readdirSync(p).join(',')}`
+    else out[n] = `file:${(st.mode & 0o777).toString(8)}:${readFileSync(p, 'utf8')}`
+  }
+  return out
+}
+
+test('for every kind of thing at the path, with and without force: the policy holds, and a refusal changes nothing', async (t) => {
+  const d = dir(t)
+  const kinds = ['none', 'file', 'link-to-file', 'dangling-link', 'link-to-dir', 'dir', 'fifo', 'missing-folder', 'trailing-slash'] as const
+  let i = 0
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...kinds), fc.boolean(), fc.string({ unit: 'binary', maxLength: 300 }), async (kind, force, content) => {
+      const w = join(d, String(i++))
+      mkdirSync(w)
+      let path = join(w, 'out')
+      if (kind === 'file') writeFileSync(path, 'before', { mode: 0o644 })
+      if (kind === 'link-to-file') {
+        writeFileSync(join(w, 'real'), 'before', { mode: 0o644 })
+        symlinkSync('real', path)
+      }
+      if (kind === 'dangling-link') symlinkSync('real', path)
+      if (kind === 'link-to-dir') {
+        mkdirSync(join(w, 'real'))
+        symlinkSync('real', path)
+      }
+      if (kind === 'dir') mkdirSync(path)
+      if (kind === 'fifo') assert.equal(spawnSync('mkfifo', [path]).status, 0)
+      if (kind === 'missing-folder') path = join(w, 'nope', 'out')
+      if (kind === 'trailing-slash') path = join(w, 'out') + '/'
+      const before = snapshot(w)
+      let reader: Promise<string> | undefined
+      if (kind === 'fifo') {
+        const r = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'ignore'] })
+        let got = ''
+        r.stdout.setEncoding('utf8').on('data', (s: string) => (got += s))
+        reader = new Promise((res) => r.on('close', () => res(got)))
+      }
+      const result = await writeUserFile(path, content, { force }).then(
+        (r) => r,
+        (e: unknown) => e,
+      )
+      const after = snapshot(w)
+      const shouldWrite = kind === 'none' || kind === 'fifo' || (force && (kind === 'file' || kind === 'link-to-file'))
+      if (!shouldWrite) {
+        assert.ok(result instanceof UserError, `${kind} force=${force}: refused with a UserError, got ${JSON.stringify(result)}`)
+        assert.ok(result.message.includes(path.replace(/\/$/, '')), `the message names the path: ${result.message}`)
+        assert.deepEqual(after, before, 'a refusal changes nothing')
+        return
+      }
+      assert.ok(!(result instanceof Error), `${kind} force=${force}: ${String(result)}`)
+      if (kind === 'fifo') {
+        assert.equal(await reader, content)
+        assert.deepEqual(after, before, 'the FIFO stays a FIFO; nothing else appears')
+        return
+      }
+      const file = kind === 'link-to-file' ? 'real' : 'out'
+      assert.deepEqual(after, { ...before, [file]: `file:600:${content}` })
+    }),
+    { numRuns: 120 },
+  )
 })
