@@ -7,6 +7,7 @@
 import type { ExportFormat, ExportResult } from '../../shared/ipc.ts'
 import type { OpenResult } from '../../shared/models.ts'
 import { planExport } from '../../shared/domain/export.ts'
+import { writeUserFile } from '../services/files/write.ts'
 
 export function renderExport(id: string, opened: OpenResult, format: ExportFormat, reveal: boolean): ExportResult {
   const plan = planExport(id, opened, format, { reveal, hint: 'fix the errors shown in the editor, save, and export again' })
@@ -17,4 +18,15 @@ export function renderExport(id: string, opened: OpenResult, format: ExportForma
     secretCount: plan.secretCount,
     diagnostics: opened.diagnostics,
   }
+}
+
+/**
+ * Writes an export to the path the user picked in the Save dialog, through the one writer of user-named
+ * paths (electron/services/files/write.ts): a FIFO or device is written into, a link is followed to a file
+ * or refused, a file is created or replaced atomically with mode 0600. Replacing is allowed because the
+ * dialog already asked (`showOverwriteConfirmation`); returns the path written.
+ */
+export async function saveExport(path: string, content: string): Promise<string> {
+  await writeUserFile(path, content, { force: true })
+  return path
 }

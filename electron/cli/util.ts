@@ -1,10 +1,10 @@
-/** Small helpers shared by command implementations (input files, hidden prompts, diagnostics, atomic private writes). */
-import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs'
-import { dirname, basename, join } from 'node:path'
+/** Small helpers shared by command implementations (input files, hidden prompts, diagnostics, writing `-o` files). */
+import { readFileSync } from 'node:fs'
 import { UserError } from '../../shared/errors.ts'
 import type { Diagnostic } from '../../shared/esc/host.ts'
 import { renderDiagnostics, countErrors, type DiagnosticSource } from '../../shared/format/diagnostics.ts'
 import type { Cli } from './context.ts'
+import { describeWrite, writeUserFile, type WriteResult } from '../services/files/write.ts'
 
 /** Reads a file argument (`-` = stdin) with a clear error. */
 export function readInput(path: string): string {
@@ -17,16 +17,28 @@ export function readInput(path: string): string {
   }
 }
 
-/** Writes a file readable only by the user, atomically (temp file + rename): no partial writes. */
-export function writePrivateFile(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
-  try {
-    writeFileSync(tmp, text, { mode: 0o600 })
-    renameSync(tmp, path)
-  } catch (e) {
-    rmSync(tmp, { force: true })
-    throw new UserError('io', `cannot write ${path}: ${(e as Error).message}`)
-  }
+/**
+ * Writes a command's `-o/--output` file through the one writer of user-named paths
+ * (electron/services/files/write.ts): `-` is stdout, a FIFO or device is streamed into, an existing file
+ * is replaced only with `--force` (atomically, 0600), links are followed to a file or refused. Tells on
+ * stderr what was written (`note`: what the file holds, e.g. secrets in plaintext), except for stdout or
+ * when `quiet` (the caller says it).
+ */
+export async function writePrivateFile(
+  cli: Cli,
+  path: string,
+  text: string,
+  opts: { force?: boolean | undefined; note?: string; quiet?: boolean } = {},
+): Promise<WriteResult> {
+  const r = await writeUserFile(path, text, {
+    force: Boolean(opts.force),
+    forceFlag: '--force',
+    stdout: (t) => (typeof t === 'string' ? cli.out(t) : process.stdout.write(t)),
+  })
+  const said = describeWrite(r)
+  const file = r.kind === 'created' || r.kind === 'replaced'
+  if (said && !opts.quiet) cli.err(`${said}${opts.note && file ? `; ${opts.note}` : ''}\n`)
+  return r
 }
 
 /** Reads a line from the terminal without echoing it. */

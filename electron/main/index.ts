@@ -4,11 +4,11 @@
  * check, and native save dialogs for exports. The same services also back `envelope ui` (web mode).
  */
 import { app, BrowserWindow, dialog, session, shell } from 'electron'
-import { writeFile, rename } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createContext } from '../app-api/context.ts'
 import { createDispatcher } from '../app-api/handlers.ts'
+import { saveExport } from '../app-api/export.ts'
 import type { Dispatcher } from '../app-api/handlers.ts'
 import { csp } from '../app-api/web-transport.ts'
 import { registerIpc } from './ipc.ts'
@@ -31,11 +31,8 @@ async function saveFile(suggestedName: string, content: string): Promise<string 
   }
   const res = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts)
   if (res.canceled || !res.filePath) return undefined
-  // write next to the target, then rename: no partial file on failure
-  const tmp = `${res.filePath}.${process.pid}.tmp`
-  await writeFile(tmp, content, { mode: 0o600 })
-  await rename(tmp, res.filePath)
-  return res.filePath
+  // the dialog asked before replacing a file; the writer streams into FIFOs/devices, follows or refuses links
+  return saveExport(res.filePath, content)
 }
 
 function createWindow(): void {

@@ -152,13 +152,11 @@ async function passphrase(cli: Cli, file: string | undefined, opts: { envVar: st
   return p
 }
 
-export async function keyExportCommand(cli: Cli, opts: { passphraseFile?: string; output?: string }): Promise<void> {
+export async function keyExportCommand(cli: Cli, opts: { passphraseFile?: string; output?: string; force?: boolean }): Promise<void> {
   const p = await passphrase(cli, opts.passphraseFile, { envVar: 'ENVELOPE_EXPORT_PASSPHRASE', confirm: true })
   const text = await (await cli.store()).exportKey(p)
-  if (opts.output) {
-    writePrivateFile(opts.output, text.endsWith('\n') ? text : text + '\n')
-    cli.err(`wrote ${opts.output}\n`)
-  } else cli.out(text.endsWith('\n') ? text : text + '\n')
+  if (opts.output) await writePrivateFile(cli, opts.output, text.endsWith('\n') ? text : text + '\n', { force: opts.force })
+  else cli.out(text.endsWith('\n') ? text : text + '\n')
 }
 
 export async function keyImportCommand(cli: Cli, file: string, opts: { passphraseFile?: string }): Promise<void> {

@@ -65,7 +65,11 @@ export async function runCommand(cli: Cli, ref: string, argv: string[], opts: { 
   })
 }
 
-export async function exportCommand(cli: Cli, ref: string, opts: { format: 'dotenv' | 'shell' | 'json' | 'yaml'; output?: string }): Promise<void> {
+export async function exportCommand(
+  cli: Cli,
+  ref: string,
+  opts: { format: 'dotenv' | 'shell' | 'json' | 'yaml'; output?: string; force?: boolean },
+): Promise<void> {
   const res = await openOrFail(cli, ref, 'export')
   const plan = planExport(ref, res, opts.format, { reveal: true, hint: 'fix the errors and save', file: opts.output })
   if (plan.skippedFiles.length > 0) {
@@ -75,8 +79,6 @@ export async function exportCommand(cli: Cli, ref: string, opts: { format: 'dote
   }
   const store = await cli.store()
   await store.recordAudit(plan.audit)
-  if (opts.output) {
-    writePrivateFile(opts.output, plan.content)
-    cli.err(`wrote ${opts.output} (mode 0600; it holds secrets in plaintext)\n`)
-  } else cli.out(plan.content)
+  if (opts.output) await writePrivateFile(cli, opts.output, plan.content, { force: opts.force, note: 'it holds secrets in plaintext' })
+  else cli.out(plan.content)
 }

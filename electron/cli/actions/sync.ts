@@ -195,7 +195,7 @@ function showConflict(cli: Cli, c: SyncConflict, showSecrets: boolean): void {
 export async function syncResolveCommand(
   cli: Cli,
   env: string,
-  opts: { ours?: boolean; theirs?: boolean; merge?: boolean; file?: string; output?: string; showSecrets?: boolean },
+  opts: { ours?: boolean; theirs?: boolean; merge?: boolean; file?: string; output?: string; force?: boolean; showSecrets?: boolean },
 ): Promise<void> {
   const chosen = [
     opts.ours && '--ours',
@@ -212,10 +212,12 @@ export async function syncResolveCommand(
     return
   }
   if (opts.output !== undefined) {
-    writePrivateFile(opts.output, c.merged)
-    cli.out(
-      `Wrote the proposed merge of ${env} to ${opts.output}${c.conflicts ? ` (${c.conflicts} conflicting region(s) to edit)` : ''}; then: envelope sync resolve ${env} --file ${opts.output}\n`,
-    )
+    const wrote = await writePrivateFile(cli, opts.output, c.merged, { force: opts.force, quiet: true })
+    // streamed to stdout, a FIFO or a device: nothing to edit and pass back with --file
+    if (wrote.kind === 'created' || wrote.kind === 'replaced')
+      cli.out(
+        `Wrote the proposed merge of ${env} to ${opts.output}${c.conflicts ? ` (${c.conflicts} conflicting region(s) to edit)` : ''}; then: envelope sync resolve ${env} --file ${opts.output}\n`,
+      )
     return
   }
   let text: string

@@ -43,8 +43,9 @@ function addExport(parent: Command, cli: Cli): void {
     .description("write the environment's variables (secrets in plaintext) as dotenv, shell, json or yaml; audited as export")
     .argument('<env>', 'project/env[@version]')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['dotenv', 'shell', 'json', 'yaml']).default('dotenv'))
-    .option('-o, --output <file>', 'write to this file (created with mode 0600) instead of stdout')
-    .action(async (ref: string, opts: { format: 'dotenv' | 'shell' | 'json' | 'yaml'; output?: string }) => {
+    .option('-o, --output <file>', 'write to this file (created with mode 0600; - is stdout; a FIFO or device is written into) instead of stdout')
+    .option('--force', 'replace the --output file if it exists')
+    .action(async (ref: string, opts: { format: 'dotenv' | 'shell' | 'json' | 'yaml'; output?: string; force?: boolean }) => {
       const { exportCommand } = await import('../actions/run.ts')
       await exportCommand(cli, ref, opts)
     })

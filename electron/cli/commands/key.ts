@@ -49,7 +49,8 @@ defineCommand({
       .description('print the store key sealed with a passphrase (for a second machine)')
       .option('--passphrase-file <file>', 'read the passphrase from a file (default: ENVELOPE_EXPORT_PASSPHRASE, else prompt)')
       .option('-o, --output <file>', 'write to this file (mode 0600) instead of stdout')
-      .action(async (opts: { passphraseFile?: string; output?: string }) => (await import('../actions/key.ts')).keyExportCommand(cli, opts))
+      .option('--force', 'replace the --output file if it exists')
+      .action(async (opts: { passphraseFile?: string; output?: string; force?: boolean }) => (await import('../actions/key.ts')).keyExportCommand(cli, opts))
     key
       .command('import')
       .description("install a key exported by `key export` into this machine's keychain")

@@ -55,9 +55,13 @@ defineCommand({
       .option('--merge', 'take the automatic merge (only when it has no conflict markers)')
       .option('--file <file>', 'use this merged text (- for stdin)')
       .option('--output <file>', 'write the proposed merge to this file (mode 0600) to edit it, then use --file')
+      .option('--force', 'replace the --output file if it exists')
       .option('--show-secrets', 'show secret values in the diff (masked by default)')
-      .action(async (env: string, opts: { ours?: boolean; theirs?: boolean; merge?: boolean; file?: string; output?: string; showSecrets?: boolean }) =>
-        (await act()).syncResolveCommand(cli, env, opts),
+      .action(
+        async (
+          env: string,
+          opts: { ours?: boolean; theirs?: boolean; merge?: boolean; file?: string; output?: string; force?: boolean; showSecrets?: boolean },
+        ) => (await act()).syncResolveCommand(cli, env, opts),
       )
   },
 })

@@ -9,12 +9,12 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { constants } from 'node:os'
 import { UserError } from '../../../shared/errors.ts'
 import { maskingStream } from './mask.ts'
+import { createPrivateTempDir, writeNewPrivateFileSync } from '../files/write.ts'
 
 export interface LaunchOptions {
   command: string
@@ -45,17 +45,20 @@ export interface TempFiles {
   cleanup(): void
 }
 
-/** Writes `files` into a fresh private temp folder. */
+/**
+ * Writes `files` into a fresh private temp folder (electron/services/files/write.ts: mkdtemp, checked 0700
+ * and ours; each file O_EXCL|O_NOFOLLOW 0600, so nothing planted there is written through).
+ */
 export function writeTempFiles(files: Record<string, string>, prefix = 'envelope-'): TempFiles {
   const names = Object.keys(files)
   if (names.length === 0) return { dir: undefined, paths: {}, cleanup() {} }
-  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const dir = createPrivateTempDir(prefix)
   const paths: Record<string, string> = {}
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true })
   try {
     names.forEach((name, i) => {
       const p = join(dir, `${i}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`)
-      writeFileSync(p, files[name]!, { mode: 0o600, flag: 'wx' })
+      writeNewPrivateFileSync(p, files[name]!)
       paths[name] = p
     })
   } catch (e) {

@@ -199,6 +199,11 @@ describe('envelope sync (two CLI data folders, one real server)', () => {
     const merged = join(dir, 'merged.yaml')
     const w = await A(['sync', 'resolve', 'app/dev', '--output', merged])
     assert.equal(w.code, 0, w.stderr)
+    // writing it again never replaces it silently (issue 12, rule 1): refused, then replaced with --force
+    const again = await A(['sync', 'resolve', 'app/dev', '--output', merged])
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, /merged\.yaml already exists; refusing to replace it\nhint: pass --force/)
+    assert.equal((await A(['sync', 'resolve', 'app/dev', '--output', merged, '--force'])).code, 0)
     const withMarkers = await A(['sync', 'resolve', 'app/dev', '--file', merged])
     assert.equal(withMarkers.code, 1)
     assert.match(withMarkers.stderr, /merged\.yaml:\d+:1: conflict marker <<<<<<< left/)
