@@ -85,7 +85,8 @@ export function reportError(what: string, err: unknown): void {
   let hint: string | undefined
   if (err instanceof UserError) hint = err.hint ?? defaultHints[err.code]
   else hint = 'try again; if it keeps failing, report it with the steps that led here'
-  console.error(what, err)
+  // a user error is fully told by the notice; anything else also goes to the console with its stack
+  if (!(err instanceof UserError)) console.error(what, err)
   useNotices.getState().push({ kind: 'error', what: `${what} failed`, why, ...(hint ? { hint } : {}) })
 }
 
