@@ -8,13 +8,14 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { createContext } from '../../../electron/app-api/context.ts'
 import { createDispatcher } from '../../../electron/app-api/handlers.ts'
-import type { Dispatcher } from '../../../electron/app-api/handlers.ts'
+import type { Dispatcher, HandlerContext } from '../../../electron/app-api/handlers.ts'
 import { createServices } from '../../../electron/services/index.ts'
 import type { Services } from '../../../electron/services/index.ts'
 import { ExportSessions } from '../../../electron/app-api/export-sessions.ts'
@@ -27,13 +28,15 @@ let dir: string
 let dataDir: string
 let d: Dispatcher
 let services: Services
+let ctx: HandlerContext
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'envelope-app-trust-'))
   dataDir = join(dir, 'data')
   const made = createContext({ mode: 'web', version: 'test', dataDir })
   services = made.services
-  d = createDispatcher(made.ctx)
+  ctx = made.ctx
+  d = createDispatcher(ctx)
 })
 after(async () => {
   d.close()
@@ -90,6 +93,59 @@ test('Export: one open per visit whatever the option changes; revealed secrets a
   )
   await call('export.close', { session })
   await assert.rejects(call('export.render', { id: 'w/exp', format: 'dotenv', reveal: false, session }), /expired/)
+})
+
+test('Export: a save to a file is audited as export with the path; a cancelled save is not', async () => {
+  let answer: string | undefined = '/home/someone/w-exp.env'
+  const desktop = createDispatcher({ ...ctx, saveFile: async () => answer })
+  try {
+    const exportsNow = async () => (await call<AuditEvent[]>('env.audit', { target: 'w/exp' })).filter((e) => e.action === 'export')
+    const n = (await exportsNow()).length
+    const { session } = (await desktop.dispatch('export.open', { id: 'w/exp' })) as { ok: true; result: { session: string } }
+    const saved = await desktop.dispatch('export.save', { id: 'w/exp', format: 'dotenv', reveal: false, session })
+    assert.deepEqual(saved, { ok: true, result: { path: answer, cancelled: false } })
+    const after = await exportsNow()
+    assert.equal(after.length, n + 1)
+    assert.equal((after[0]?.detail as { file?: string }).file, answer)
+    answer = undefined
+    await desktop.dispatch('export.save', { id: 'w/exp', format: 'dotenv', reveal: false, session })
+    assert.equal((await exportsNow()).length, n + 1)
+  } finally {
+    desktop.close()
+  }
+})
+
+test('Export: providers run once per visit (6 option changes: 1 run; without a visit: 6)', async () => {
+  const count = join(dir, 'provider-runs.txt')
+  const yaml = [
+    'values:',
+    '  token:',
+    '    fn::open::command:',
+    `      argv: [sh, -c, 'echo run >> "${count}"; echo from-provider']`,
+    '  environmentVariables:',
+    '    TOKEN: ${token}',
+    '',
+  ].join('\n')
+  await call('env.create', { id: 'w/prov', yaml })
+  await call('env.setTag', { id: 'w/prov', key: 'envelope.allow-command', value: 'true' })
+  const runs = () => (existsSync(count) ? readFileSync(count, 'utf8').split('\n').filter(Boolean).length : 0)
+  const options: [string, boolean][] = [
+    ['dotenv', false],
+    ['json', false],
+    ['yaml', true],
+    ['shell', false],
+    ['dotenv', true],
+    ['json', true],
+  ]
+  const { session } = await call<{ session: string }>('export.open', { id: 'w/prov' })
+  for (const [format, reveal] of options) {
+    const out = await call<{ content: string }>('export.render', { id: 'w/prov', format, reveal, session })
+    assert.match(out.content, /TOKEN/)
+  }
+  assert.equal(runs(), 1, 'one provider run for the whole visit')
+  await call('export.close', { session })
+  for (const [format, reveal] of options) await call('export.render', { id: 'w/prov', format, reveal })
+  assert.equal(runs(), 7, 'without a visit each render opens (and runs the provider) again')
 })
 
 test('Export sessions: another environment, idle expiry and the cap', async () => {
