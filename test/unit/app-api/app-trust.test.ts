@@ -101,7 +101,9 @@ test('Export: a save to a file is audited as export with the path; a cancelled s
   try {
     const exportsNow = async () => (await call<AuditEvent[]>('env.audit', { target: 'w/exp' })).filter((e) => e.action === 'export')
     const n = (await exportsNow()).length
-    const { session } = (await desktop.dispatch('export.open', { id: 'w/exp' })) as { ok: true; result: { session: string } }
+    const opened = await desktop.dispatch('export.open', { id: 'w/exp' })
+    assert.ok(opened.ok)
+    const { session } = opened.result as { session: string }
     const saved = await desktop.dispatch('export.save', { id: 'w/exp', format: 'dotenv', reveal: false, session })
     assert.deepEqual(saved, { ok: true, result: { path: answer, cancelled: false } })
     const after = await exportsNow()
