@@ -60,6 +60,26 @@ test('layout: message field and Save visible and uncovered at 900, 1000, 1150 an
   }
 })
 
+test('layout: at 900 px every screen keeps its controls inside the window', async ({ app: page }) => {
+  await page.setViewportSize({ width: 900, height: 700 })
+  await createEnv(page, 'acme/narrow')
+  for (const tab of ['history', 'run', 'export', 'audit', 'settings', 'graph']) {
+    await page.getByTestId(`tab-${tab}`).click()
+    await page.waitForTimeout(300)
+    const outside = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        innerWidth: number
+        document: { querySelectorAll(s: string): ArrayLike<{ getBoundingClientRect(): { right: number; width: number }; textContent: string | null }> }
+      }
+      return Array.from(g.document.querySelectorAll('button, input, select'))
+        .filter((el) => el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().right > g.innerWidth + 1)
+        .map((el) => el.textContent ?? '?')
+    })
+    expect(outside, `${tab}: controls past the right edge`).toEqual([])
+    await shot(page, `app-trust-900-${tab}`)
+  }
+})
+
 test('Ctrl+S saves with the typed revision message, like the Save button', async ({ app: page, envelope }) => {
   await createEnv(page, 'acme/msg')
   await typeInEditor(page, 'values:\n  a: 2\n')
