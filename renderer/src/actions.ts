@@ -7,7 +7,7 @@ import { envIdError } from '../../shared/domain/names.ts'
 import { api } from './api/client.ts'
 import { useApp } from './stores/app.ts'
 import { useEditor, isDirty } from './stores/editor.ts'
-import { useEnvs } from './stores/envs.ts'
+import { deletingHere, useEnvs } from './stores/envs.ts'
 import { notify, reportError } from './stores/notices.ts'
 import { create } from 'zustand'
 
@@ -139,6 +139,7 @@ export async function deleteEnv(id: string): Promise<void> {
     focus: 'cancel',
   })
   if (action !== 'delete') return
+  deletingHere.add(id)
   try {
     await api().call('env.delete', { id })
     if (useEditor.getState().id === id) useEditor.getState().close()
@@ -146,6 +147,8 @@ export async function deleteEnv(id: string): Promise<void> {
     notify(`Deleted ${id}`)
   } catch (err) {
     reportError(`Deleting ${id}`, err)
+  } finally {
+    deletingHere.delete(id)
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { api } from '../api/client.ts'
 import { useEditor, isDirty } from './editor.ts'
-import { useEnvs } from './envs.ts'
+import { deletingHere, useEnvs } from './envs.ts'
 import { notify, reportError } from './notices.ts'
 
 /** how often the token is read (one tiny request; the answer costs a WAL-index lookup) */
@@ -54,7 +54,7 @@ async function changed(): Promise<void> {
   if (!ed.id) return
   const here = useEnvs.getState().list.find((e) => e.id === ed.id)
   if (here) return ed.followSaved(here.latestRevision)
-  if (!isDirty(ed) && !ed.saving && !ed.loading) {
+  if (!isDirty(ed) && !ed.saving && !ed.loading && !deletingHere.has(ed.id)) {
     ed.close()
     notify(`${ed.id} was deleted elsewhere`)
   }
