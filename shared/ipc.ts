@@ -117,6 +117,11 @@ export interface RunPoll {
 /** Request/response channels. Keys are channel names; each signature takes one request object. */
 export interface RequestChannels extends SyncRequestChannels {
   'app.info': (req: Record<string, never>) => Promise<AppInfo>
+  /**
+   * An opaque token that changes whenever anything commits to the store (this app, the CLI, the agent,
+   * sync): the app polls it and refreshes the list and the open environment when it changes.
+   */
+  'store.version': (req: Record<string, never>) => Promise<{ version: string }>
 
   'env.list': (req: Record<string, never>) => Promise<EnvironmentSummary[]>
   'env.create': (req: { id: string; yaml?: string; message?: string }) => Promise<RevisionInfo>
@@ -146,10 +151,20 @@ export interface RequestChannels extends SyncRequestChannels {
   'key.status': (req: Record<string, never>) => Promise<KeyStatus>
   'key.rotate': (req: Record<string, never>) => Promise<{ rewrapped: number }>
 
-  /** renders an export; `reveal` includes plaintext secrets */
-  'export.render': (req: { id: string; format: ExportFormat; reveal: boolean }) => Promise<ExportResult>
-  /** Electron only: asks for a file in a native save dialog and writes the export there */
-  'export.save': (req: { id: string; format: ExportFormat; reveal: boolean }) => Promise<{ path?: string; cancelled: boolean }>
+  /**
+   * Opens the environment once for a visit of the Export screen (providers run once); the session is passed
+   * to export.render/export.save so option changes re-render from it, and dropped with export.close.
+   */
+  'export.open': (req: { id: string }) => Promise<{ session: string }>
+  /**
+   * renders an export (from the visit `session`, else it opens the environment); `reveal` includes plaintext
+   * secrets, audited as `export` the first time per visit and format
+   */
+  'export.render': (req: { id: string; format: ExportFormat; reveal: boolean; session?: string }) => Promise<ExportResult>
+  /** Electron only: asks for a file in a native save dialog and writes the export there (audited as `export`) */
+  'export.save': (req: { id: string; format: ExportFormat; reveal: boolean; session?: string }) => Promise<{ path?: string; cancelled: boolean }>
+  /** ends a visit of the Export screen: the opened values are dropped */
+  'export.close': (req: { session: string }) => Promise<void>
 
   /** runs `argv` (not through a shell) with the environment's variables injected */
   'run.start': (req: { id: string; argv: string[] }) => Promise<RunStarted>
@@ -174,6 +189,7 @@ export type ResponseOf<C extends Channel> = Awaited<ReturnType<RequestChannels[C
 /** Channel names, in one list, so the preload and the web transport can reject anything else. */
 export const channels = [
   'app.info',
+  'store.version',
   'env.list',
   'env.create',
   'env.get',
@@ -195,8 +211,10 @@ export const channels = [
   'env.graph',
   'key.status',
   'key.rotate',
+  'export.open',
   'export.render',
   'export.save',
+  'export.close',
   'run.start',
   'run.poll',
   'run.kill',

@@ -64,7 +64,8 @@ export interface SyncOutcome {
 export interface SyncRequestChannels {
   /** the account in use (undefined when not logged in); no server call */
   'sync.account': (req: Record<string, never>) => Promise<SyncAccount | null>
-  'sync.login': (req: { url: string; token: string; org?: string }) => Promise<SyncAccount>
+  /** `insecure`: the user confirmed sending the token over plain http:// to another machine (refused otherwise) */
+  'sync.login': (req: { url: string; token: string; org?: string; insecure?: boolean }) => Promise<SyncAccount>
   'sync.logout': (req: Record<string, never>) => Promise<void>
   /** per environment, from the server (offline → `io` error) */
   'sync.status': (req: { environments?: string[] }) => Promise<SyncEnvStatus[]>

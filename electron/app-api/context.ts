@@ -10,6 +10,7 @@ import { launch } from '../services/launcher/index.ts'
 import { injectedNames, planRun, requireCommand } from '../../shared/domain/run-plan.ts'
 import type { AgentInfo } from '../../shared/ipc.ts'
 import type { AgentControl, HandlerContext } from './handlers.ts'
+import { StoreWatch } from './store-watch.ts'
 
 export interface ContextOptions {
   mode: 'electron' | 'web'
@@ -22,7 +23,15 @@ export function createContext(opts: ContextOptions): { ctx: HandlerContext; serv
   const dataDir = resolveDataDir({ dataDir: opts.dataDir })
   const services = createServices({ dataDir })
   const store = services.environments
+  const watch = new StoreWatch(store.file)
+  // the watch's connection closes with the store
+  const close = services.close
+  services.close = () => {
+    watch.close()
+    close()
+  }
   const ctx: HandlerContext = {
+    storeVersion: () => watch.version(),
     env: store,
     dataDir: services.dataDir,
     mode: opts.mode,

@@ -12,9 +12,10 @@ import { isChannel } from '../../shared/ipc.ts'
 import { UserError, serializeError } from '../../shared/errors.ts'
 import { parseRequest } from './schemas.ts'
 import { buildGraph } from '../../shared/domain/graph.ts'
-import type { AuditRecord } from '../../shared/domain/audit.ts'
+import { exportEvent, type AuditRecord } from '../../shared/domain/audit.ts'
 import { planTerminal } from '../../shared/domain/run-plan.ts'
 import { renderExport } from './export.ts'
+import { ExportSessions } from './export-sessions.ts'
 import { RunManager } from './runs.ts'
 import type { RunIo } from './runs.ts'
 import { SettingsStore } from './settings.ts'
@@ -31,6 +32,11 @@ export interface HandlerContext {
    * anything runs) and returns the injected variable names and the launch itself.
    */
   prepareRun(id: string, argv: string[]): Promise<{ variables: string[]; exec(io: RunIo): Promise<number> }>
+  /**
+   * The store's change token (store-watch.ts); absent (a context without a store file), `store.version`
+   * answers a constant and the app simply never sees outside changes.
+   */
+  storeVersion?: () => string
   /** records an audit event of a use case run here (the terminal launch); the store adds id, time and user */
   recordAudit(e: AuditRecord): Promise<void>
   /** Electron only: native save dialog + write; returns the path, or undefined when cancelled */
@@ -68,10 +74,16 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
     return ctx.agent
   }
 
-  const render = async (id: string, format: ExportFormat, reveal: boolean) => renderExport(id, await env.open(id), format, reveal)
+  const exports = new ExportSessions((id) => env.open(id))
+  /** renders from the visit's opened result (or opens, without a session) */
+  const render = async (id: string, format: ExportFormat, reveal: boolean, session: string | undefined) => {
+    const opened = session === undefined ? await env.open(id) : exports.get(session, id)
+    return { opened, out: renderExport(id, opened, format, reveal) }
+  }
 
   const handlers: Handlers = {
     'app.info': async () => ({ mode: ctx.mode, version: ctx.version, platform: process.platform, dataDir: ctx.dataDir }),
+    'store.version': async () => ({ version: ctx.storeVersion ? ctx.storeVersion() : 'static' }),
     'env.list': () => env.list(),
     'env.create': (r) => env.create(r.id, { ...(r.yaml !== undefined ? { yaml: r.yaml } : {}), ...(r.message ? { message: r.message } : {}) }),
     'env.get': (r) => env.getDefinition(r.id, { ...(r.version !== undefined ? { version: r.version } : {}), ...(r.decrypt ? { decrypt: true } : {}) }),
@@ -102,13 +114,22 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
       await ctx.agent?.stop().catch(() => undefined)
       return r
     },
-    'export.render': (r) => render(r.id, r.format, r.reveal),
+    'export.open': async (r) => ({ session: await exports.open(r.id) }),
+    'export.render': async (r) => {
+      const { opened, out } = await render(r.id, r.format, r.reveal, r.session)
+      // plaintext secrets leave the main side here (shown, and downloadable as is): that is an export
+      if (out.containsSecrets && exports.firstReveal(r.session, r.format))
+        await ctx.recordAudit(exportEvent({ environment: opened.environment, revision: opened.revision, format: r.format }))
+      return out
+    },
     'export.save': async (r) => {
       if (!ctx.saveFile) throw new UserError('invalid_input', 'saving to a file needs the desktop app', { hint: 'in the browser, use Download' })
-      const out = await render(r.id, r.format, r.reveal)
+      const { opened, out } = await render(r.id, r.format, r.reveal, r.session)
       const path = await ctx.saveFile(out.filename, out.content)
+      if (path) await ctx.recordAudit(exportEvent({ environment: opened.environment, revision: opened.revision, format: r.format, file: path }))
       return path ? { path, cancelled: false } : { cancelled: true }
     },
+    'export.close': async (r) => exports.close(r.session),
     'run.start': async (r) => {
       const prepared = await ctx.prepareRun(r.id, r.argv)
       return { runId: runs.start(prepared.exec), variables: prepared.variables }
@@ -133,7 +154,10 @@ export function createDispatcher(ctx: HandlerContext): Dispatcher {
 
   return {
     handlers,
-    close: () => runs.killAll(),
+    close: () => {
+      runs.killAll()
+      exports.clear()
+    },
     async dispatch(channel, raw) {
       try {
         if (!isChannel(channel))

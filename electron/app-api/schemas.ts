@@ -16,9 +16,11 @@ const revision = z.number().int().positive()
 const yamlText = z.string().max(4 * 1024 * 1024)
 const empty = z.object({}).strict()
 const format = z.enum(['dotenv', 'json', 'yaml', 'shell'])
+const session = z.string().uuid()
 
 export const requestSchemas = {
   'app.info': empty,
+  'store.version': empty,
   'env.list': empty,
   'env.create': z.object({ id: envId, yaml: yamlText.optional(), message: z.string().max(1000).optional() }).strict(),
   'env.get': z.object({ id: envId, version: version.optional(), decrypt: z.boolean().optional() }).strict(),
@@ -55,8 +57,10 @@ export const requestSchemas = {
   'env.graph': empty,
   'key.status': empty,
   'key.rotate': empty,
-  'export.render': z.object({ id: envId, format, reveal: z.boolean() }).strict(),
-  'export.save': z.object({ id: envId, format, reveal: z.boolean() }).strict(),
+  'export.open': z.object({ id: envId }).strict(),
+  'export.render': z.object({ id: envId, format, reveal: z.boolean(), session: session.optional() }).strict(),
+  'export.save': z.object({ id: envId, format, reveal: z.boolean(), session: session.optional() }).strict(),
+  'export.close': z.object({ session }).strict(),
   'run.start': z.object({ id: envId, argv: z.array(z.string().max(10000)).min(1).max(1000) }).strict(),
   'run.poll': z.object({ runId: z.string().min(1).max(100), since: z.number().int().nonnegative() }).strict(),
   'run.kill': z.object({ runId: z.string().min(1).max(100) }).strict(),
@@ -77,6 +81,6 @@ export function parseRequest<C extends Channel>(channel: C, raw: unknown): Reque
   const issue = res.error.issues[0]
   const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'request'
   throw new UserError('invalid_input', `invalid request to ${channel}: ${where}: ${issue?.message ?? 'invalid'}`, {
-    hint: 'this is a bug in the caller; the request was not executed',
+    hint: 'nothing was changed; correct it and try again',
   })
 }

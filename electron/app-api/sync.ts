@@ -8,6 +8,8 @@ import type { EnvironmentService } from '../../shared/models.ts'
 import type { SyncRequestChannels } from '../../shared/sync-ipc.ts'
 import { SyncService } from '../services/sync/index.ts'
 import { envIdError, orgNameError } from '../../shared/domain/names.ts'
+import { plainHttpWarning } from '../../shared/domain/plain-http.ts'
+import { UserError } from '../../shared/errors.ts'
 import type { LocalStore } from '../services/sync/index.ts'
 
 /** A zod string checked by one of the domain's name rules (shared/domain/names.ts), with its error text. */
@@ -31,6 +33,8 @@ export const syncSchemas = {
         .regex(/^https?:\/\//, 'must start with https:// or http://'),
       token: z.string().min(1).max(1000).regex(/^\S+$/, 'one word, no spaces'),
       org: domainChecked(orgNameError).optional(),
+      /** the user confirmed sending the token over plain http:// to another machine */
+      insecure: z.boolean().optional(),
     })
     .strict(),
   'sync.logout': empty,
@@ -47,7 +51,13 @@ export function syncHandlers(ctx: { env: EnvironmentService; dataDir: string }):
   const sync = () => (service ??= new SyncService({ store: ctx.env as LocalStore, dataDir: ctx.dataDir, keychainScope: ctx.dataDir }))
   return {
     'sync.account': async () => sync().status() ?? null,
-    'sync.login': (r) => sync().login(r.url, r.token, r.org ? { org: r.org } : {}),
+    'sync.login': async (r) => {
+      // checked here, not only in the UI: the token is never sent in clear without the user's yes
+      const insecure = plainHttpWarning(r.url)
+      if (insecure && !r.insecure)
+        throw new UserError('invalid_input', `${insecure}; the token was not sent`, { hint: 'use https://, or confirm sending the token over plain HTTP' })
+      return sync().login(r.url, r.token, r.org ? { org: r.org } : {})
+    },
     'sync.logout': () => sync().logout(),
     'sync.status': (r) => sync().environmentStatus(r.environments ? { environments: r.environments } : {}),
     'sync.now': (r) => sync().sync(r.environments ? { environments: r.environments } : {}),

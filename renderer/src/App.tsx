@@ -6,6 +6,7 @@ import { useEditor, isDirty } from './stores/editor.ts'
 import { filterEnvs, useEnvs } from './stores/envs.ts'
 import { reportError } from './stores/notices.ts'
 import { switchEnv } from './actions.ts'
+import { watchStore } from './stores/watch.ts'
 import { Sidebar } from './components/Sidebar.tsx'
 import { Notices } from './components/Notices.tsx'
 import { ConfirmDialog } from './components/ConfirmDialog.tsx'
@@ -54,9 +55,14 @@ export function App() {
       .then((i) => useApp.getState().setInfo(i))
       .catch((err: unknown) => reportError('Connecting to Envelope', err))
     void useEnvs.getState().refresh()
+    // changes made elsewhere (CLI, agent, sync) show up without a reload
+    const unwatch = watchStore()
     // warm the editor chunk (Monaco) once the shell is up
     const t = setTimeout(() => void import('./screens/EditorScreen.tsx'), 50)
-    return () => clearTimeout(t)
+    return () => {
+      clearTimeout(t)
+      unwatch()
+    }
   }, [])
 
   useEffect(() => {

@@ -7,7 +7,7 @@ import { envIdError } from '../../shared/domain/names.ts'
 import { api } from './api/client.ts'
 import { useApp } from './stores/app.ts'
 import { useEditor, isDirty } from './stores/editor.ts'
-import { useEnvs } from './stores/envs.ts'
+import { deletingHere, useEnvs } from './stores/envs.ts'
 import { notify, reportError } from './stores/notices.ts'
 import { create } from 'zustand'
 
@@ -47,12 +47,25 @@ export async function openEnv(id: string, range?: EscRange): Promise<void> {
 
 export const starterYaml = `# imports:\n#   - project/base\nvalues:\n  greeting: hello\n  environmentVariables:\n    GREETING: \${greeting}\n`
 
+/**
+ * What is wrong with `input` as the name of a new environment (the domain's rule, shared/domain/names.ts,
+ * then the list: the name is taken), shown next to the field; undefined when it can be used.
+ */
+export function newNameError(input: string): string | undefined {
+  const id = input.trim()
+  if (!id) return 'type a name: project/name'
+  const bad = envIdError(id)
+  if (bad) return bad
+  if (useEnvs.getState().list.some((e) => e.id === id)) return `${id} already exists: choose another name`
+  return undefined
+}
+
 export async function createEnv(): Promise<void> {
   if (!(await guardUnsaved())) return
   const { action, input } = await useApp.getState().ask({
     title: 'New environment',
     body: 'Name it project/name (letters, digits, _ . -).',
-    input: { label: 'Name', value: '', placeholder: 'myproject/dev' },
+    input: { label: 'Name', value: '', placeholder: 'myproject/dev', validate: newNameError },
     actions: [
       { label: 'Create', value: 'create' },
       { label: 'Cancel', value: 'cancel' },
@@ -60,11 +73,6 @@ export async function createEnv(): Promise<void> {
   })
   if (action !== 'create' || input === undefined) return
   const id = input.trim()
-  const bad = envIdError(id)
-  if (bad) {
-    reportError('Creating an environment', new Error(bad))
-    return
-  }
   try {
     await api().call('env.create', { id, yaml: starterYaml })
     await useEnvs.getState().refresh()
@@ -80,7 +88,7 @@ export async function cloneEnv(from: string): Promise<void> {
   const { action, input } = await useApp.getState().ask({
     title: `Clone ${from}`,
     body: 'Name of the copy (project/name). History is not copied.',
-    input: { label: 'New name', value: `${from}-copy` },
+    input: { label: 'New name', value: `${from}-copy`, validate: newNameError },
     actions: [
       { label: 'Clone', value: 'clone' },
       { label: 'Cancel', value: 'cancel' },
@@ -88,11 +96,6 @@ export async function cloneEnv(from: string): Promise<void> {
   })
   if (action !== 'clone' || !input) return
   const to = input.trim()
-  const bad = envIdError(to)
-  if (bad) {
-    reportError(`Cloning ${from}`, new Error(bad))
-    return
-  }
   try {
     await api().call('env.clone', { from, to })
     await useEnvs.getState().refresh()
@@ -103,16 +106,40 @@ export async function cloneEnv(from: string): Promise<void> {
   }
 }
 
+/**
+ * The environments whose definitions import `id` (any version of it), from the import graph. The delete
+ * dialog names them: deleting `id` breaks them.
+ */
+export async function importersOf(id: string): Promise<string[]> {
+  const graph = await api().call('env.graph', {})
+  return [...new Set(graph.edges.filter((e) => e.to === id && e.from !== id).map((e) => e.from))].sort()
+}
+
 export async function deleteEnv(id: string): Promise<void> {
+  let importers: string[]
+  try {
+    importers = await importersOf(id)
+  } catch (err) {
+    reportError(`Finding what imports ${id}`, err)
+    return
+  }
+  const n = importers.length
   const { action } = await useApp.getState().ask({
     title: `Delete ${id}?`,
-    body: 'The environment and all its revisions are deleted. Environments importing it will break.',
+    body:
+      n === 0
+        ? 'The environment and all its revisions are deleted. No environment imports it.'
+        : `The environment and all its revisions are deleted. ${n === 1 ? 'One environment imports' : `${n} environments import`} it and will fail to open until ${n === 1 ? 'its import is' : 'their imports are'} fixed.`,
+    ...(n > 0 ? { items: { label: 'Imported by:', values: importers } } : {}),
     actions: [
-      { label: 'Delete', value: 'delete', danger: true },
+      { label: n > 0 ? `Delete, breaking ${n} importer${n > 1 ? 's' : ''}` : 'Delete', value: 'delete', danger: true },
       { label: 'Cancel', value: 'cancel' },
     ],
+    // Enter or Space right after opening must not delete
+    focus: 'cancel',
   })
   if (action !== 'delete') return
+  deletingHere.add(id)
   try {
     await api().call('env.delete', { id })
     if (useEditor.getState().id === id) useEditor.getState().close()
@@ -120,6 +147,8 @@ export async function deleteEnv(id: string): Promise<void> {
     notify(`Deleted ${id}`)
   } catch (err) {
     reportError(`Deleting ${id}`, err)
+  } finally {
+    deletingHere.delete(id)
   }
 }
 

@@ -4,6 +4,7 @@
  * keychain; it is never printed. Secret values in diffs are masked unless --show-secrets.
  */
 import { UserError } from '../../../shared/errors.ts'
+import { plainHttpWarning } from '../../../shared/domain/plain-http.ts'
 import type { SyncEnvironmentStatus, SyncResult, SyncConflict } from '../../services/sync/index.ts'
 import { syncStateLabel } from '../../../shared/sync-ipc.ts'
 import { SyncService } from '../../services/sync/index.ts'
@@ -34,6 +35,9 @@ async function readToken(cli: Cli, opts: { token?: string }): Promise<string> {
 }
 
 export async function syncLoginCommand(cli: Cli, url: string, opts: { token?: string; org?: string }): Promise<void> {
+  // before the token is read or sent: the user can still stop here (Ctrl-C at the prompt)
+  const insecure = plainHttpWarning(url)
+  if (insecure) cli.err(`warning: ${insecure}; use https:// unless this network is yours alone\n`)
   const token = await readToken(cli, opts)
   const sync = await service(cli)
   try {

@@ -7,6 +7,7 @@ import { DiffEditor } from '@monaco-editor/react'
 import Editor from '@monaco-editor/react'
 import type { SyncAccount, SyncConflictView, SyncEnvStatus, SyncOutcome } from '../../../shared/sync-ipc.ts'
 import { syncStateLabel } from '../../../shared/sync-ipc.ts'
+import { plainHttpWarning } from '../../../shared/domain/plain-http.ts'
 import { api } from '../api/client.ts'
 import { useApp } from '../stores/app.ts'
 import { notify, reportError } from '../stores/notices.ts'
@@ -75,9 +76,27 @@ export function SyncSection() {
   }, [])
 
   const login = async () => {
+    const insecure = plainHttpWarning(url.trim())
+    if (insecure) {
+      const { action } = await useApp.getState().ask({
+        title: 'Send the token unencrypted?',
+        body: `${insecure}. Use https:// unless this network is yours alone.`,
+        actions: [
+          { label: 'Send over plain HTTP', value: 'insecure', danger: true },
+          { label: 'Cancel', value: 'cancel' },
+        ],
+        focus: 'cancel',
+      })
+      if (action !== 'insecure') return
+    }
     setBusy(true)
     try {
-      const a = await api().call('sync.login', { url: url.trim(), token: token.trim(), ...(org.trim() ? { org: org.trim() } : {}) })
+      const a = await api().call('sync.login', {
+        url: url.trim(),
+        token: token.trim(),
+        ...(org.trim() ? { org: org.trim() } : {}),
+        ...(insecure ? { insecure: true } : {}),
+      })
       setToken('')
       setAccount(a)
       notify(`Logged in to ${a.url} as ${a.login}`)

@@ -71,7 +71,8 @@ export function EditorScreen() {
   const theme = useApp((s) => s.theme)
   const reveal = useApp((s) => s.reveal)
   const revealTarget = useRevealTarget((s) => s.target)
-  const [message, setMessage] = useState('')
+  const message = useEditor((s) => s.message)
+  const changedElsewhere = useEditor((s) => s.changedElsewhere)
   const editorRef = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null)
   const masks = useRef<Monaco.editor.IEditorDecorationsCollection | null>(null)
   /** the last text the editor itself reported (typed), so the store → model sync skips it */
@@ -183,10 +184,23 @@ export function EditorScreen() {
               </span>
             )}
           </span>
-          <span className="muted">
+          <span className="muted" data-testid="editor-revision">
             revision {baseRevision}
             {decrypted ? ' · secrets decrypted' : ''}
           </span>
+          {changedElsewhere !== undefined && (
+            <span className="changed-elsewhere" role="status" data-testid="changed-elsewhere">
+              revision {changedElsewhere} saved elsewhere{' '}
+              <button
+                className="small"
+                onClick={() => void reloadChanged(id)}
+                title={dirty ? 'Reload the saved revision (your unsaved edits are lost)' : 'Show the saved revision'}
+                data-testid="changed-elsewhere-reload"
+              >
+                Reload
+              </button>
+            </span>
+          )}
           <span className="spacer" />
           <span className={errors ? 'status error' : 'status ok'} data-testid="diag-status">
             {errors ? `${errors} error${errors > 1 ? 's' : ''}` : 'no errors'}
@@ -195,21 +209,10 @@ export function EditorScreen() {
             className="message"
             placeholder="Revision message (optional)"
             value={message}
-            onChange={(e) => setMessage(e.target.value)}
+            onChange={(e) => useEditor.getState().setMessage(e.target.value)}
             data-testid="save-message"
           />
-          <button
-            className="primary"
-            disabled={!dirty || saving}
-            onClick={() =>
-              void useEditor
-                .getState()
-                .save(message.trim() || undefined)
-                .then((r) => r && setMessage(''))
-            }
-            title="Save (Ctrl+S)"
-            data-testid="save"
-          >
+          <button className="primary" disabled={!dirty || saving} onClick={() => void useEditor.getState().save()} title="Save (Ctrl+S)" data-testid="save">
             {saving ? 'Saving…' : 'Save'}
           </button>
         </div>
@@ -239,6 +242,23 @@ export function EditorScreen() {
       <Preview />
     </div>
   )
+}
+
+/** Loads the revision saved elsewhere, asking first when there are unsaved edits (they would be lost). */
+async function reloadChanged(id: string): Promise<void> {
+  const st = useEditor.getState()
+  if (isDirty(st)) {
+    const { action } = await useApp.getState().ask({
+      title: 'Reload the saved revision?',
+      body: `${id} has unsaved edits; reloading replaces them with revision ${st.changedElsewhere ?? ''}. To keep them, save instead (you will be asked how to merge).`,
+      actions: [
+        { label: 'Keep editing', value: 'cancel' },
+        { label: 'Reload', value: 'reload', danger: true },
+      ],
+    })
+    if (action !== 'reload') return
+  }
+  await useEditor.getState().load(id, useEditor.getState().decrypted ? { decrypt: true } : undefined)
 }
 
 const Problems = memo(function Problems({ id, onGo }: { id: string; onGo(line: number, col: number): void }) {

@@ -16,12 +16,39 @@ export function ExportScreen() {
   const [reveal, setReveal] = useState(false)
   const [out, setOut] = useState<ExportResult | undefined>()
   const [error, setError] = useState<string | undefined>()
+  /** this visit's opened environment on the main side (opened once; formats re-render from it) */
+  const [session, setSession] = useState<string | undefined>()
 
   useEffect(() => {
     let cancelled = false
+    let opened: string | undefined
+    setSession(undefined)
+    setOut(undefined)
     setError(undefined)
     api()
-      .call('export.render', { id, format, reveal })
+      .call('export.open', { id })
+      .then((r) => {
+        opened = r.session
+        if (cancelled) void api().call('export.close', { session: r.session })
+        else setSession(r.session)
+      })
+      .catch((err: unknown) => !cancelled && setError(err instanceof Error ? err.message : String(err)))
+    return () => {
+      cancelled = true
+      // the decrypted values are dropped on the main side when the visit ends
+      if (opened)
+        void api()
+          .call('export.close', { session: opened })
+          .catch(() => undefined)
+    }
+  }, [id])
+
+  useEffect(() => {
+    if (!session) return
+    let cancelled = false
+    setError(undefined)
+    api()
+      .call('export.render', { id, format, reveal, session })
       .then((r) => !cancelled && setOut(r))
       .catch((err: unknown) => {
         if (cancelled) return
@@ -31,7 +58,7 @@ export function ExportScreen() {
     return () => {
       cancelled = true
     }
-  }, [id, format, reveal])
+  }, [id, format, reveal, session])
 
   const save = async () => {
     if (!out) return
@@ -48,7 +75,7 @@ export function ExportScreen() {
     }
     try {
       if (mode === 'electron') {
-        const r = await api().call('export.save', { id, format, reveal })
+        const r = await api().call('export.save', { id, format, reveal, ...(session ? { session } : {}) })
         if (!r.cancelled) notify(`Exported ${id} to ${r.path}`)
       } else {
         const blob = new Blob([out.content], { type: 'text/plain' })

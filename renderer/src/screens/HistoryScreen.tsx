@@ -289,7 +289,16 @@ export function HistoryScreen() {
                     </button>
                   )}
                   {!r.retracted && r.number !== 1 && (
-                    <button className="small danger" onClick={() => void retract(r)} data-testid={`rev-retract-${r.number}`}>
+                    // the store refuses to retract the latest revision: say why instead of offering it
+                    <button
+                      className="small danger"
+                      onClick={() => void retract(r)}
+                      disabled={r.number === revs[0]?.number}
+                      title={
+                        r.number === revs[0]?.number ? 'The latest revision cannot be retracted: save a new revision first, then retract this one' : undefined
+                      }
+                      data-testid={`rev-retract-${r.number}`}
+                    >
                       Retract
                     </button>
                   )}

@@ -4,6 +4,7 @@ import { splitCommandLine } from '../../../shared/cmdline.ts'
 import { api } from '../api/client.ts'
 import { useEditor, isDirty } from '../stores/editor.ts'
 import { notify, reportError } from '../stores/notices.ts'
+import { UserError } from '../../../shared/errors.ts'
 
 interface RunView {
   runId: string
@@ -56,7 +57,7 @@ export function RunScreen() {
     let argv: string[]
     try {
       argv = splitCommandLine(command)
-      if (argv.length === 0) throw new Error("type a command to run, e.g. printenv or sh -c 'echo $MY_VAR'")
+      if (argv.length === 0) throw new UserError('invalid_input', 'no command to run', { hint: "type a command, e.g. printenv or sh -c 'echo $MY_VAR'" })
     } catch (err) {
       reportError('Parsing the command', err)
       return

@@ -10,7 +10,17 @@ export interface ConfirmRequest {
   body: string
   /** buttons, first is the default action */
   actions: { label: string; value: string; danger?: boolean }[]
-  input?: { label: string; value: string; placeholder?: string }
+  input?: {
+    label: string
+    value: string
+    placeholder?: string
+    /** the error to show next to the field (the dialog stays open), or undefined when the input is fine */
+    validate?: (value: string) => string | undefined
+  }
+  /** the action focused when the dialog opens (default: the first); destructive dialogs focus Cancel */
+  focus?: string
+  /** a list shown under the body (e.g. the environments that import the one being deleted) */
+  items?: { label: string; values: string[] }
   resolve(value: string | null, input?: string): void
 }
 

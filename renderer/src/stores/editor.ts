@@ -31,9 +31,23 @@ interface EditorState {
   /** incremented on each buffer change */
   version: number
   checking: boolean
+  /** the typed revision message: the Save button and Ctrl+S both save with it (one path) */
+  message: string
+  /**
+   * the latest revision in the store when it differs from `baseRevision` (saved elsewhere: CLI, agent,
+   * sync, another window), found by the store watch (stores/watch.ts); undefined when up to date
+   */
+  changedElsewhere?: number
+  setMessage(message: string): void
   load(id: string, opts?: { decrypt?: boolean }): Promise<boolean>
   close(): void
   setBuffer(text: string): void
+  /**
+   * The store says the latest revision of the open environment is `latest` (the store watch): a clean
+   * buffer follows it (nothing is lost), a dirty one is marked `changedElsewhere` and kept.
+   */
+  followSaved(latest: number): Promise<void>
+  /** saves the buffer with `message`, or else the typed message (cleared once saved) */
   save(message?: string): Promise<RevisionInfo | undefined>
 }
 
@@ -117,6 +131,9 @@ export const useEditor = create<EditorState>((set, get) => {
     previewVersion: 0,
     version: 0,
     checking: false,
+    message: '',
+
+    setMessage: (message) => set({ message }),
 
     load: async (id, opts) => {
       set({ loading: true })
@@ -133,6 +150,8 @@ export const useEditor = create<EditorState>((set, get) => {
           preview: undefined,
           version,
           previewVersion: 0,
+          changedElsewhere: undefined,
+          ...(get().id !== id ? { message: '' } : {}),
         })
         void runCheck()
         return true
@@ -143,7 +162,35 @@ export const useEditor = create<EditorState>((set, get) => {
       }
     },
 
-    close: () => set({ id: undefined, saved: '', buffer: '', preview: undefined, baseRevision: 0 }),
+    followSaved: async (latest) => {
+      const st = get()
+      const id = st.id
+      if (!id || st.saving || st.loading) return
+      if (latest <= st.baseRevision) {
+        if (st.changedElsewhere !== undefined) set({ changedElsewhere: undefined })
+        return
+      }
+      if (isDirty(st)) {
+        if (st.changedElsewhere !== latest) set({ changedElsewhere: latest })
+        return
+      }
+      try {
+        const def = await api().call('env.get', { id, ...(st.decrypted ? { decrypt: true } : {}) })
+        const now = get()
+        // a save, a load or a keystroke meanwhile wins: look again at the next change
+        if (now.id !== id || now.saving || now.loading || def.revision <= now.baseRevision) return
+        if (isDirty(now)) {
+          set({ changedElsewhere: def.revision })
+          return
+        }
+        set({ saved: def.yaml, buffer: def.yaml, baseRevision: def.revision, changedElsewhere: undefined, version: now.version + 1 })
+        void runCheck()
+      } catch (err) {
+        reportError(`Reloading ${id}`, err)
+      }
+    },
+
+    close: () => set({ id: undefined, saved: '', buffer: '', preview: undefined, baseRevision: 0, message: '', changedElsewhere: undefined }),
 
     setBuffer: (text) => {
       if (text === get().buffer) return
@@ -154,16 +201,26 @@ export const useEditor = create<EditorState>((set, get) => {
       schedule()
     },
 
-    save: async (message) => {
+    save: async (given) => {
       const { id, buffer, baseRevision } = get()
       if (!id) return undefined
+      const typed = get().message
+      const message = given ?? (typed.trim() || undefined)
       set({ saving: true })
       try {
         const rev = await api().call('env.update', { id, yaml: buffer, baseRevision, ...(message ? { message } : {}) })
         // reload so the buffer shows what is stored (secrets encrypted unless revealed)
         const def = await api().call('env.get', { id, ...(get().decrypted ? { decrypt: true } : {}) })
         const changedMeanwhile = get().buffer !== buffer
-        set({ saved: def.yaml, baseRevision: def.revision, saving: false, ...(changedMeanwhile ? {} : { buffer: def.yaml }) })
+        set({
+          saved: def.yaml,
+          baseRevision: def.revision,
+          saving: false,
+          changedElsewhere: undefined,
+          ...(changedMeanwhile ? {} : { buffer: def.yaml }),
+          // the message went with this revision (unless it was retyped meanwhile)
+          ...(given === undefined && get().message === typed ? { message: '' } : {}),
+        })
         if (!changedMeanwhile) {
           set({ version: get().version + 1 })
           void runCheck()
@@ -173,7 +230,7 @@ export const useEditor = create<EditorState>((set, get) => {
         return rev
       } catch (err) {
         set({ saving: false })
-        if (err instanceof ConflictError) return resolveConflict(id, err, message)
+        if (err instanceof ConflictError) return resolveConflict(id, err, given)
         reportError(`Saving ${id}`, err)
         return undefined
       }

@@ -29,6 +29,9 @@ export const useEnvs = create<EnvsState>((set) => ({
   },
 }))
 
+/** environments this window is deleting: the store watch does not report them as deleted elsewhere */
+export const deletingHere = new Set<string>()
+
 /** Case-insensitive match on `project/name` and tag values. */
 export function filterEnvs(list: EnvironmentSummary[], search: string): EnvironmentSummary[] {
   const q = search.trim().toLowerCase()

@@ -12,6 +12,8 @@ export interface Notice {
   what: string
   why?: string
   hint?: string
+  /** how many identical notices this one stands for (they collapse into one) */
+  count: number
 }
 
 const defaultHints: Partial<Record<ErrorCode, string>> = {
@@ -25,31 +27,66 @@ const defaultHints: Partial<Record<ErrorCode, string>> = {
   unauthorized: 'reopen the UI from the URL printed by `envelope ui`',
 }
 
+/** at most this many notices on screen: the oldest go first */
+export const maxNotices = 3
+/** how long a notice stays (ms); an identical one arriving meanwhile restarts the clock */
+export const noticeLifetime = { info: 4000, error: 20000 }
+
 interface NoticeState {
   notices: Notice[]
-  push(n: Omit<Notice, 'id'>): void
+  push(n: Omit<Notice, 'id' | 'count'>): void
   dismiss(id: number): void
 }
 
 let next = 1
+const timers = new Map<number, ReturnType<typeof setTimeout>>()
 
-export const useNotices = create<NoticeState>((set) => ({
-  notices: [],
-  push: (n) => {
-    const id = next++
-    set((s) => ({ notices: [...s.notices.slice(-4), { ...n, id }] }))
-    if (n.kind === 'info') setTimeout(() => set((s) => ({ notices: s.notices.filter((x) => x.id !== id) })), 4000)
-  },
-  dismiss: (id) => set((s) => ({ notices: s.notices.filter((x) => x.id !== id) })),
-}))
+const same = (a: Omit<Notice, 'id' | 'count'>, b: Omit<Notice, 'id' | 'count'>) =>
+  a.kind === b.kind && a.what === b.what && a.why === b.why && a.hint === b.hint
+
+/**
+ * Notices collapse (an identical one counts up instead of stacking), expire (noticeLifetime) and are capped
+ * (maxNotices): a failure repeated by a retry loop cannot bury the screen. Each can be dismissed (✕, Escape).
+ */
+export const useNotices = create<NoticeState>((set, get) => {
+  const expire = (id: number, kind: Notice['kind']) => {
+    clearTimeout(timers.get(id))
+    timers.set(
+      id,
+      setTimeout(() => get().dismiss(id), noticeLifetime[kind]),
+    )
+  }
+  return {
+    notices: [],
+    push: (n) => {
+      const twin = get().notices.find((x) => same(x, n))
+      if (twin) {
+        set((s) => ({ notices: [...s.notices.filter((x) => x !== twin), { ...twin, count: twin.count + 1 }] }))
+        expire(twin.id, twin.kind)
+        return
+      }
+      const id = next++
+      const all = [...get().notices, { ...n, id, count: 1 }]
+      for (const gone of all.slice(0, Math.max(0, all.length - maxNotices))) clearTimeout(timers.get(gone.id))
+      set({ notices: all.slice(-maxNotices) })
+      expire(id, n.kind)
+    },
+    dismiss: (id) => {
+      clearTimeout(timers.get(id))
+      timers.delete(id)
+      set((s) => ({ notices: s.notices.filter((x) => x.id !== id) }))
+    },
+  }
+})
 
 /** Reports a failure: `what` says what the user was doing ("Saving acme/dev"). */
 export function reportError(what: string, err: unknown): void {
   const why = err instanceof Error ? err.message : String(err)
   let hint: string | undefined
   if (err instanceof UserError) hint = err.hint ?? defaultHints[err.code]
-  else hint = 'this looks like a bug in Envelope; try again, and report it if it persists'
-  console.error(what, err)
+  else hint = 'try again; if it keeps failing, report it with the steps that led here'
+  // a user error is fully told by the notice; anything else also goes to the console with its stack
+  if (!(err instanceof UserError)) console.error(what, err)
   useNotices.getState().push({ kind: 'error', what: `${what} failed`, why, ...(hint ? { hint } : {}) })
 }
 
