@@ -79,6 +79,19 @@ function parse(name: string, source: string): { doc: ReturnType<typeof parseDocu
   return { doc, diagnostics, map }
 }
 
+/**
+ * Where a block-style secret's source text ends for the replacement: a node's range runs to `end`, which for a
+ * block scalar (`|`, `>`, with any chomping or indentation indicator) includes its line break(s) and the
+ * indentation of the next line. Replacing those would glue the next key (or comment) onto the ciphertext line
+ * ("Nested mappings are not allowed in compact mappings"), so the edit stops after the last non-blank
+ * character; the trailing line break(s) stay where they are and the rest of the document keeps its layout.
+ */
+function valueEnd(source: string, start: number, end: number): number {
+  let e = end
+  while (e > start && /\s/.test(source[e - 1]!)) e--
+  return e
+}
+
 /** Encrypts every `fn::secret: <plaintext>` of the document. */
 export async function encryptSecrets(source: string, cipher: SecretCipher, environment = ''): Promise<CryptResult> {
   const { doc, diagnostics } = parse(environment, source)
@@ -102,7 +115,7 @@ export async function encryptSecrets(source: string, cipher: SecretCipher, envir
       const indent = lineIndent(source, kr[0]) + 2
       // from just after the key's colon to the end of the plaintext
       const colon = source.indexOf(':', kr[1])
-      edits.push({ start: colon + 1, end: v[1], text: `\n${' '.repeat(indent)}ciphertext: ${ct}` })
+      edits.push({ start: colon + 1, end: valueEnd(source, colon + 1, v[1]), text: `\n${' '.repeat(indent)}ciphertext: ${ct}` })
     }
   }
   return { text: applyEdits(source, edits), diagnostics: [] }
