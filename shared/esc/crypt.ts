@@ -27,17 +27,18 @@ function keyOf(n: unknown): string | undefined {
   return n && isScalar(n as YNode) && typeof (n as { value: unknown }).value === 'string' ? (n as { value: string }).value : undefined
 }
 
-function walk(n: YNode | null | undefined, path: string, visit: (map: YAMLMap, pair: Pair, path: string) => void, depth = 0): void {
+/** Visits the `fn::secret` pairs under `n`: the well-formed ones (alone in their map), or with `all` also mis-nested ones. */
+function walk(n: YNode | null | undefined, path: string, visit: (map: YAMLMap, pair: Pair, path: string) => void, depth = 0, all = false): void {
   if (!n || depth > 256) return
   if (isMap(n)) {
     const m = n as YAMLMap
     for (const p of m.items as Pair[]) {
       const k = keyOf(p.key) ?? '?'
-      if (m.items.length === 1 && k === 'fn::secret') visit(m, p, path)
-      walk(p.value as YNode, `${path}.${k}`, visit, depth + 1)
+      if ((all || m.items.length === 1) && k === 'fn::secret') visit(m, p, path)
+      walk(p.value as YNode, `${path}.${k}`, visit, depth + 1, all)
     }
   } else if (isSeq(n)) {
-    ;((n as YAMLSeq).items as YNode[]).forEach((it, i) => walk(it, `${path}[${i}]`, visit, depth + 1))
+    ;((n as YAMLSeq).items as YNode[]).forEach((it, i) => walk(it, `${path}[${i}]`, visit, depth + 1, all))
   }
 }
 
@@ -92,20 +93,28 @@ function valueEnd(source: string, start: number, end: number): number {
   return e
 }
 
-/** Encrypts every `fn::secret: <plaintext>` of the document. */
-export async function encryptSecrets(source: string, cipher: SecretCipher, environment = ''): Promise<CryptResult> {
-  const { doc, diagnostics } = parse(environment, source)
-  if (diagnostics.length) return { text: source, diagnostics }
+/** The plaintext `fn::secret` values of a parsed document (with `all`, also mis-nested ones, whose map has other keys). */
+function plaintextSecrets(doc: ReturnType<typeof parseDocument>, all: boolean): Found[] {
   const found: Found[] = []
-  walk(doc.contents as YNode, '', (map, pair, path) => {
-    const v = pair.value as YNode | null
-    if (v && isScalar(v) && typeof (v as { value: unknown }).value === 'string')
-      found.push({ pair, map, text: (v as { value: string }).value, valueNode: v, path })
-  })
+  walk(
+    doc.contents as YNode,
+    '',
+    (map, pair, path) => {
+      const v = pair.value as YNode | null
+      if (v && isScalar(v) && (typeof (v as { value: unknown }).value === 'string' || (all && (v as { value: unknown }).value !== null)))
+        found.push({ pair, map, text: String((v as { value: unknown }).value), valueNode: v, path })
+    },
+    0,
+    all,
+  )
+  return found
+}
+
+/** The edits that put `ciphertextOf(plaintext)` in place of each plaintext secret, in the stored layout. */
+async function replaceSecrets(source: string, found: Found[], ciphertextOf: (plaintext: string) => Promise<string> | string): Promise<string> {
   const edits: Edit[] = []
   for (const f of found) {
-    const payload = await cipher.encrypt(new TextEncoder().encode(f.text), environment)
-    const ct = encodeEnvelope(payload)
+    const ct = await ciphertextOf(f.text)
     const v = f.valueNode.range as [number, number, number]
     if (f.map.flow) {
       edits.push({ start: v[0], end: v[1], text: `{ciphertext: ${ct}}` })
@@ -118,7 +127,45 @@ export async function encryptSecrets(source: string, cipher: SecretCipher, envir
       edits.push({ start: colon + 1, end: valueEnd(source, colon + 1, v[1]), text: `\n${' '.repeat(indent)}ciphertext: ${ct}` })
     }
   }
-  return { text: applyEdits(source, edits), diagnostics: [] }
+  return applyEdits(source, edits)
+}
+
+/** Encrypts every `fn::secret: <plaintext>` of the document. */
+export async function encryptSecrets(source: string, cipher: SecretCipher, environment = ''): Promise<CryptResult> {
+  const { doc, diagnostics } = parse(environment, source)
+  if (diagnostics.length) return { text: source, diagnostics }
+  const text = await replaceSecrets(source, plaintextSecrets(doc, false), async (plaintext) =>
+    encodeEnvelope(await cipher.encrypt(new TextEncoder().encode(plaintext), environment)),
+  )
+  return { text, diagnostics: [] }
+}
+
+/** What stands for a secret that is not encrypted yet (typed, unsaved) where documents are shown encrypted. */
+export const UNSAVED_SECRET = '"(encrypted when saved)"'
+
+/**
+ * The document as it would be stored, for showing it with secrets encrypted without a key: every plaintext
+ * secret (also a mis-nested one, and in a document with errors as far as it parses) becomes
+ * `ciphertext: "(encrypted when saved)"`, laid out as `encryptSecrets` lays out a real ciphertext, so a diff
+ * against a stored revision shows which secrets changed and never their text.
+ */
+export async function redactSecrets(source: string): Promise<string> {
+  const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false })
+  return replaceSecrets(source, plaintextSecrets(doc, true), () => UNSAVED_SECRET)
+}
+
+/**
+ * Where the plaintext secret values of `source` are, as [start, end) offsets (every scalar under a
+ * `fn::secret` key: same-line, next-line and block scalars, mis-nested ones too), for the editor to mask.
+ * Parsed, not matched by line, so a `|` block or a value on the next line is covered; tolerant of a document
+ * being typed (what parses is covered).
+ */
+export function plaintextSecretSpans(source: string): Array<[number, number]> {
+  const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false })
+  return plaintextSecrets(doc, true).map((f) => {
+    const r = f.valueNode.range as [number, number, number]
+    return [r[0], valueEnd(source, r[0], r[1])]
+  })
 }
 
 /** Decrypts every `fn::secret: {ciphertext: ...}` of the document back to plaintext. */

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Document, isMap, isScalar, parseDocument, visit, Scalar } from 'yaml'
 import { decryptSecrets, encryptSecrets, evaluate, objectToJSON } from '../../../shared/esc/index.ts'
+import { plaintextSecretSpans, redactSecrets, UNSAVED_SECRET } from '../../../shared/esc/crypt.ts'
 import { testCipher } from '../../conformance/host.ts'
 
 async function values(source: string): Promise<unknown> {
@@ -130,7 +131,49 @@ test('any document with secrets of any style anywhere saves and round-trips (fas
       const check = parseDocument(source)
       fc.pre(check.errors.length === 0)
       await assertRoundTrip(source)
+      assertHidden(source)
+      assert.ok(!(await redactSecrets(source)).includes('Ж'))
     }),
     { numRuns: 400 },
   )
+})
+
+/** The editor's masks (plaintextSecretSpans) cover every character of every secret (marked Ж). */
+function assertHidden(source: string): void {
+  const chars = [...source]
+  let masked = ''
+  let offset = 0
+  const spans = plaintextSecretSpans(source)
+  for (const c of chars) {
+    masked += spans.some(([a, b]) => offset >= a && offset < b) && c !== '\n' ? '*' : c
+    offset += c.length
+  }
+  assert.ok(!masked.includes('Ж'), `unmasked secret text in\n${masked}`)
+}
+
+const MISNESTED =
+  'values:\n  k:\n    fn::secret: hunterЖ22\n    other: 1\n  f: {fn::secret: abЖ, o: 2}\n  b:\n    fn::secret: |\n      Ж1\n      Ж2\n    x: 1\n'
+
+test('the editor masks block, next-line and mis-nested secrets over all their lines', () => {
+  for (const doc of [...Object.values(cases), MISNESTED, 'values:\n  k:\n    fn::secret:\n      Жnext\n      Жline\n']) assertHidden(doc)
+  // a document being typed (an unclosed flow map after the secret) still has its secret masked
+  assertHidden('values:\n  k:\n    fn::secret: |\n      Ж1\n  z: {a: \n')
+})
+
+test('the unsaved buffer shown encrypted: typed plaintext (mis-nested too) is redacted like a stored secret', async () => {
+  const buffer = 'values:\n  k:\n    fn::secret: |\n      typedЖ\n      more\n  z: 1\n' + MISNESTED.slice('values:\n'.length)
+  const shown = await redactSecrets(buffer)
+  assert.ok(!shown.includes('Ж'), shown)
+  assert.match(shown, new RegExp(`fn::secret:\\n      ciphertext: ${UNSAVED_SECRET.replace(/[()]/g, '\\$&')}\\n  z: 1`))
+  // a stored ciphertext is left as it is (it shows the same on both sides)
+  const stored = 'values:\n  s:\n    fn::secret:\n      ciphertext: ZXNjeA==\n'
+  assert.equal(await redactSecrets(stored), stored)
+})
+
+test('a mis-nested fn::secret is an error and still evaluates as a secret (the preview never shows it in clear)', async () => {
+  const r = await evaluate({ name: 'e', source: MISNESTED, mode: 'check', cipher: testCipher })
+  assert.ok(r.diagnostics.some((d) => /must be the only key/.test(d.summary)))
+  const shown = JSON.stringify(objectToJSON(r.value, { reveal: false }))
+  assert.ok(!shown.includes('Ж'), shown)
+  assert.deepEqual((objectToJSON(r.value, { reveal: true }) as Record<string, unknown>).k, { 'fn::secret': 'hunterЖ22', other: 1 })
 })
