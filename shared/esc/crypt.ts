@@ -113,6 +113,8 @@ function plaintextSecrets(doc: ReturnType<typeof parseDocument>, all: boolean): 
 /** The edits that put `ciphertextOf(plaintext)` in place of each plaintext secret, in the stored layout. */
 async function replaceSecrets(source: string, found: Found[], ciphertextOf: (plaintext: string) => Promise<string> | string): Promise<string> {
   const edits: Edit[] = []
+  // the document's own line ends (a CRLF document stays CRLF)
+  const eol = source.includes('\r\n') ? '\r\n' : '\n'
   for (const f of found) {
     const ct = await ciphertextOf(f.text)
     const v = f.valueNode.range as [number, number, number]
@@ -124,7 +126,7 @@ async function replaceSecrets(source: string, found: Found[], ciphertextOf: (pla
       const indent = lineIndent(source, kr[0]) + 2
       // from just after the key's colon to the end of the plaintext
       const colon = source.indexOf(':', kr[1])
-      edits.push({ start: colon + 1, end: valueEnd(source, colon + 1, v[1]), text: `\n${' '.repeat(indent)}ciphertext: ${ct}` })
+      edits.push({ start: colon + 1, end: valueEnd(source, colon + 1, v[1]), text: `${eol}${' '.repeat(indent)}ciphertext: ${ct}` })
     }
   }
   return applyEdits(source, edits)

@@ -92,6 +92,11 @@ for (const [name, doc] of Object.entries(cases)) {
   })
 }
 
+test('a CRLF document keeps CRLF line ends when its secrets are encrypted', async () => {
+  const enc = await encryptSecrets(cases['header comment and CRLF line ends']!, testCipher)
+  assert.doesNotMatch(enc.text, /[^\r]\n/)
+})
+
 const STYLES = [Scalar.BLOCK_LITERAL, Scalar.BLOCK_FOLDED, Scalar.PLAIN, Scalar.QUOTE_DOUBLE, Scalar.QUOTE_SINGLE] as const
 
 test('any document with secrets of any style anywhere saves and round-trips (fast-check)', async () => {
