@@ -13,17 +13,10 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { reexecInKeyring, root } from './keyring.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-if (!process.env.ENVELOPE_IN_KEYRING) {
-  const r = spawnSync('bash', [join(root, 'test', 'with-keyring.sh'), process.execPath, fileURLToPath(import.meta.url)], {
-    stdio: ['ignore', 'inherit', 'pipe'],
-  })
-  if (r.status !== 0) process.stderr.write(r.stderr)
-  process.exit(r.status ?? 1)
-}
+reexecInKeyring(import.meta.url)
 
 const N = Number(process.env.BENCH_RUNS ?? 21)
 /** bare `node -e 0` CPU time on a typical quiet desktop (Node 24, x64), for the scaled estimate */

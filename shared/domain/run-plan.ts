@@ -66,6 +66,26 @@ export function substituteValues(args: readonly string[], value: Record<string, 
   return substituteArgs(args, (path) => scalarText(lookup(root, parsePath(path)), { reveal: true }))
 }
 
+/** Lines of a multi-line secret shorter than this are not masked on their own (a PEM's short last line, `}`). */
+export const MIN_SECRET_LINE = 4
+
+/**
+ * The texts a run's output masker hides: every secret whole, and every line (4+ characters, also with its
+ * surrounding blanks trimmed) of a multi-line secret, since commands print them a line at a time (`sed -n 2p`,
+ * `env | sort`, a PEM read by a tool that echoes it). Longest first. Decided here once, so the CLI's runs, the
+ * agent and the app's runs all mask the same set.
+ */
+export function maskTexts(secrets: readonly string[]): string[] {
+  const out = new Set(secrets)
+  for (const s of secrets) {
+    if (!/[\r\n]/.test(s)) continue
+    for (const line of s.split(/\r\n|\r|\n/)) {
+      for (const t of [line, line.trim()]) if (t.length >= MIN_SECRET_LINE) out.add(t)
+    }
+  }
+  return [...out].sort((a, b) => b.length - a.length)
+}
+
 export interface RunPlan {
   environment: string
   revision: number
@@ -76,7 +96,7 @@ export interface RunPlan {
   variables: Record<string, string>
   /** `files`: variable name → content (the launcher writes a temp file and the variable holds its path) */
   files: Record<string, string>
-  /** every secret text of the environment, for the output masker */
+  /** every secret text of the environment and every line of a multi-line one (maskTexts), for the output masker */
   secrets: string[]
   /** the audit event to record before the command starts */
   audit: AuditRecord
@@ -106,7 +126,7 @@ export function planRun(ref: string, opened: OpenResult, argv: readonly string[]
     args: substituteValues(args, opened.value),
     variables: p.variables,
     files: p.files,
-    secrets: collectSecrets(opened.value),
+    secrets: maskTexts(collectSecrets(opened.value)),
     audit: runEvent({
       environment: opened.environment,
       revision: opened.revision,

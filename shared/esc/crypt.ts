@@ -27,17 +27,18 @@ function keyOf(n: unknown): string | undefined {
   return n && isScalar(n as YNode) && typeof (n as { value: unknown }).value === 'string' ? (n as { value: string }).value : undefined
 }
 
-function walk(n: YNode | null | undefined, path: string, visit: (map: YAMLMap, pair: Pair, path: string) => void, depth = 0): void {
+/** Visits the `fn::secret` pairs under `n`: the well-formed ones (alone in their map), or with `all` also mis-nested ones. */
+function walk(n: YNode | null | undefined, path: string, visit: (map: YAMLMap, pair: Pair, path: string) => void, depth = 0, all = false): void {
   if (!n || depth > 256) return
   if (isMap(n)) {
     const m = n as YAMLMap
     for (const p of m.items as Pair[]) {
       const k = keyOf(p.key) ?? '?'
-      if (m.items.length === 1 && k === 'fn::secret') visit(m, p, path)
-      walk(p.value as YNode, `${path}.${k}`, visit, depth + 1)
+      if ((all || m.items.length === 1) && k === 'fn::secret') visit(m, p, path)
+      walk(p.value as YNode, `${path}.${k}`, visit, depth + 1, all)
     }
   } else if (isSeq(n)) {
-    ;((n as YAMLSeq).items as YNode[]).forEach((it, i) => walk(it, `${path}[${i}]`, visit, depth + 1))
+    ;((n as YAMLSeq).items as YNode[]).forEach((it, i) => walk(it, `${path}[${i}]`, visit, depth + 1, all))
   }
 }
 
@@ -79,20 +80,43 @@ function parse(name: string, source: string): { doc: ReturnType<typeof parseDocu
   return { doc, diagnostics, map }
 }
 
-/** Encrypts every `fn::secret: <plaintext>` of the document. */
-export async function encryptSecrets(source: string, cipher: SecretCipher, environment = ''): Promise<CryptResult> {
-  const { doc, diagnostics } = parse(environment, source)
-  if (diagnostics.length) return { text: source, diagnostics }
+/**
+ * Where a block-style secret's source text ends for the replacement: a node's range runs to `end`, which for a
+ * block scalar (`|`, `>`, with any chomping or indentation indicator) includes its line break(s) and the
+ * indentation of the next line. Replacing those would glue the next key (or comment) onto the ciphertext line
+ * ("Nested mappings are not allowed in compact mappings"), so the edit stops after the last non-blank
+ * character; the trailing line break(s) stay where they are and the rest of the document keeps its layout.
+ */
+function valueEnd(source: string, start: number, end: number): number {
+  let e = end
+  while (e > start && /\s/.test(source[e - 1]!)) e--
+  return e
+}
+
+/** The plaintext `fn::secret` values of a parsed document (with `all`, also mis-nested ones, whose map has other keys). */
+function plaintextSecrets(doc: ReturnType<typeof parseDocument>, all: boolean): Found[] {
   const found: Found[] = []
-  walk(doc.contents as YNode, '', (map, pair, path) => {
-    const v = pair.value as YNode | null
-    if (v && isScalar(v) && typeof (v as { value: unknown }).value === 'string')
-      found.push({ pair, map, text: (v as { value: string }).value, valueNode: v, path })
-  })
+  walk(
+    doc.contents as YNode,
+    '',
+    (map, pair, path) => {
+      const v = pair.value as YNode | null
+      if (v && isScalar(v) && (typeof (v as { value: unknown }).value === 'string' || (all && (v as { value: unknown }).value !== null)))
+        found.push({ pair, map, text: String((v as { value: unknown }).value), valueNode: v, path })
+    },
+    0,
+    all,
+  )
+  return found
+}
+
+/** The edits that put `ciphertextOf(plaintext)` in place of each plaintext secret, in the stored layout. */
+async function replaceSecrets(source: string, found: Found[], ciphertextOf: (plaintext: string) => Promise<string> | string): Promise<string> {
   const edits: Edit[] = []
+  // the document's own line ends (a CRLF document stays CRLF)
+  const eol = source.includes('\r\n') ? '\r\n' : '\n'
   for (const f of found) {
-    const payload = await cipher.encrypt(new TextEncoder().encode(f.text), environment)
-    const ct = encodeEnvelope(payload)
+    const ct = await ciphertextOf(f.text)
     const v = f.valueNode.range as [number, number, number]
     if (f.map.flow) {
       edits.push({ start: v[0], end: v[1], text: `{ciphertext: ${ct}}` })
@@ -102,10 +126,48 @@ export async function encryptSecrets(source: string, cipher: SecretCipher, envir
       const indent = lineIndent(source, kr[0]) + 2
       // from just after the key's colon to the end of the plaintext
       const colon = source.indexOf(':', kr[1])
-      edits.push({ start: colon + 1, end: v[1], text: `\n${' '.repeat(indent)}ciphertext: ${ct}` })
+      edits.push({ start: colon + 1, end: valueEnd(source, colon + 1, v[1]), text: `${eol}${' '.repeat(indent)}ciphertext: ${ct}` })
     }
   }
-  return { text: applyEdits(source, edits), diagnostics: [] }
+  return applyEdits(source, edits)
+}
+
+/** Encrypts every `fn::secret: <plaintext>` of the document. */
+export async function encryptSecrets(source: string, cipher: SecretCipher, environment = ''): Promise<CryptResult> {
+  const { doc, diagnostics } = parse(environment, source)
+  if (diagnostics.length) return { text: source, diagnostics }
+  const text = await replaceSecrets(source, plaintextSecrets(doc, false), async (plaintext) =>
+    encodeEnvelope(await cipher.encrypt(new TextEncoder().encode(plaintext), environment)),
+  )
+  return { text, diagnostics: [] }
+}
+
+/** What stands for a secret that is not encrypted yet (typed, unsaved) where documents are shown encrypted. */
+export const UNSAVED_SECRET = '"(encrypted when saved)"'
+
+/**
+ * The document as it would be stored, for showing it with secrets encrypted without a key: every plaintext
+ * secret (also a mis-nested one, and in a document with errors as far as it parses) becomes
+ * `ciphertext: "(encrypted when saved)"`, laid out as `encryptSecrets` lays out a real ciphertext, so a diff
+ * against a stored revision shows which secrets changed and never their text.
+ */
+export async function redactSecrets(source: string): Promise<string> {
+  const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false })
+  return replaceSecrets(source, plaintextSecrets(doc, true), () => UNSAVED_SECRET)
+}
+
+/**
+ * Where the plaintext secret values of `source` are, as [start, end) offsets (every scalar under a
+ * `fn::secret` key: same-line, next-line and block scalars, mis-nested ones too), for the editor to mask.
+ * Parsed, not matched by line, so a `|` block or a value on the next line is covered; tolerant of a document
+ * being typed (what parses is covered).
+ */
+export function plaintextSecretSpans(source: string): Array<[number, number]> {
+  const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false })
+  return plaintextSecrets(doc, true).map((f) => {
+    const r = f.valueNode.range as [number, number, number]
+    return [r[0], valueEnd(source, r[0], r[1])]
+  })
 }
 
 /** Decrypts every `fn::secret: {ciphertext: ...}` of the document back to plaintext. */

@@ -269,7 +269,10 @@ class Parser {
       }
       keys.push(k)
       keyRanges.set(k, kr)
-      lastParsed = this.parseExpr(p.value as YNode, keyPath(path, k), keyPath(key, k), depth + 1)
+      // a mis-nested `fn::secret` (an error, reported above) still evaluates as a secret: its plaintext must
+      // not reach a preview, a hover or a completion as a plain value
+      const parsed = this.parseExpr(p.value as YNode, keyPath(path, k), keyPath(key, k), depth + 1)
+      lastParsed = k === 'fn::secret' && items.length > 1 && secretLiteral(parsed) ? (this.parseBuiltin(k, p, kr.begin, path, key, depth) ?? parsed) : parsed
       lastPair = p
       props.set(k, lastParsed)
     }
@@ -381,6 +384,13 @@ const BUILTINS: Record<string, BuiltinName> = {
   'fn::toString': 'toString',
   'fn::final': 'final',
   'fn::validate': 'validate',
+}
+
+/** A string literal or `{ciphertext: <string>}`: what `fn::secret` takes. */
+function secretLiteral(e: Expr): boolean {
+  if (e.kind === 'string') return true
+  if (e.kind !== 'object' || e.keys.length !== 1 || e.keys[0] !== 'ciphertext') return false
+  return e.props.get('ciphertext')?.kind === 'string'
 }
 
 export function builtinName(k: string): BuiltinName | undefined {

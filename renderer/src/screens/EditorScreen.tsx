@@ -11,6 +11,7 @@ import { notify } from '../stores/notices.ts'
 import { openEnv, useRevealTarget } from '../actions.ts'
 import { Preview } from '../components/Preview.tsx'
 import { diagnosticsFor, toMarkers } from '../monaco/markers.ts'
+import { secretRanges } from '../monaco/secrets.ts'
 import { importTarget, namesEnvironment, projectOf } from '../../../shared/domain/names.ts'
 
 const monaco = setupMonaco()
@@ -26,20 +27,6 @@ registerEsc(monaco, host)
 
 // read-only hooks for the e2e tests and the benchmark (markers as Monaco holds them, the live editor)
 ;(window as unknown as { __envelopeMarkers: () => Monaco.editor.IMarker[] }).__envelopeMarkers = () => monaco.editor.getModelMarkers({ owner: 'envelope' })
-
-/** `fn::secret: plaintext` values on a line (ciphertext objects are left alone). */
-function secretRanges(model: Monaco.editor.ITextModel): Monaco.Range[] {
-  const out: Monaco.Range[] = []
-  const lines = model.getLinesContent()
-  lines.forEach((line, i) => {
-    const m = /fn::secret:\s*(?!\{|$)(.+?)\s*$/.exec(line)
-    if (m && m[1] && !m[1].startsWith('#')) {
-      const col = line.indexOf(m[1], m.index + 'fn::secret:'.length) + 1
-      out.push(new monaco.Range(i + 1, col, i + 1, col + m[1].length))
-    }
-  })
-  return out
-}
 
 const modelUri = (id: string | undefined) => (id ? monaco.Uri.parse(`envelope://env/${id}.yaml`).toString() : '')
 
@@ -98,7 +85,7 @@ export function EditorScreen() {
     masks.current.set(
       show
         ? []
-        : secretRanges(model).map((range) => ({
+        : secretRanges(monaco, model).map((range) => ({
             range,
             options: { inlineClassName: 'secret-mask', hoverMessage: { value: 'secret (toggle “Reveal secrets” to show)' } },
           })),

@@ -8,6 +8,7 @@ import { useApp } from '../stores/app.ts'
 import { notify, reportError, useNotices } from '../stores/notices.ts'
 import { guardUnsaved } from '../actions.ts'
 import { setupMonaco } from '../monaco/setup.ts'
+import { redactSecrets } from '../../../shared/esc/crypt.ts'
 import { EnvTags } from '../components/EnvTags.tsx'
 
 setupMonaco()
@@ -64,8 +65,11 @@ export function HistoryScreen() {
   useEffect(() => {
     if (left === undefined || right === undefined) return
     let cancelled = false
+    // the unsaved buffer may hold typed plaintext secrets: unless revealed, they are shown the way the stored
+    // side shows its secrets (as ciphertext), so "secrets shown encrypted" holds for both sides
+    const buffer = (): Promise<string> | string => (reveal ? useEditor.getState().buffer : redactSecrets(useEditor.getState().buffer))
     const load = async (side: Side): Promise<string> =>
-      side === 'buffer' ? useEditor.getState().buffer : (await api().call('env.get', { id, version: side, ...(reveal ? { decrypt: true } : {}) })).yaml
+      side === 'buffer' ? buffer() : (await api().call('env.get', { id, version: side, ...(reveal ? { decrypt: true } : {}) })).yaml
     Promise.all([load(left), load(right)])
       .then(([l, r]) => {
         if (!cancelled) setTexts({ left: l, right: r, labels: [label(left), label(right)] })

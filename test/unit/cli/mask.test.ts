@@ -3,32 +3,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { SecretMasker, maskingStream } from '../../../electron/services/launcher/mask.ts'
+import { chunked, maskAll, reference } from '../mask-helpers.ts'
 
-/** Reference: replace leftmost-longest occurrences in the whole text at once. */
-function reference(text: string, secrets: string[]): string {
-  const s = [...new Set(secrets.filter((x) => x.length >= 3))].sort((a, b) => b.length - a.length)
-  let out = ''
-  let i = 0
-  outer: while (i < text.length) {
-    for (const x of s) {
-      if (text.startsWith(x, i)) {
-        out += '[secret]'
-        i += x.length
-        continue outer
-      }
-    }
-    out += text[i]
-    i++
-  }
-  return out
-}
-
-function maskChunks(chunks: Buffer[], secrets: string[]): string {
-  const m = new SecretMasker(secrets)
-  const parts = chunks.map((c) => m.push(c))
-  parts.push(m.flush())
-  return Buffer.concat(parts).toString('utf8')
-}
+const maskChunks = maskAll
 
 test('masks across arbitrary chunk boundaries (also inside multi-byte characters)', () => {
   const alphabet = fc.constantFrom('a', 'b', 'c', 'é', '😀', '\n', 'ab', 'abc')
@@ -36,15 +13,7 @@ test('masks across arbitrary chunk boundaries (also inside multi-byte characters
   const secret = fc.array(alphabet, { minLength: 1, maxLength: 5 }).map((a) => a.join(''))
   fc.assert(
     fc.property(text, fc.array(secret, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 10 }), (t, secrets, cuts) => {
-      const bytes = Buffer.from(t, 'utf8')
-      const points = [...new Set(cuts.map((c) => (bytes.length ? c % bytes.length : 0)))].sort((a, b) => a - b)
-      const chunks: Buffer[] = []
-      let prev = 0
-      for (const p of points) {
-        chunks.push(bytes.subarray(prev, p))
-        prev = p
-      }
-      chunks.push(bytes.subarray(prev))
+      const chunks = chunked(Buffer.from(t, 'utf8'), cuts)
       // the reference works on characters; only compare when secrets are whole-character sequences (always true here)
       assert.equal(maskChunks(chunks, secrets), reference(t, secrets))
     }),
