@@ -37,7 +37,7 @@ export async function runViaAgent(cli: Cli, fast: { ref: string; command: string
   } catch {
     return false // no agent (or a stale socket, or no answer in time)
   }
-  // declined, or not from this store's agent (one of another build that ignores the store named)
+  // declined, or a reply that does not name this store (the agent must say which store it answers for)
   if (!reply.ok || !sameStore(reply.store, store)) return false
   const { launch } = await import('../services/launcher/index.ts')
   cli.exitCode = await launch({ command, args, variables: reply.variables, files: reply.files, secrets: reply.secrets, mask: fast.mask })

@@ -3,8 +3,8 @@
  * (`envelope agent …`, `envelope key rotate`) and by the desktop app's Settings (electron/app-api/context.ts).
  * `envelope run` asks the agent through its own, smaller path (electron/cli/agent-run.ts).
  */
-import { existsSync, lstatSync, statSync } from 'node:fs'
-import { isSocketFile, storeIdentity } from './identity.ts'
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs'
+import { isSocketFile, storeIdentity, type StoreIdentity } from './identity.ts'
 import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath, WRONG_STORE } from './protocol.ts'
 import type { AgentStatus, Declined } from './protocol.ts'
 
@@ -29,6 +29,19 @@ export function agentObstacle(dataDir: string): AgentObstacle | undefined {
 }
 
 /**
+ * Whether the agent that answered `s` serves `store`. An agent of an earlier build names no store id (and
+ * answers whatever store a request names): its data folder, canonical, must then be the store's.
+ */
+export function servesStore(s: AgentStatus, store: StoreIdentity): boolean {
+  if (s.storeId !== undefined) return s.storeId === store.id
+  try {
+    return realpathSync(s.dataDir) === store.dataDir
+  } catch {
+    return false
+  }
+}
+
+/**
  * The status of the agent serving the store in `dataDir`; undefined when none answers (none runs, a killed
  * one left its socket, the socket there leads to another store's agent, there is no store).
  */
@@ -38,7 +51,7 @@ export async function agentStatus(dataDir: string): Promise<AgentStatus | undefi
   if (!store || !isSocketFile(socketPath)) return undefined
   try {
     const s = await agentRequest<AgentStatus | Declined>(socketPath, { v: AGENT_PROTOCOL, op: 'status', store }, 5000)
-    return s.ok && s.storeId === store.id ? s : undefined
+    return s.ok && servesStore(s, store) ? s : undefined
   } catch {
     return undefined
   }
@@ -65,7 +78,8 @@ export async function staleAgentSocket(dataDir: string): Promise<number | undefi
   if (!store) return undefined // no store: nothing to serve
   try {
     const s = await agentRequest<AgentStatus | Declined>(socketPath, { v: AGENT_PROTOCOL, op: 'status', store }, 1000)
-    return !s.ok && s.reason === WRONG_STORE ? ino : undefined
+    const foreign = s.ok ? !servesStore(s, store) : s.reason === WRONG_STORE
+    return foreign ? ino : undefined
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? ino : undefined
   }

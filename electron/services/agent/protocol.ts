@@ -84,7 +84,8 @@ export interface AgentStatus {
   pid: number
   build: string
   dataDir: string
-  storeId: string
+  /** the store it serves (absent from agents of earlier builds, which do not check the store named) */
+  storeId?: string
   started: string
   served: number
   idleMinutes: number

@@ -29,7 +29,7 @@ import { UserError } from '../../../shared/errors.ts'
 import { planRun } from '../../../shared/domain/run-plan.ts'
 import { createServices, type KeyConfig, type Services } from '../index.ts'
 import { storeFile } from '../paths.ts'
-import { agentObstacle } from './client.ts'
+import { agentObstacle, servesStore } from './client.ts'
 import { isSocketFile, sameStore, storeIdentity, type StoreIdentity } from './identity.ts'
 import { AGENT_PROTOCOL, agentRequest, agentSocketPath, agentStartingPath, MAX_MESSAGE_BYTES, WRONG_STORE } from './protocol.ts'
 import type { AgentRequest, AgentStatus, Declined, RunGranted } from './protocol.ts'
@@ -99,7 +99,7 @@ async function prepareSocket(dataDir: string, store: StoreIdentity, log: (line: 
   }
   try {
     const s = await agentRequest<AgentStatus | Declined>(socketPath, { v: AGENT_PROTOCOL, op: 'status', store }, 2000)
-    if (!s.ok && s.reason === WRONG_STORE) {
+    if (s.ok ? !servesStore(s, store) : s.reason === WRONG_STORE) {
       // (a hard link to another store's socket: removing the link leaves that agent alone)
       log(`replaced ${socketPath}: the agent answering there serves another store`)
       rmSync(socketPath, { force: true })

@@ -8,11 +8,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs'
-import { connect } from 'node:net'
+import { copyFileSync, existsSync, linkSync, lstatSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServices } from '../../../electron/services/index.ts'
+import { agentStatus, staleAgentSocket, stopAgent } from '../../../electron/services/agent/client.ts'
 import { storeIdentity } from '../../../electron/services/agent/identity.ts'
 import { AGENT_PROTOCOL, agentRequest, agentSocketPath, WRONG_STORE } from '../../../electron/services/agent/protocol.ts'
 import type { AgentStatus, Declined, RunGranted } from '../../../electron/services/agent/protocol.ts'
@@ -232,5 +233,25 @@ test('an agent whose store file is replaced (a backup restored, a store copied i
     assert.equal(existsSync(agentSocketPath(dataDir)), false)
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
+  }
+})
+
+test('an agent of an earlier build (it names no store) counts only for its own data folder, never through a link', { timeout: 60_000 }, async () => {
+  const dataDir = await store()
+  const other = await store()
+  // what an earlier build's agent answers to `status`, whatever store the request names
+  const earlier = createServer((c) => c.end(JSON.stringify({ ok: true, pid: 4242, build: 'old', dataDir, started: 'then', served: 0, idleMinutes: 15 }) + '\n'))
+  await new Promise<void>((r) => earlier.listen(agentSocketPath(dataDir), r))
+  try {
+    assert.equal((await agentStatus(dataDir))?.pid, 4242, 'its own folder: `agent start` can stop it after an upgrade')
+    assert.equal(await staleAgentSocket(dataDir), undefined)
+    linkSync(agentSocketPath(dataDir), agentSocketPath(other))
+    assert.equal(await agentStatus(other), undefined, 'through a link from another folder it is not that store’s agent')
+    assert.equal(await staleAgentSocket(other), lstatSync(agentSocketPath(other)).ino, 'a run there may start an agent in its place')
+    assert.equal(await stopAgent(other), undefined)
+  } finally {
+    earlier.close()
+    rmSync(dataDir, { recursive: true, force: true })
+    rmSync(other, { recursive: true, force: true })
   }
 })

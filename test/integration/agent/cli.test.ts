@@ -10,8 +10,9 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isSocketFile } from '../../../electron/services/agent/identity.ts'
 import { envelope, root, tempDir } from '../cli/helpers.ts'
 
 const scratch = tempDir('envelope-agent-cli-')
@@ -40,6 +41,8 @@ async function storeWith(value: string): Promise<string> {
   assert.equal(made.code, 0, made.stderr)
   return dir
 }
+
+const served = async (dir: string): Promise<number> => (JSON.parse((await cli(dir, ['agent', 'status', '-o', 'json'])).stdout) as { served: number }).served
 
 const agentPid = async (dir: string): Promise<number | undefined> => {
   const r = await cli(dir, ['agent', 'status', '-o', 'json'])
@@ -73,16 +76,18 @@ for (const link of ['symlink', 'hard link'] as const) {
       assert.equal(auditA.match(/agent=true/g)?.length, 1, "A's audit records its own served run only")
 
       // runs in B start B's own agent in place of the link (autostart: a second run within 15 min)
-      for (const end = Date.now() + 30_000; !lstatSync(join(b, 'agent.sock')).isSocket() || (await agentPid(b)) === undefined;) {
+      for (const end = Date.now() + 30_000; !isSocketFile(join(b, 'agent.sock')) || (await agentPid(b)) === undefined;) {
         assert.ok(Date.now() < end, 'B got an agent of its own')
         assert.equal((await cli(b, show)).stdout, 'value-of-B')
         await new Promise((r) => setTimeout(r, 200))
       }
       const pidB = (await agentPid(b))!
       assert.notEqual(pidB, pidA)
+      const servedB = await served(b)
       assert.equal((await cli(b, show)).stdout, 'value-of-B')
-      assert.match((await cli(b, ['agent', 'status'])).stdout, / 1 run served;/)
+      assert.equal(await served(b), servedB + 1, "B's own agent serves B")
       assert.equal((await cli(a, show)).stdout, 'value-of-A', "A's agent still serves A")
+      assert.equal(await served(a), 2)
       assert.match(readFileSync(join(b, 'agent.log'), 'utf8'), /replaced .*agent\.sock: (it was not a socket|the agent answering there serves another store)/)
     } finally {
       await cli(a, ['agent', 'stop'])
