@@ -4,7 +4,7 @@
  * `autostart` turns on or off the agent `envelope run` starts by itself (agentAutostart).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { UserError } from '../../../shared/errors.ts'
 import type { OpenResult } from '../../../shared/models.ts'
@@ -149,9 +149,10 @@ function spawnAgentServe(script: string, dataDir: string, args: string[], note?:
 /** how long runs wait before starting an agent again after one failed to start */
 const RETRY_AFTER_FAILURE_MS = 10 * 60_000
 
+/** The inode of what is at `path` itself (a symlink is not followed). */
 function socketIno(path: string): number | undefined {
   try {
-    return statSync(path).ino
+    return lstatSync(path).ino
   } catch {
     return undefined
   }
@@ -221,9 +222,10 @@ export async function agentAutostart(cli: Cli, store: EnvironmentStore, res: Ope
   if (store.activeKeyInfo()?.backend !== 'keychain' || !store.setting('agent.autostart')) return undefined
   const dataDir = store.dataDir
   const socket = agentSocketPath(dataDir)
-  // an agent runs there (it declined this run: another build, which stops when idle), or nobody answers
-  // there any more (killed with -9, a power loss): the new agent then replaces that stale socket
-  const present = existsSync(socket)
+  // an agent runs there (it declined this run: another build, which stops when idle), or nothing of this
+  // store answers there any more (killed with -9, a power loss; a link to another store's socket): the new
+  // agent then replaces what is there
+  const present = socketIno(socket) !== undefined
   const stale = present ? await staleAgentSocket(dataDir) : undefined
   if (present && stale === undefined) return undefined
   // what the agent would refuse (see prepareSocket)

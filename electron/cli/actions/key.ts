@@ -1,15 +1,11 @@
 /** Key commands over the store's KeyManager. */
-import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { UserError } from '../../../shared/errors.ts'
 import { formatJson } from '../../../shared/format/index.ts'
 import type { KeyBackend, KeyConfig } from '../../services/index.ts'
-import { keychainDescription } from '../../services/keychain/kek.ts'
+import { checkNewPassphrase, keychainDescription } from '../../services/keychain/kek.ts'
 import type { Cli } from '../context.ts'
 import { hiddenPrompt, readInput, writePrivateFile } from '../util.ts'
-
-/** The shortest passphrase accepted when one is set (store passphrase, key export). */
-const MIN_PASSPHRASE = 12
 
 export async function keyStatusCommand(cli: Cli, opts: { output: string }): Promise<void> {
   const s = await (await cli.store()).keyStatus()
@@ -103,10 +99,6 @@ export async function keyRotateCommand(cli: Cli, opts: KeyRotateOptions, usage: 
   const agentPid = await stopAgentHoldingOldKey((await cli.store()).dataDir)
   if (agentPid !== undefined) lines.push(`Stopped the agent (pid ${agentPid}): it held the old key.`)
   cli.out(lines.join('\n') + '\n')
-  if (keyFile !== undefined) {
-    const mode = statSync(keyFile).mode & 0o777 // an existing file is used as it is
-    if (mode & 0o077) cli.err(`warning: ${keyFile} can be read by other users (mode ${mode.toString(8)}): chmod 600 ${keyFile}\n`)
-  }
 }
 
 /** What the user must do so that future commands (and the app) open the store. */
@@ -130,7 +122,7 @@ function nextStep(backend: KeyBackend, keyFile: string | undefined, newPassphras
 
 /**
  * A passphrase from `file`, else the environment variable `envVar`, else a hidden prompt (asked twice
- * when `confirm`) on a terminal. `confirm` is for passphrases being set: at least 12 characters.
+ * when `confirm`) on a terminal. `confirm` is for passphrases being set: the one rule of checkNewPassphrase.
  */
 async function passphrase(cli: Cli, file: string | undefined, opts: { envVar: string; confirm: boolean; flags?: string }): Promise<string> {
   let p: string | undefined
@@ -145,10 +137,7 @@ async function passphrase(cli: Cli, file: string | undefined, opts: { envVar: st
     throw new UserError('invalid_input', 'a passphrase is required', {
       hint: `use ${opts.flags ?? ''}--passphrase-file <file> or ${opts.envVar}, or run it on a terminal to be asked`,
     })
-  if (opts.confirm && p.length < MIN_PASSPHRASE)
-    throw new UserError('invalid_input', `the passphrase is too short (${MIN_PASSPHRASE} characters at least)`, {
-      hint: 'a few unrelated words make a long passphrase that is easy to type',
-    })
+  if (opts.confirm) checkNewPassphrase(p, 'the passphrase')
   return p
 }
 

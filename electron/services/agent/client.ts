@@ -3,9 +3,10 @@
  * (`envelope agent …`, `envelope key rotate`) and by the desktop app's Settings (electron/app-api/context.ts).
  * `envelope run` asks the agent through its own, smaller path (electron/cli/agent-run.ts).
  */
-import { existsSync, statSync } from 'node:fs'
-import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath } from './protocol.ts'
-import type { AgentStatus } from './protocol.ts'
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs'
+import { isSocketFile, storeIdentity, type StoreIdentity } from './identity.ts'
+import { AGENT_PROTOCOL, agentRequest, agentSocketFits, agentSocketPath, WRONG_STORE } from './protocol.ts'
+import type { AgentStatus, Declined } from './protocol.ts'
 
 /** What keeps any agent from serving a data folder (each caller says it its own way). */
 export type AgentObstacle = { kind: 'windows' } | { kind: 'path-too-long'; socketPath: string } | { kind: 'readable-by-others'; mode: number }
@@ -27,42 +28,69 @@ export function agentObstacle(dataDir: string): AgentObstacle | undefined {
   return (mode & 0o077) !== 0 ? { kind: 'readable-by-others', mode } : undefined
 }
 
-/** The status of the agent serving `dataDir`; undefined when none answers (none runs, or a killed one left its socket). */
-export async function agentStatus(dataDir: string): Promise<AgentStatus | undefined> {
+/**
+ * Whether the agent that answered `s` serves `store`. An agent of an earlier build names no store id (and
+ * answers whatever store a request names): its data folder, canonical, must then be the store's.
+ */
+export function servesStore(s: AgentStatus, store: StoreIdentity): boolean {
+  if (s.storeId !== undefined) return s.storeId === store.id
   try {
-    const s = await agentRequest<AgentStatus>(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'status' }, 5000)
-    return s.ok ? s : undefined
+    return realpathSync(s.dataDir) === store.dataDir
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The status of the agent serving the store in `dataDir`; undefined when none answers (none runs, a killed
+ * one left its socket, the socket there leads to another store's agent, there is no store).
+ */
+export async function agentStatus(dataDir: string): Promise<AgentStatus | undefined> {
+  const store = storeIdentity(dataDir)
+  const socketPath = agentSocketPath(dataDir)
+  if (!store || !isSocketFile(socketPath)) return undefined
+  try {
+    const s = await agentRequest<AgentStatus | Declined>(socketPath, { v: AGENT_PROTOCOL, op: 'status', store }, 5000)
+    return s.ok && servesStore(s, store) ? s : undefined
   } catch {
     return undefined
   }
 }
 
 /**
- * The inode of a socket left at `dataDir`'s agent.sock that nobody listens on (an agent killed with -9,
- * a power loss): a new agent may replace it. Undefined when there is no socket, or something answers or
- * may still answer there (an agent that is busy is not stale).
+ * The inode of what is at `dataDir`'s agent.sock when no agent of this store answers there: a socket that
+ * nobody listens on (an agent killed with -9, a power loss), one whose agent serves another store (a link
+ * to another data folder's socket), or something that is not a socket (a symlink): a new agent may replace
+ * it. Undefined when there is nothing, or this store's agent answers or may still answer there (an agent
+ * that is busy is not stale).
  */
 export async function staleAgentSocket(dataDir: string): Promise<number | undefined> {
   const socketPath = agentSocketPath(dataDir)
   let ino: number
   try {
-    ino = statSync(socketPath).ino
+    const st = lstatSync(socketPath)
+    if (!st.isSocket()) return st.ino
+    ino = st.ino
   } catch {
     return undefined
   }
+  const store = storeIdentity(dataDir)
+  if (!store) return undefined // no store: nothing to serve
   try {
-    await agentRequest(socketPath, { v: AGENT_PROTOCOL, op: 'status' }, 1000)
-    return undefined
+    const s = await agentRequest<AgentStatus | Declined>(socketPath, { v: AGENT_PROTOCOL, op: 'status', store }, 1000)
+    const foreign = s.ok ? !servesStore(s, store) : s.reason === WRONG_STORE
+    return foreign ? ino : undefined
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? ino : undefined
   }
 }
 
-/** Stops the agent serving `dataDir` and waits for its socket to go; its pid, or undefined when none ran. */
+/** Stops the agent serving the store in `dataDir` and waits for its socket to go; its pid, or undefined when none ran. */
 export async function stopAgent(dataDir: string): Promise<number | undefined> {
+  const store = storeIdentity(dataDir)
   const s = await agentStatus(dataDir)
-  if (!s) return undefined
-  await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop' }, 5000)
+  if (!s || !store) return undefined
+  await agentRequest(agentSocketPath(dataDir), { v: AGENT_PROTOCOL, op: 'stop', store }, 5000)
   for (const end = Date.now() + 10_000; existsSync(agentSocketPath(dataDir)) && Date.now() < end;) await new Promise((r) => setTimeout(r, 25))
   return s.pid
 }

@@ -3,10 +3,13 @@
  * `envelope run` fast path, so this module loads nothing but `node:net`.
  *
  * One connection carries one request and one reply, each a line of JSON. The socket lives in the data
- * folder (`agent.sock`, the folder is 0700): whoever may read the store's folder may ask the agent.
+ * folder (`agent.sock`, the folder is 0700): whoever may read the store's folder may ask the agent. Every
+ * request names the store it is for (./identity.ts): an agent answers only requests for its own store, and
+ * says so with WRONG_STORE otherwise.
  */
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import type { StoreIdentity } from './identity.ts'
 
 export const AGENT_PROTOCOL = 1
 /** largest message either side accepts */
@@ -33,10 +36,15 @@ export function agentSocketFits(socketPath: string): boolean {
   return Buffer.byteLength(socketPath) + 8 <= MAX_SOCKET_PATH
 }
 
+/** The reason an agent gives for a request that names another store than its own (see identity.ts). */
+export const WRONG_STORE = 'this agent serves another store'
+
 /** `envelope run` asks for an environment's variables; `build` names the CLI build asking (see Cli.build). */
 export interface RunRequest {
   v: number
   op: 'run'
+  /** the store the caller opens: the agent refuses the request unless it is its own */
+  store: StoreIdentity
   ref: string
   /** the command's base name (for the audit record) */
   command: string
@@ -47,6 +55,8 @@ export interface RunRequest {
 export interface ControlRequest {
   v: number
   op: 'status' | 'stop'
+  /** the store the caller means: the agent refuses the request unless it is its own */
+  store: StoreIdentity
 }
 
 export type AgentRequest = RunRequest | ControlRequest
@@ -54,6 +64,8 @@ export type AgentRequest = RunRequest | ControlRequest
 /** What `run` needs to launch the command, exactly as a local open would give it. */
 export interface RunGranted {
   ok: true
+  /** the store it came from (the caller checks it is the one it asked for) */
+  store: StoreIdentity
   environment: string
   revision: number
   variables: Record<string, string>
@@ -72,6 +84,8 @@ export interface AgentStatus {
   pid: number
   build: string
   dataDir: string
+  /** the store it serves (absent from agents of earlier builds, which do not check the store named) */
+  storeId?: string
   started: string
   served: number
   idleMinutes: number

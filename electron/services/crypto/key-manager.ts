@@ -22,7 +22,17 @@ import type { SecretEnvelope } from '../../../shared/domain/envelope.ts'
 import type { Ownership } from '../../../shared/domain/keys.ts'
 import type { KeyObject } from 'node:crypto'
 import type { ScryptParams } from './aead.ts'
-import { backendDescription, configuredBackend, forgetKek, loadKek, makeKek, persistKek, probeKeychain, storeImportedKek } from '../keychain/kek.ts'
+import {
+  backendDescription,
+  checkNewPassphrase,
+  configuredBackend,
+  forgetKek,
+  loadKek,
+  makeKek,
+  persistKek,
+  probeKeychain,
+  storeImportedKek,
+} from '../keychain/kek.ts'
 import type { KeyBackend, KeyConfig, KekParams } from '../keychain/kek.ts'
 import { immediate } from '../store/db.ts'
 import { isoNow } from '../time.ts'
@@ -359,13 +369,19 @@ export class KeyManager {
       return { backend, description, available: true, ...(row ? { keyId: row.id } : { message: 'no key yet: one is created on the first save' }) }
     } catch (err) {
       const e = err as UserError
-      return { backend, description, available: false, ...(row ? { keyId: row.id } : {}), message: e.hint ? `${e.message}. To fix: ${e.hint}` : e.message }
+      return {
+        backend,
+        description,
+        available: false,
+        ...(row ? { keyId: row.id } : {}),
+        message: e.hint && !e.message.includes(e.hint) ? `${e.message}. To fix: ${e.hint}` : e.message,
+      }
     }
   }
 
   /** The active KEK sealed with a passphrase (scrypt + AES-256-GCM), as one line of text for another machine. */
   async exportKey(passphrase: string): Promise<string> {
-    checkExportPassphrase(passphrase)
+    checkNewPassphrase(passphrase, 'the export passphrase') // the one rule for a passphrase being set
     const kek = await this.activeKek()
     const scrypt = defaultScryptParams('export')
     const sealed = seal(await deriveKey(passphrase, scrypt), kek.key, exportAad(kek.id))
@@ -422,10 +438,6 @@ export class KeyManager {
     this.#keks.set(body.keyId, key)
     return { keyId: body.keyId, backend }
   }
-}
-
-function checkExportPassphrase(passphrase: string): void {
-  if (passphrase.length < 8) throw new UserError('invalid_input', 'the export passphrase must have at least 8 characters')
 }
 
 /** `project/env@3` -> `project/env` */

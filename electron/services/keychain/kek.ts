@@ -9,14 +9,19 @@
  * The backend is a property of the store (recorded with the key); the environment variables only supply
  * the secret material. A new store picks: key file if ENVELOPE_KEY_FILE is set, else passphrase if
  * ENVELOPE_PASSPHRASE is set, else the keychain; a KEK rotation can move it to another backend.
+ * One rule for every passphrase being set (a new passphrase store, a rotation to a passphrase, a key
+ * export): at least MIN_PASSPHRASE_CHARS characters (checkNewPassphrase); an existing store keeps opening
+ * with the passphrase it has. A key file is used only when it is the user's own and nobody else may read
+ * or write it, as ssh does with private keys (checkKeyFileAccess), with the `chmod 600` that fixes it.
  */
 import type { AsyncEntry } from '@napi-rs/keyring'
 import type * as KeyringModule from '@napi-rs/keyring'
 import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeFileSync, type Stats } from 'node:fs'
 import { resolve } from 'node:path'
 import { UserError } from '../../../shared/errors.ts'
+import { shellQuote } from '../../../shared/format/envfile.ts'
 import type { KeyStatus } from '../../../shared/models.ts'
 import { KEY_BYTES, defaultScryptParams, deriveKey } from '../crypto/aead.ts'
 import type { ScryptParams } from '../crypto/aead.ts'
@@ -72,6 +77,51 @@ export function configuredBackend(config: KeyConfig = {}): KeyBackend {
   if (config.keyFile || env.ENVELOPE_KEY_FILE) return 'keyfile'
   if (config.passphrase !== undefined || env.ENVELOPE_PASSPHRASE) return 'passphrase'
   return 'keychain'
+}
+
+/** The shortest passphrase accepted wherever one is set: a new passphrase store, a rotation to a passphrase, a key export. */
+export const MIN_PASSPHRASE_CHARS = 12
+
+/**
+ * Refuses a passphrase being set that is shorter than MIN_PASSPHRASE_CHARS characters (Unicode code
+ * points, so `Ωmega` counts 5). `what` says which passphrase (never its value).
+ */
+export function checkNewPassphrase(passphrase: string, what: string): void {
+  const n = [...passphrase].length
+  if (n < MIN_PASSPHRASE_CHARS) {
+    throw new UserError('invalid_input', `${what} is too short (${MIN_PASSPHRASE_CHARS} characters at least): it has ${n}`, {
+      hint: 'a few unrelated words make a long passphrase that is easy to type',
+    })
+  }
+}
+
+/** `path` as one shell word (for a hint to paste): as it is when nothing in it needs quoting. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : shellQuote(path)
+}
+
+/**
+ * Refuses a key file (`st`: its stat, the file itself, after symlinks) that is not the user's own or that
+ * group or others may access at all (mode & 077), as ssh refuses such a private key: whoever can read it
+ * can open every secret of the store. Not on Windows (no such modes there).
+ */
+export function checkKeyFileAccess(path: string, st: Stats, platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'win32') return
+  const uid = process.getuid?.()
+  if (uid !== undefined && st.uid !== uid) {
+    throw new UserError('forbidden', `the key file ${path} belongs to another user (uid ${st.uid}, you are ${uid}): a key file must be your own`, {
+      hint: `make a copy of your own and use it: cp ${shellWord(path)} <your file> && chmod 600 <your file>`,
+    })
+  }
+  const mode = st.mode & 0o777
+  if ((mode & 0o077) !== 0) {
+    throw new UserError(
+      'forbidden',
+      // (the fix in the message too: a key error met while evaluating reaches the user as a diagnostic, without the hint)
+      `the key file ${path} can be accessed by other users (mode ${mode.toString(8).padStart(4, '0')}): it must be readable by you alone (chmod 600 ${shellWord(path)})`,
+      { hint: `chmod 600 ${shellWord(path)}` },
+    )
+  }
 }
 
 function passphraseOf(config: KeyConfig): string | undefined {
@@ -166,14 +216,21 @@ function decodeKeyText(bytes: Buffer, where: string): Buffer {
   })
 }
 
+/** Reads a key file: its content must be a key, and the file the user's alone (checked on the file read, not its path). */
 function readKeyFile(path: string): Buffer {
+  let fd: number | undefined
   try {
-    return decodeKeyText(readFileSync(path), `key file ${path}`)
+    fd = openSync(path, 'r')
+    const key = decodeKeyText(readFileSync(fd), `key file ${path}`)
+    checkKeyFileAccess(path, fstatSync(fd))
+    return key
   } catch (err) {
     if (err instanceof UserError) throw err
     throw new UserError('io', `cannot read the key file ${path}: ${(err as Error).message}`, {
       hint: 'check ENVELOPE_KEY_FILE; the file must hold the key this store was created with',
     })
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
 }
 
@@ -197,6 +254,8 @@ export async function makeKek(backend: KeyBackend, config: KeyConfig): Promise<N
         hint: 'set ENVELOPE_PASSPHRASE to the passphrase that protects this store',
       })
     }
+    // a new key: the passphrase is being set (a new store, a rotation), not only typed again
+    checkNewPassphrase(passphrase, config.passphrase === undefined ? 'the passphrase in ENVELOPE_PASSPHRASE' : 'the new passphrase')
     const scrypt = defaultScryptParams()
     return { backend, key: await deriveKey(passphrase, scrypt), params: { scrypt } }
   }

@@ -103,6 +103,7 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
   const noAgent = (args: string[]) => envelope(args, { bin, env })
   const bundled = withAgent
   const { agentRequest, agentSocketPath, AGENT_PROTOCOL } = await import('../../../electron/services/agent/protocol.ts')
+  const { storeIdentity } = await import('../../../electron/services/agent/identity.ts')
   const socket = agentSocketPath(dataDir)
 
   const fromSources = await sources(['agent', 'start'])
@@ -139,7 +140,7 @@ test('the agent serves `envelope run` exactly like a local open, declines what i
     // declined: another build, an environment with diagnostics, one that needs a provider (run in the caller)
     const other = await agentRequest<{ ok: boolean; reason?: string }>(
       socket,
-      { v: AGENT_PROTOCOL, op: 'run', ref: 'app/bundle', command: 'x', mask: true, build: 'another-build' },
+      { v: AGENT_PROTOCOL, op: 'run', store: storeIdentity(dataDir)!, ref: 'app/bundle', command: 'x', mask: true, build: 'another-build' },
       5000,
     )
     assert.deepEqual(other, { ok: false, reason: 'another build of envelope is serving' })

@@ -10,7 +10,7 @@ import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { Entry } from '@napi-rs/keyring'
@@ -361,12 +361,12 @@ test('refused: unknown backend, flags that do not go together, weak passphrase, 
   const opened = await s.cli(['open', 'app/dev', 'app.token', '--format', 'string'])
   assert.equal(opened.stdout, `${SECRETS['app/dev']}\n`)
 
-  // an existing key file readable by others is used, with a warning
+  // an existing key file readable by others is refused (as ssh does), with the chmod that fixes it
   const loose = join(outside, 'loose.key')
   writeFileSync(loose, Buffer.alloc(32, 7).toString('base64') + '\n', { mode: 0o644 })
-  const warned = await s.cli(['key', 'rotate', '--key-file', loose])
-  ok(warned, 'rotate to a loose key file')
-  assert.match(warned.stderr, /warning: .*loose\.key can be read by other users \(mode 644\): chmod 600/)
+  refused(await s.cli(['key', 'rotate', '--key-file', loose]), 1, /loose\.key can be accessed by other users \(mode 0644\)/, new RegExp(`chmod 600 ${loose}$`))
+  chmodSync(loose, 0o600)
+  ok(await s.cli(['key', 'rotate', '--key-file', loose]), 'rotate to a key file once only its owner may read it')
 
   // on a passphrase store: without the current passphrase nothing is asked and nothing changes
   ok(await s.cli(['key', 'rotate', '--to', 'passphrase', '--passphrase-file', passFile]), 'rotate to passphrase')

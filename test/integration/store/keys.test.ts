@@ -122,7 +122,8 @@ test('export / import the KEK for a second machine (passphrase-sealed)', async (
   const kekId = (await keys.status()).keyId!
   const rawKek = new Entry(SERVICE, keychainAccount(storeId, kekId), PIN).getPassword()!
   assert.equal(exported.includes(rawKek), false, 'the export does not contain the raw key')
-  await assert.rejects(keys.exportKey('short'), /at least 8 characters/)
+  await assert.rejects(keys.exportKey('short'), /the export passphrase is too short \(12 characters at least\): it has 5/)
+  await assert.rejects(keys.exportKey('eleven char'), /too short/, 'the same rule as for a passphrase store: 12 characters')
   db.close()
 
   // "second machine": a copy of the store whose keychain does not have the key

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EnvironmentStore } from '../../../electron/services/store/environment-store.ts'
@@ -23,6 +23,7 @@ test('a pre-v3 store keeps working: open, decrypt, clone, save (v3 from now on),
   mkdirSync(join(dir, 'data'), { mode: 0o700 })
   copyFileSync(join(FIXTURES, 'envelope.db'), join(dir, 'data', 'envelope.db'))
   copyFileSync(join(FIXTURES, 'store.key'), join(dir, 'store.key'))
+  chmodSync(join(dir, 'store.key'), 0o600) // (a key file others may read is refused)
   const s = new EnvironmentStore({ dataDir: join(dir, 'data'), keys: { keyFile: join(dir, 'store.key'), env: {} }, user: 'test' })
   try {
     const old = (await s.getDefinition('app/dev')).yaml
@@ -85,6 +86,7 @@ test('a key exported from a pre-v3 store opens a copy of it on a second machine'
     copyFileSync(join(FIXTURES, 'envelope.db'), join(dir, m, 'envelope.db'))
   }
   copyFileSync(join(FIXTURES, 'store.key'), join(dir, 'one.key'))
+  chmodSync(join(dir, 'one.key'), 0o600)
   const one = new EnvironmentStore({ dataDir: join(dir, 'one'), keys: { keyFile: join(dir, 'one.key'), env: {} }, user: 'test' })
   const exported = await one.exportKey('correct horse battery')
   one.close()

@@ -16,7 +16,7 @@ import type { WebTransport } from '../../../electron/app-api/web-transport.ts'
 
 // the example plugin rotator (examples/provider-example) for the env.rotate test
 process.env.ENVELOPE_PLUGINS_PATH = join(import.meta.dirname, '../../../examples/provider-example')
-if (!process.env.ENVELOPE_IN_KEYRING && !process.env.ENVELOPE_KEY_FILE) process.env.ENVELOPE_PASSPHRASE ??= 'bridge-test'
+if (!process.env.ENVELOPE_IN_KEYRING && !process.env.ENVELOPE_KEY_FILE) process.env.ENVELOPE_PASSPHRASE ??= 'bridge-test passphrase' // (12 characters at least for a new store)
 
 let dir: string
 let bridge: WebTransport

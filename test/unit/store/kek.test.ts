@@ -20,10 +20,10 @@ test('key files: raw 32 bytes, base64 or hex; anything else is refused with the 
   const key = randomBytes(32)
   const forms: Record<string, Buffer | string> = { raw: key, b64: key.toString('base64') + '\n', hex: key.toString('hex') }
   for (const [name, content] of Object.entries(forms)) {
-    writeFileSync(join(dir, name), content)
+    writeFileSync(join(dir, name), content, { mode: 0o600 })
     assert.deepEqual(await loadKek('keyfile', {}, 'k', 's', { keyFile: join(dir, name), env: {} }), key, name)
   }
-  writeFileSync(join(dir, 'short'), 'c2hvcnQ=')
+  writeFileSync(join(dir, 'short'), 'c2hvcnQ=', { mode: 0o600 })
   await assert.rejects(
     loadKek('keyfile', {}, 'k', 's', { keyFile: join(dir, 'short'), env: {} }),
     (e: unknown) => e instanceof UserError && /does not hold a 32-byte key/.test(e.message) && /urandom/.test(e.hint ?? ''),
