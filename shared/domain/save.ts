@@ -73,6 +73,8 @@ export async function prepareSave(req: SaveRequest): Promise<Prepared | Refused>
   // secrets sealed just now are this environment's by construction: only ciphertexts given in the input are checked
   if (holdsSecrets(req.text)) {
     const owned = await checkOwnership(enc.text, req.environment, req.keys)
+    const failed = req.keys.failure?.()
+    if (failed) throw failed
     if (hasErrors(owned)) return { ok: false, diagnostics: owned, checked }
   }
   return { ok: true, yaml: enc.text, diagnostics: [...enc.diagnostics, ...checked.diagnostics], checked }
@@ -141,16 +143,25 @@ export function mayHoldPlaintextSecrets(text: string): boolean {
 }
 
 /**
- * The ciphertext ownership check: every `fn::secret: {ciphertext}` must be one `environment` may hold
- * (DomainKeys.ownership); a refused one is an error at its position. Nothing is decrypted: the walk of
- * the core's decryptSecrets is used with a probe that only asks about ownership.
+ * The ciphertext check: every `fn::secret: {ciphertext}` given in the input must be one `environment` can
+ * open. First its ownership (DomainKeys.ownership: another environment's, another store's, an unknown
+ * format are refused without touching a key), then it is authenticated with the evaluation's cipher (a
+ * corrupted payload, one whose data key is gone, one sealed under a key id it merely claims): the AEAD
+ * open is the only proof, its plaintext is dropped at once. A refused one is an error at its position.
  */
 export async function checkOwnership(yaml: string, environment: string, keys: DomainKeys): Promise<Diagnostic[]> {
   const probe: SecretCipher = {
-    encrypt: () => Promise.reject(new Error('the ownership check does not encrypt')),
-    decrypt: async (payload) => {
+    encrypt: () => Promise.reject(new Error('the ciphertext check does not encrypt')),
+    decrypt: async (payload, env) => {
       const o = await keys.ownership(payload, environment)
       if (typeof o === 'object') throw new Error(o.refused)
+      try {
+        await keys.cipher.decrypt(payload, env)
+      } catch (err) {
+        throw new Error(`${(err as Error).message}: this environment cannot open it; enter the secret's value again instead of copying the ciphertext`, {
+          cause: err,
+        })
+      }
       return new Uint8Array(0)
     },
   }
