@@ -25,7 +25,7 @@ import type {
 import type { Diagnostic, EvalMode, ExecutionContext, JsonValue, ProviderRegistry } from '../../../shared/esc/host.ts'
 import { evaluateDocument, hasErrors, openEnvironment } from '../../../shared/domain/open.ts'
 import type { Evaluation } from '../../../shared/domain/open.ts'
-import { prepareSave } from '../../../shared/domain/save.ts'
+import { prepareSave, secretAliases } from '../../../shared/domain/save.ts'
 import { resolveDataDir, storeFile } from '../paths.ts'
 import { KeyManager, StaleKekError } from '../crypto/key-manager.ts'
 import type { KeyRotation } from '../crypto/key-manager.ts'
@@ -530,7 +530,9 @@ export class EnvironmentStore implements EnvironmentService {
         result: hasErrors(res.diagnostics) ? 'error' : 'ok',
         detail: { unsaved: true, imports: res.imports },
       })
-    return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
+    // the save pipeline's alias rule, shown while typing (a save would refuse the same aliases)
+    const diagnostics = [...secretAliases(yaml, ref.id), ...res.diagnostics]
+    return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics, imports: res.imports }
   }
 
   /**
