@@ -21,7 +21,9 @@ export interface DomainKeys {
   cipher: SecretCipher
   /**
    * Says whether a payload may be saved in `environment` (save.ts calls it for every ciphertext the input
-   * already held; the ones it just sealed are its own by construction). Never decrypts.
+   * already held; the ones it just sealed are its own by construction). Never decrypts: save.ts then
+   * authenticates an accepted payload with `cipher.decrypt` (dropping the plaintext), so a corrupted one,
+   * or one merely claiming this environment's key id or owner, is refused too.
    */
   ownership(payload: Uint8Array, environment: string): Ownership | Promise<Ownership>
   /**

@@ -71,7 +71,8 @@ export async function prepareSave(req: SaveRequest): Promise<Prepared | Refused>
   })
   if (hasErrors(checked.diagnostics)) return { ok: false, diagnostics: checked.diagnostics, checked }
   // secrets sealed just now are this environment's by construction: only ciphertexts given in the input are checked
-  if (holdsSecrets(req.text)) {
+  // (a key may be escaped, "ciph\\x65rtext": a text with a backslash is checked too)
+  if (holdsSecrets(req.text) || req.text.includes('\\')) {
     const owned = await checkOwnership(enc.text, req.environment, req.keys)
     const failed = req.keys.failure?.()
     if (failed) throw failed

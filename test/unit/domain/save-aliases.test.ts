@@ -124,3 +124,22 @@ test('ciphertext provenance: only payloads this environment can open are kept (o
     { numRuns: 200 },
   )
 })
+
+test('a ciphertext behind escaped keys ("fn::secr\\x65t", "ciph\\x65rtext") is checked like any other', async () => {
+  const keys = testKeys()
+  const sealed = await encryptSecrets('values:\n  pw:\n    fn::secret: x\n', keys.cipher, 'app/other')
+  const ct = /ciphertext: (\S+)/.exec(sealed.text)![1]!
+  const text = `values:\n  pw:\n    "fn::secr\\x65t":\n      "ciph\\x65rtext": ${ct}\n`
+  const r = await prepareSave({ environment: 'app/dev', text, keys, loadImport: storage.loadImport })
+  assert.equal(r.ok, false)
+  assert.match(r.diagnostics[0]!.summary, /invalid ciphertext/)
+  // and an escaped plaintext secret is sealed, never stored in clear
+  const plain = await prepareSave({
+    environment: 'app/dev',
+    text: 'values:\n  pw:\n    "fn::secr\\x65t": hunter2-escaped\n',
+    keys,
+    loadImport: storage.loadImport,
+  })
+  assert.ok(plain.ok, JSON.stringify(plain.diagnostics))
+  assert.ok(!plain.yaml.includes('hunter2-escaped'))
+})
