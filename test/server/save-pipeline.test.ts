@@ -89,6 +89,15 @@ for (const backend of BACKENDS) {
           assert.equal(d.path, 'values.pw')
           return true
         })
+        // ... and a corrupted payload of another environment of the organization (accepted there when intact)
+        const bdk = await s.keys.create()
+        const b = (await s.repo.createEnvironment({ org: 'acme', project: 'apps', name: 'b', dataKey: bdk.wrapped, kekId: bdk.kekId, creator: USER }))!
+        assert.equal((await ev.prepareSave({ authz: admin('acme'), env: b, text: saved.yaml, context: ctx })).yaml, saved.yaml)
+        await assert.rejects(ev.prepareSave({ authz: admin('acme'), env: b, text: corrupted, context: ctx }), (err: HttpError) => {
+          assert.equal(err.status, 400)
+          assert.match((err.extra!.diagnostics as { summary: string }[])[0]!.summary, /vault\/a does not authenticate/)
+          return true
+        })
         await assert.rejects(
           ev.prepareSave({ authz: admin('acme'), env: a, text: 'values:\n  a: {fn::secret: &s x}\n  b: *s\n', context: ctx }),
           (err: HttpError) =>
