@@ -82,6 +82,10 @@ export async function prepareSave(req: SaveRequest): Promise<Prepared | Refused>
 }
 
 const FN_SECRET = 'fn::secret'
+/** An anchor (`&a`) and an alias (`*a`) each start a token (after a space, a line start, `[`, `{`, `,` or `:`): `a=1&b=2` in a URL is neither. */
+const ANCHOR = /(?:^|[\s[{,:])&[^\s,[\]{}]/
+const ALIAS = /(?:^|[\s[{,:])\*[^\s,[\]{}]/
+const MAY_ALIAS = (text: string): boolean => text.includes('&') && text.includes('*') && ANCHOR.test(text) && ALIAS.test(text)
 const isSecretKey = (n: unknown): boolean => isScalar(n) && n.value === FN_SECRET
 
 /**
@@ -92,10 +96,10 @@ const isSecretKey = (n: unknown): boolean => isScalar(n) && n.value === FN_SECRE
  * it is refused at the alias, naming it and its anchor. Encrypting rewrites the secret's value (its anchor
  * with it), so such an alias would silently change meaning after saving (`a: {fn::secret: &s x}`, `b: *s`
  * became `b: {ciphertext: …}`), and an alias used as a `fn::secret` key would escape encryption.
- * Cheap when the text has no anchor (`&`): no parse.
+ * Cheap when the text has no anchor and alias tokens: no parse.
  */
 export function secretAliases(text: string, environment: string): Diagnostic[] {
-  if (!text.includes('&')) return []
+  if (!MAY_ALIAS(text)) return []
   const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: false })
   if (doc.errors.length > 0) return [] // reported by the parse of the save pipeline itself
   const partOfSecret = new Set<YNode>()

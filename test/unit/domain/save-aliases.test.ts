@@ -143,3 +143,8 @@ test('a ciphertext behind escaped keys ("fn::secr\\x65t", "ciph\\x65rtext") is c
   assert.ok(plain.ok, JSON.stringify(plain.diagnostics))
   assert.ok(!plain.yaml.includes('hunter2-escaped'))
 })
+
+test('the alias rule also sees aliases right after a JSON-like key, and ignores `&` and `*` inside plain text', () => {
+  assert.equal(secretAliases('values:\n  a: {fn::secret: &s x}\n  b: {"k":*s}\n', 'x/y').length, 1)
+  assert.deepEqual(secretAliases('values:\n  url: https://h/?a=1&b=2\n  glob: src/*.ts\n', 'x/y'), [])
+})
