@@ -305,8 +305,8 @@ export class Evaluator {
   /**
    * The ciphertext ownership check of the save pipeline (shared/domain/save.ts) on the server: a payload of
    * `root` (or of the first format, which names no environment) is its own; another environment's payload
-   * is kept when that environment is in the same organization (using it checks the caller's role there,
-   * on every open), and refused otherwise.
+   * is kept when that environment is in the same organization and it authenticates with that environment's
+   * key (using it checks the caller's role there, on every open), and refused otherwise.
    */
   private async ownership(org: string, root: EnvRecord | undefined, payload: Uint8Array): Promise<Ownership> {
     let owner: string | undefined
@@ -322,6 +322,13 @@ export class Evaluator {
         refused:
           'this secret belongs to an environment that no longer exists or is outside this organization; re-enter its value instead of copying the ciphertext',
       }
+    // authenticated with its owner's key (the plaintext is dropped; no role is needed to save it, only to use it)
+    const cipher = await this.keys.cipher(env) // (a key that cannot be reached is the server's error, not the document's)
+    try {
+      await cipher.decrypt(payload, `${env.project}/${env.name}`)
+    } catch {
+      return { refused: `this secret of ${env.project}/${env.name} does not authenticate (corrupted); re-enter its value instead of copying the ciphertext` }
+    }
     return 'foreign'
   }
 

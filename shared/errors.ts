@@ -4,6 +4,8 @@
  * - BugError: a defect; never thrown for invalid user input.
  * Errors cross IPC / HTTP as SerializedError and are rebuilt with fromSerialized().
  */
+import type { Importer } from './models.ts'
+
 export type ErrorCode =
   | 'not_found'
   | 'conflict'
@@ -15,6 +17,7 @@ export type ErrorCode =
   | 'provider_failed'
   | 'io'
   | 'cancelled'
+  | 'in_use'
   | 'internal'
 
 export class UserError extends Error {
@@ -42,6 +45,31 @@ export class ConflictError extends UserError {
   }
 }
 
+/**
+ * A delete refused because other environments use the one deleted (code `in_use`): `importers` says which,
+ * how and where, so a face can list them and ask for an explicit confirmation (then delete with `force`).
+ */
+export class InUseError extends UserError {
+  readonly importers: Importer[]
+  constructor(
+    environment: string,
+    importers: Importer[],
+    hint = 'remove those uses first, or delete anyway (envelope env rm --force; the app asks to confirm)',
+  ) {
+    const ids = [...new Set(importers.map((i) => i.id))]
+    super('in_use', `${environment} is used by ${ids.length} environment${ids.length === 1 ? '' : 's'}: ${describeUses(importers)}; nothing was deleted`, {
+      hint,
+    })
+    this.name = 'InUseError'
+    this.importers = importers
+  }
+}
+
+/** "c/app (imports lib, line 2), c/web (${environments.c.lib…}, line 5)" */
+export function describeUses(importers: Importer[]): string {
+  return importers.map((i) => `${i.id} (${i.via === 'import' ? `imports ${i.raw}` : `\${${i.raw}…}`}, line ${i.line})`).join(', ')
+}
+
 export class BugError extends Error {
   constructor(message: string) {
     super(message)
@@ -60,6 +88,9 @@ export interface SerializedError {
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof ConflictError) {
     return { name: err.name, message: err.message, code: err.code, hint: err.hint, data: { expected: err.expected, actual: err.actual } }
+  }
+  if (err instanceof InUseError) {
+    return { name: err.name, message: err.message, code: err.code, ...(err.hint ? { hint: err.hint } : {}), data: { importers: err.importers } }
   }
   if (err instanceof UserError) {
     // errors carrying evaluator diagnostics (a save refused by the store: DefinitionError) keep them, so the
@@ -81,6 +112,11 @@ export function fromSerialized(s: SerializedError): Error {
   if (s.name === 'ConflictError' && s.data) {
     const [env] = s.message.split(' was changed')
     return new ConflictError(env ?? '', Number(s.data.expected), Number(s.data.actual))
+  }
+  if (s.name === 'InUseError' && Array.isArray(s.data?.importers)) {
+    const err = new InUseError('', s.data.importers as Importer[], s.hint)
+    Object.defineProperty(err, 'message', { value: s.message })
+    return err
   }
   if (s.code && s.code !== 'internal') return new UserError(s.code, s.message, s.hint ? { hint: s.hint } : undefined)
   const e = new Error(s.message)

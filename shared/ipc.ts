@@ -11,7 +11,7 @@
  * SerializedError (shared/errors.ts) and are rebuilt with fromSerialized().
  */
 import type { Diagnostic, EvalValue } from './esc/host.ts'
-import type { AuditEvent, Definition, EnvironmentSummary, KeyStatus, OpenResult, RevisionInfo, RotationResult } from './models.ts'
+import type { AuditEvent, Definition, EnvironmentSummary, Importer, KeyStatus, OpenResult, RevisionInfo, RotationResult } from './models.ts'
 import type { SerializedError } from './errors.ts'
 import type { SyncRequestChannels } from './sync-ipc.ts'
 import { syncChannels } from './sync-ipc.ts'
@@ -127,7 +127,17 @@ export interface RequestChannels extends SyncRequestChannels {
   'env.create': (req: { id: string; yaml?: string; message?: string }) => Promise<RevisionInfo>
   'env.get': (req: { id: string; version?: string | number; decrypt?: boolean }) => Promise<Definition>
   'env.update': (req: { id: string; yaml: string; baseRevision: number; message?: string }) => Promise<RevisionInfo>
-  'env.delete': (req: { id: string }) => Promise<void>
+  /**
+   * Deletes an environment and its whole history. While other environments use it (list it in `imports:`
+   * or read it through `${environments.<project>.<env>…}`), it is refused with an error of code `in_use`
+   * (name `InUseError`) whose `data.importers` is the `Importer[]` of `env.importers`, and nothing is
+   * deleted. The app's delete dialog asks `env.importers` first; when the list is not empty it shows it
+   * and deletes only after an explicit confirmation of that list, with `force: true` (the store checks
+   * again under its write lock: an importer saved meanwhile refuses a delete without `force`).
+   */
+  'env.delete': (req: { id: string; force?: boolean }) => Promise<void>
+  /** Who uses `id`: one entry per use (environment, `import` or `reference`, as written, line), sorted; [] when none. */
+  'env.importers': (req: { id: string }) => Promise<Importer[]>
   'env.clone': (req: { from: string; to: string; keepHistory?: boolean }) => Promise<RevisionInfo>
   'env.revisions': (req: { id: string; before?: number; count?: number }) => Promise<RevisionInfo[]>
   'env.tagRevision': (req: { id: string; tag: string; revision: number }) => Promise<void>
@@ -195,6 +205,7 @@ export const channels = [
   'env.get',
   'env.update',
   'env.delete',
+  'env.importers',
   'env.clone',
   'env.revisions',
   'env.tagRevision',

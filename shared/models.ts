@@ -100,6 +100,18 @@ export interface KeyStatus {
   message?: string
 }
 
+/** One environment that uses another (what deleting the other would break). */
+export interface Importer {
+  /** the environment that uses it (`project/env`) */
+  id: string
+  /** how: listed in its `imports:`, or read through a `${environments.<project>.<env>…}` interpolation */
+  via: 'import' | 'reference'
+  /** as written: the import entry (`lib`, `c/lib@3`) or the reference (`environments.c.lib`) */
+  raw: string
+  /** where in its latest definition (1-based line) */
+  line: number
+}
+
 export interface EnvironmentService {
   list(): Promise<EnvironmentSummary[]>
   create(id: string, opts?: { yaml?: string; message?: string }): Promise<RevisionInfo>
@@ -107,7 +119,13 @@ export interface EnvironmentService {
   getDefinition(id: string, opts?: { version?: string | number; decrypt?: boolean }): Promise<Definition>
   /** Saves a new revision. `baseRevision` is the revision the edit started from: a stale one throws ConflictError. Plaintext `fn::secret` values are encrypted before storing. */
   update(id: string, yaml: string, opts: { baseRevision: number; message?: string }): Promise<RevisionInfo>
-  delete(id: string): Promise<void>
+  /**
+   * Deletes an environment and its history. Refused with InUseError (code `in_use`, listing them) while
+   * other environments import or reference it, unless `force`.
+   */
+  delete(id: string, opts?: { force?: boolean }): Promise<void>
+  /** The environments whose latest definition uses `id` (imports or `${environments.…}` references). */
+  importers(id: string): Promise<Importer[]>
   clone(from: string, to: string, opts?: { keepHistory?: boolean }): Promise<RevisionInfo>
   listRevisions(id: string, opts?: { before?: number; count?: number }): Promise<RevisionInfo[]>
   tagRevision(id: string, tag: string, revision: number): Promise<void>

@@ -2,11 +2,15 @@
  * The import graph of every stored environment: direct import edges read from each definition's
  * `imports:` list, broken targets (environments that do not exist) and edges on import cycles marked.
  * A domain use case over the storage interface (EnvironmentService): the app's `env.graph` channel calls
- * it, and any other face (a CLI command, the server) would call the same function.
+ * it, and any other face (a CLI command, the server) would call the same function. `importersOf`: who
+ * uses an environment (imports and `${environments.…}` references), what a delete must not break silently.
  */
 import { parseDocument } from 'yaml'
-import type { EnvironmentService } from '../models.ts'
+import type { EnvironmentService, Importer } from '../models.ts'
 import type { GraphEdge, GraphNode, ImportGraph } from '../ipc.ts'
+import type { Accessor, EnvironmentDoc, Expr } from '../esc/ast.ts'
+
+export type { Importer } from '../models.ts'
 
 /** The import names written in a definition (`imports:` entries are strings or one-key maps). */
 export function importsOf(yamlText: string): string[] {
@@ -114,4 +118,56 @@ export function markCycles(edges: GraphEdge[]): void {
     const c = comp.get(e.from)
     e.cycle = e.from === e.to || (c !== undefined && c === comp.get(e.to) && (size.get(c) ?? 0) > 1)
   }
+}
+
+/** The builtin argument fields that hold expressions (see ast.ts BuiltinExpr). */
+const BUILTIN_PARTS = ['arg', 'inputs', 'state', 'schema', 'value'] as const
+
+/**
+ * The environments a parsed definition uses: its imports (resolved by `resolve`, the face's own rule for an
+ * import name: the local store reads `lib` as `default/lib`) and every `${environments.<project>.<env>…}`
+ * interpolation anywhere in its values (as the evaluator reads it: `<project>/<env>`).
+ */
+export function usesOf(doc: EnvironmentDoc, resolve: (raw: string) => string | undefined): { target: string; use: Omit<Importer, 'id'> }[] {
+  const out: { target: string; use: Omit<Importer, 'id'> }[] = []
+  for (const d of doc.imports) {
+    const target = resolve(d.name)
+    if (target) out.push({ target, use: { via: 'import', raw: d.name, line: d.range.begin.line } })
+  }
+  const walk = (x: Expr | undefined, depth: number): void => {
+    if (!x || depth > 512) return
+    if (x.kind === 'interp') {
+      for (const p of x.parts) {
+        const path = p.path
+        if (!path || path.length < 3 || path[0]?.key !== 'environments') continue
+        const seg = (a: Accessor): string => a.key ?? String(a.index)
+        const target = `${seg(path[1]!)}/${seg(path[2]!)}`
+        out.push({ target, use: { via: 'reference', raw: `environments.${seg(path[1]!)}.${seg(path[2]!)}`, line: x.range.begin.line } })
+      }
+    } else if (x.kind === 'list') for (const i of x.items) walk(i, depth + 1)
+    else if (x.kind === 'object') for (const v of x.props.values()) walk(v, depth + 1)
+    else if (x.kind === 'builtin') {
+      for (const k of BUILTIN_PARTS) walk(x[k], depth + 1)
+      if (x.args) for (const a of x.args) walk(a, depth + 1)
+    }
+  }
+  walk(doc.values, 0)
+  return out
+}
+
+/**
+ * Who uses `target` among `documents` (each environment's latest definition, parsed): one entry per use,
+ * sorted by environment then line; `target` itself is left out (deleting it removes its own uses).
+ */
+export function importersOf(
+  target: string,
+  documents: Iterable<{ id: string; doc: EnvironmentDoc }>,
+  resolve: (raw: string) => string | undefined,
+): Importer[] {
+  const out: Importer[] = []
+  for (const { id, doc } of documents) {
+    if (id === target) continue
+    for (const u of usesOf(doc, resolve)) if (u.target === target) out.push({ id, ...u.use })
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id) || a.line - b.line)
 }

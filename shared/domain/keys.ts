@@ -10,7 +10,8 @@ import type { SecretCipher } from '../esc/host.ts'
  * Whether a payload found in a definition saved into an environment may stay there:
  * - `own`: sealed with this environment's data key (or, locally, a clone's shared key): it opens here;
  * - `foreign`: another environment's payload that the face accepts (the server: an environment of the same
- *   organization; using it checks the caller's role there, every time);
+ *   organization; using it checks the caller's role there, every time), after authenticating it with its
+ *   owner's key (a corrupted one is refused: save.ts authenticates only `own` payloads itself);
  * - a string: the reason it is refused (another environment's, unknown format, …), shown to the user.
  */
 export type Ownership = 'own' | 'foreign' | { refused: string }
@@ -21,7 +22,9 @@ export interface DomainKeys {
   cipher: SecretCipher
   /**
    * Says whether a payload may be saved in `environment` (save.ts calls it for every ciphertext the input
-   * already held; the ones it just sealed are its own by construction). Never decrypts.
+   * already held; the ones it just sealed are its own by construction). Never decrypts: save.ts then
+   * authenticates an `own` payload with `cipher.decrypt` (dropping the plaintext), so a corrupted one,
+   * or one merely claiming this environment's key id or owner, is refused too.
    */
   ownership(payload: Uint8Array, environment: string): Ownership | Promise<Ownership>
   /**

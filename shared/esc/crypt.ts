@@ -62,11 +62,17 @@ export function yamlScalar(s: string): string {
   return JSON.stringify(s)
 }
 
+/** Applies non-overlapping edits in one pass (linear: one slice per edit, not one copy of the text per edit). */
 function applyEdits(text: string, edits: Edit[]): string {
-  edits.sort((a, b) => b.start - a.start)
-  let out = text
-  for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end)
-  return out
+  edits.sort((a, b) => a.start - b.start)
+  const parts: string[] = []
+  let at = 0
+  for (const e of edits) {
+    parts.push(text.slice(at, e.start), e.text)
+    at = e.end
+  }
+  parts.push(text.slice(at))
+  return parts.join('')
 }
 
 function parse(name: string, source: string): { doc: ReturnType<typeof parseDocument>; diagnostics: Diagnostic[]; map: SourceMap } {

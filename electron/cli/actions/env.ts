@@ -1,5 +1,5 @@
 /** `env init|ls|get|set|rm|clone` and `import`. */
-import { UserError } from '../../../shared/errors.ts'
+import { describeUses, InUseError, UserError } from '../../../shared/errors.ts'
 import { formatEnvFile, formatJson, formatValue, lookup, parseFormat, parsePath, projectEnvironment, rootValue } from '../../../shared/format/index.ts'
 import { parseRef } from '../../../shared/domain/names.ts'
 import type { Cli } from '../context.ts'
@@ -138,7 +138,12 @@ export async function setCommand(
   cli.out(`Updated ${env} (revision ${rev.number}).\n`)
 }
 
-export async function rmCommand(cli: Cli, ref: string, pathText: string | undefined, opts: { yes: boolean; message?: string }): Promise<void> {
+/**
+ * `env rm <env> [path]`: removes one value, or the environment. An environment other environments use
+ * (imports, `${environments.…}` references) is refused, naming them, unless `--force`; the store checks
+ * again when it deletes. The confirmation prompt lists those uses when `--force` deletes anyway.
+ */
+export async function rmCommand(cli: Cli, ref: string, pathText: string | undefined, opts: { yes: boolean; force?: boolean; message?: string }): Promise<void> {
   const env = plainRef(ref, 'rm')
   const store = await cli.store()
   if (pathText !== undefined) {
@@ -152,17 +157,21 @@ export async function rmCommand(cli: Cli, ref: string, pathText: string | undefi
     return
   }
   const skip = opts.yes || /^(1|true|yes)$/i.test(process.env.ENVELOPE_SKIP_CONFIRMATIONS ?? process.env.PULUMI_SKIP_CONFIRMATIONS ?? '')
+  // (also makes sure it exists before asking)
+  const users = await store.importers(env)
+  if (users.length > 0 && !opts.force)
+    throw new InUseError(parseRef(env).id, users, `remove those uses first, or delete anyway: envelope env rm ${env} --force`)
   if (!skip) {
-    // make sure it exists before asking
-    await store.getDefinition(env)
     const full = env.includes('/') ? env : `default/${env}`
     if (!cli.interactive) {
       throw new UserError('invalid_input', `refusing to delete ${full} without confirmation`, { hint: 'pass --yes to delete without asking' })
     }
-    const answer = await cli.prompt(`This deletes ${full} and its whole history; it cannot be undone.\nType the name of the environment to confirm: `)
+    const breaks = users.length > 0 ? `These environments use it and will fail to open: ${describeUses(users)}.\n` : ''
+    const answer = await cli.prompt(`This deletes ${full} and its whole history; it cannot be undone.\n${breaks}Type the name of the environment to confirm: `)
     if (answer?.trim() !== full && answer?.trim() !== env) throw new UserError('cancelled', 'confirmation did not match; nothing was deleted')
   }
-  await store.delete(env)
+  await store.delete(env, opts.force ? { force: true } : {})
+  if (users.length > 0) cli.err(`warning: ${[...new Set(users.map((u) => u.id))].join(', ')} used ${env} and will fail to open until fixed\n`)
   cli.out(`Environment ${env} deleted.\n`)
 }
 

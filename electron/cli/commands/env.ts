@@ -137,8 +137,9 @@ defineCommand({
       .argument('<env>', 'project/env')
       .argument('[path]', 'property path to remove instead of the environment')
       .option('-y, --yes', 'do not ask for confirmation', false)
+      .option('--force', 'delete even while other environments import or reference it (they will fail to open)', false)
       .option('-m, --message <text>', 'revision message (with a path)')
-      .action(async (ref: string, path: string | undefined, opts: { yes: boolean; message?: string }) =>
+      .action(async (ref: string, path: string | undefined, opts: { yes: boolean; force: boolean; message?: string }) =>
         (await import('../actions/env.ts')).rmCommand(cli, ref, path, opts),
       )
 

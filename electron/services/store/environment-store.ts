@@ -25,7 +25,7 @@ import type {
 import type { Diagnostic, EvalMode, ExecutionContext, JsonValue, ProviderRegistry } from '../../../shared/esc/host.ts'
 import { evaluateDocument, hasErrors, openEnvironment } from '../../../shared/domain/open.ts'
 import type { Evaluation } from '../../../shared/domain/open.ts'
-import { prepareSave } from '../../../shared/domain/save.ts'
+import { prepareSave, secretAliases } from '../../../shared/domain/save.ts'
 import { resolveDataDir, storeFile } from '../paths.ts'
 import { KeyManager, StaleKekError } from '../crypto/key-manager.ts'
 import type { KeyRotation } from '../crypto/key-manager.ts'
@@ -47,6 +47,10 @@ import type { StoreKeys } from './store-keys.ts'
 import { rotateStoredEnvironment } from '../../providers/rotation.ts'
 import type { EnvRef } from '../../../shared/domain/names.ts'
 import { isoNow } from '../time.ts'
+import { importersOf } from '../../../shared/domain/graph.ts'
+import type { Importer } from '../../../shared/domain/graph.ts'
+import type { EnvironmentDoc } from '../../../shared/esc/index.ts'
+import { InUseError } from '../../../shared/errors.ts'
 
 export { DefinitionError, formatDiagnostic } from './definition-error.ts'
 export type { StoreSettings } from './settings.ts'
@@ -293,15 +297,54 @@ export class EnvironmentStore implements EnvironmentService {
     })
   }
 
-  /** Deletes the environment, its history and tags; its data key is destroyed when no clone shares it. */
-  async delete(id: string): Promise<void> {
+  /**
+   * The environments whose latest definition uses `id` (imports it, or reads it through
+   * `${environments.<project>.<env>…}`), one entry per use: what deleting it would break.
+   */
+  async importers(id: string): Promise<Importer[]> {
+    const ref = plainRef(id)
+    this.#rows.mustEnv(ref)
+    return this.#importersOf(ref)
+  }
+
+  #importersOf(ref: EnvRef): Importer[] {
+    const envs = this.#rows.stmt('SELECT * FROM environments').all() as unknown as EnvRow[]
+    const rows = this.#rows
+    const resolve = (raw: string): string | undefined => {
+      try {
+        return parseRef(raw).id
+      } catch {
+        return undefined
+      }
+    }
+    function* documents(): Generator<{ id: string; doc: EnvironmentDoc }> {
+      for (const e of envs) {
+        const id = `${e.project}/${e.name}`
+        if (id === ref.id) continue
+        const doc = rows.docOf(e, rows.resolve(plainRef(id), e, 'latest'))
+        // a definition that never spells the name (nor escapes a character) cannot use it: no tree needed
+        if (!doc.yaml.includes(ref.name) && !doc.yaml.includes('\\')) continue
+        yield { id, doc: core.treeOf(id, doc) }
+      }
+    }
+    return importersOf(ref.id, documents(), resolve)
+  }
+
+  /**
+   * Deletes the environment, its history and tags; its data key is destroyed when no clone shares it.
+   * Refused (`in_use`, naming them) while other environments import or reference it, unless `force`:
+   * checked under the write lock, so an importer saved meanwhile is seen.
+   */
+  async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     const ref = plainRef(id)
     try {
       immediate(this.#db, () => {
         const env = this.#rows.mustEnv(ref)
+        const users = opts.force ? [] : this.#importersOf(ref)
+        if (users.length > 0) throw new InUseError(ref.id, users)
         this.#rows.stmt('DELETE FROM environments WHERE id = ?').run(env.id)
         this.#keys.dropDataKeyIfUnused(env.data_key)
-        this.#audit.insert({ action: 'delete', target: ref.id, detail: { revisions: env.latest } })
+        this.#audit.insert({ action: 'delete', target: ref.id, detail: { revisions: env.latest, ...(opts.force ? { force: true } : {}) } })
       })
     } catch (err) {
       this.#audit.failure('delete', ref.id, err)
@@ -487,7 +530,9 @@ export class EnvironmentStore implements EnvironmentService {
         result: hasErrors(res.diagnostics) ? 'error' : 'ok',
         detail: { unsaved: true, imports: res.imports },
       })
-    return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics: res.diagnostics, imports: res.imports }
+    // the save pipeline's alias rule, shown while typing (a save would refuse the same aliases)
+    const diagnostics = [...secretAliases(yaml, ref.id), ...res.diagnostics]
+    return { environment: ref.id, revision: env?.latest ?? 0, ...(res.value ? { value: res.value } : {}), diagnostics, imports: res.imports }
   }
 
   /**

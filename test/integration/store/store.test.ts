@@ -196,7 +196,10 @@ test('store lifecycle with encrypted secrets, and no plaintext anywhere on disk'
   const flat = await env.clone('app/dev', 'app/dev-flat')
   assert.equal(flat.number, 1)
   assert.equal(values(await env.open('app/dev-flat')).token, S.dev2)
-  await env.delete('app/dev')
+  // app/consumer imports app/dev: refused, naming it, unless forced (issue 12 rule 8)
+  await assert.rejects(env.delete('app/dev'), (e: unknown) => isUserError('in_use')(e) && /app\/consumer \(imports app\/dev@stable/.test((e as Error).message))
+  assert.ok(await env.open('app/dev'), 'nothing was deleted')
+  await env.delete('app/dev', { force: true })
   await assert.rejects(env.open('app/dev'), isUserError('not_found'))
   assert.equal(values(await env.open('app/dev-copy')).unicode, S.unicode)
   assert.deepEqual(
