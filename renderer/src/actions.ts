@@ -107,12 +107,13 @@ export async function cloneEnv(from: string): Promise<void> {
 }
 
 /**
- * The environments whose definitions import `id` (any version of it), from the import graph. The delete
+ * The environments that use `id` (an import of any version of it, or an `${environments…}` reference), as
+ * the store judges it (`env.importers`, the same rule that refuses `env.delete` without `force`). The delete
  * dialog names them: deleting `id` breaks them.
  */
 export async function importersOf(id: string): Promise<string[]> {
-  const graph = await api().call('env.graph', {})
-  return [...new Set(graph.edges.filter((e) => e.to === id && e.from !== id).map((e) => e.from))].sort()
+  const uses = await api().call('env.importers', { id })
+  return [...new Set(uses.map((u) => u.id))].sort()
 }
 
 export async function deleteEnv(id: string): Promise<void> {
@@ -141,7 +142,8 @@ export async function deleteEnv(id: string): Promise<void> {
   if (action !== 'delete') return
   deletingHere.add(id)
   try {
-    await api().call('env.delete', { id })
+    // force only when the user confirmed the importers listed above (with none listed, one added meanwhile is refused: in_use)
+    await api().call('env.delete', { id, force: n > 0 })
     if (useEditor.getState().id === id) useEditor.getState().close()
     await useEnvs.getState().refresh()
     notify(`Deleted ${id}`)
