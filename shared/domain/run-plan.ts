@@ -7,7 +7,7 @@
  */
 import type { Diagnostic, EvalValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
-import { collectSecrets, lookup, parsePath, projectEnvironment, rootValue, scalarText } from '../format/index.ts'
+import { checkEnvironmentVariables, collectSecrets, lookup, parsePath, projectEnvironment, rootValue, scalarText } from '../format/index.ts'
 import type { OpenResult } from '../models.ts'
 import { splitCommandLine } from '../cmdline.ts'
 import { commandName, runEvent, type AuditRecord, type RunVia } from './audit.ts'
@@ -66,6 +66,15 @@ export function substituteValues(args: readonly string[], value: Record<string, 
   return substituteArgs(args, (path) => scalarText(lookup(root, parsePath(path)), { reveal: true }))
 }
 
+/**
+ * Refuses what no process environment can hold, before anything is spawned: the same rule `export` applies
+ * (`checkEnvironmentVariables`); `files` names become variables too (their contents go to files, any bytes).
+ */
+function checkInjectable(p: { variables: Record<string, string>; files: Record<string, string> }): void {
+  checkEnvironmentVariables(p.variables)
+  checkEnvironmentVariables(Object.fromEntries(Object.keys(p.files).map((k) => [k, ''])), 'files')
+}
+
 export interface RunPlan {
   environment: string
   revision: number
@@ -99,6 +108,7 @@ export function planRun(ref: string, opened: OpenResult, argv: readonly string[]
   const { command, args } = requireCommand(argv, 'give a command to run')
   assertUsable(ref, opened, 'run', opts.hint ?? 'fix the errors and save, then run again')
   const p = projectEnvironment(opened.value, { reveal: true })
+  checkInjectable(p)
   return {
     environment: opened.environment,
     revision: opened.revision,
@@ -138,6 +148,7 @@ export interface TerminalPlan {
 export function planTerminal(ref: string, opened: OpenResult, commandLine: string, hint: string): TerminalPlan {
   assertUsable(ref, opened, 'run', hint)
   const variables = projectEnvironment(opened.value, { reveal: true }).variables
+  checkEnvironmentVariables(variables)
   const program = splitCommandLine(commandLine)[0] ?? commandLine
   return {
     variables,
