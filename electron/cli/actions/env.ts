@@ -4,7 +4,7 @@ import { formatEnvFile, formatJson, formatValue, lookup, parseFormat, parsePath,
 import { parseRef } from '../../../shared/domain/names.ts'
 import type { Cli } from '../context.ts'
 import { hiddenPrompt, printStoreDiagnostics, readInput, ReportedError } from '../util.ts'
-import { deleteValue, loadDefinition, plainValue, setValue } from './yamledit.ts'
+import { assertReadsBack, deleteValue, exactNode, loadDefinition, plainValue, setValue } from './yamledit.ts'
 import { secretLiteral } from '../../../shared/esc/crypt.ts'
 
 function plainRef(ref: string, what: string): string {
@@ -130,8 +130,9 @@ export async function setCommand(
   const store = await cli.store()
   const def = await store.getDefinition(env)
   const doc = loadDefinition(def.yaml, env)
-  setValue(doc, path, value)
+  setValue(doc, path, exactNode(doc, value))
   const text = doc.toString({ lineWidth: 0 })
+  assertReadsBack(text, path, value)
   const rev = await saveOrReport(cli, env, text, () => store.update(env, text, { baseRevision: def.revision, message: opts.message ?? `set ${pathText}` }))
   cli.out(`Updated ${env} (revision ${rev.number}).\n`)
 }

@@ -1,5 +1,5 @@
 /** Editing one property of a definition (`env set` / `env rm <path>`) while keeping the rest of the YAML as is. */
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml'
+import { isAlias, isCollection, isMap, isScalar, isSeq, parseDocument, visit, type Document, type YAMLMap, type YAMLSeq } from 'yaml'
 import { UserError } from '../../../shared/errors.ts'
 import { formatPath, type PathSegment } from '../../../shared/format/paths.ts'
 import { yamlErrorSummary } from '../../../shared/esc/syntax.ts'
@@ -47,12 +47,11 @@ export function setValue(doc: Document, path: PathSegment[], value: unknown): vo
         'invalid_input',
         `cannot set ${formatPath(path)}: ${where} is ${describe(node)}, not ${typeof seg === 'number' ? 'a list' : 'an object'}`,
         {
-          hint:
-            typeof seg === 'number'
-              ? `a list index goes into a list; use a key like ${formatPath([...path.slice(0, i), 'name'])} for an object`
-              : isSeq(node)
-                ? `list items are set by index, e.g. ${formatPath([...path.slice(0, i), 0])}`
-                : `remove it first (\`envelope env rm <env> ${where}\`) to replace it with an object`,
+          hint: isMap(node)
+            ? `an object takes keys, e.g. ${formatPath([...path.slice(0, i), 'name'])}`
+            : isSeq(node)
+              ? `list items are set by index, e.g. ${formatPath([...path.slice(0, i), 0])}`
+              : `to replace it, remove it first: envelope env rm <env> ${where}`,
         },
       )
     }
@@ -68,6 +67,31 @@ export function setValue(doc: Document, path: PathSegment[], value: unknown): vo
   if (path.length > 0 && typeof path[0] === 'number' && doc.get('values', true) === undefined)
     throw new UserError('invalid_input', `cannot set ${formatPath(path)}: values is an object; its first path segment must be a key`)
   doc.setIn(['values', ...path], value)
+}
+
+/**
+ * `value` as a YAML node for `setValue` whose text reads back exactly: strings with line breaks or surrounding spaces
+ * are written double-quoted (JSON escapes), never as block scalars, whose spelling `yaml` gets wrong for some texts
+ * (`" \n"` is written `|+` with a line of spaces and read back as `"\n"`). Then checks that it reads back as given.
+ */
+export function exactNode(doc: Document, value: unknown): unknown {
+  const node = doc.createNode(value)
+  const fix = (n: unknown): void => {
+    if (isScalar(n) && typeof n.value === 'string' && (/[\n\r\u0085\u2028\u2029]/.test(n.value) || n.value.trim() !== n.value)) n.type = 'QUOTE_DOUBLE'
+  }
+  fix(node)
+  visit(node, { Scalar: (_, n) => fix(n) })
+  return node
+}
+
+/** Throws when the written definition does not read back `value` at `values.<path>` (nothing is saved then). */
+export function assertReadsBack(text: string, path: PathSegment[], value: unknown): void {
+  const back = parseDocument(text).getIn(['values', ...path])
+  const got = back !== null && typeof back === 'object' && 'toJSON' in back ? (back as { toJSON(): unknown }).toJSON() : back
+  if (JSON.stringify(got) !== JSON.stringify(value))
+    throw new UserError('invalid_input', `cannot store ${formatPath(path)} exactly as given in YAML; nothing was saved`, {
+      hint: 'use --string or --secret (stored exactly), or envelope env edit',
+    })
 }
 
 /** Removes `values.<path>`; throws when it does not exist. */
@@ -101,7 +125,22 @@ export function plainValue(raw: string): unknown {
     if (typeof v !== 'string' && (v === null || typeof v === 'number' || typeof v === 'boolean') && String(v) === raw) return v
     return raw
   }
-  if (isMap(node) || isSeq(node)) return doc.toJS({ maxAliasCount: 100 })
+  if (isMap(node) || isSeq(node)) {
+    // a key that is itself a list or an object (`? [a]: 1`) would be stringified: keep the text instead
+    let complexKey = false
+    visit(doc, {
+      Pair(_, pair) {
+        if (isCollection(pair.key)) complexKey = true
+      },
+    })
+    if (complexKey) return raw
+    try {
+      return doc.toJS({ maxAliasCount: 100 })
+    } catch {
+      // an alias to nothing (`a: *x`) or too many alias expansions: not a value YAML can give, so the text itself
+      return raw
+    }
+  }
   return raw
 }
 
