@@ -115,7 +115,8 @@ export async function setCommand(
     })
   // a secret and --string are the text exactly as given (argument, prompt or file bytes); a plain value is typed by
   // YAML only where that loses nothing (see plainValue)
-  let value: unknown = opts.secret || opts.string ? raw : plainValue(raw)
+  // (a plain value from a file loses one final newline: the file's line end, not part of `8080`)
+  let value: unknown = opts.secret || opts.string ? raw : plainValue(opts.file ? raw.replace(/\r?\n$/, '') : raw)
   if (opts.secret) {
     value = { 'fn::secret': secretLiteral(raw) }
   } else if (!opts.plaintext && typeof value === 'string') {

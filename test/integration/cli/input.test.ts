@@ -62,7 +62,8 @@ test('rule 2: a secret, and --string, are stored exactly as given; plain values 
     ['RAW', ['  two  spaces ', '--string']],
   ]
   for (const [name, args] of sets) ok(await cli(['env', 'set', 'r/x', `environmentVariables.${name}`, ...args]), `set ${name}`)
-  const want = ['007', 'hunter2 #1', 'False', '-x', '-5', '-----BEGIN', pem, pem, '007', 'hello #1', 'False', '8080', '  two  spaces ']
+  // a plain value from a file loses the file's final newline; a secret keeps every byte
+  const want = ['007', 'hunter2 #1', 'False', '-x', '-5', '-----BEGIN', pem, pem.slice(0, -1), '007', 'hello #1', 'False', '8080', '  two  spaces ']
   assert.deepEqual(
     await vars(
       'r/x',
@@ -79,6 +80,9 @@ test('rule 2: a secret, and --string, are stored exactly as given; plain values 
   assert.equal(v['NEG'], -5)
   assert.equal(v['PORT'], 8080)
   assert.equal(v['ZIP'], '007')
+  writeFileSync(join(work, 'port.txt'), '8080\n')
+  ok(await cli(['env', 'set', 'r/x', 'filePort', '-f', join(work, 'port.txt')]), 'set -f port.txt')
+  assert.equal(ok(await cli(['env', 'get', 'r/x', 'filePort', '--value', 'json']), 'get').stdout, '8080\n')
   // a misspelt option is not taken as a value
   refused(await cli(['env', 'set', 'r/x', 'environmentVariables.T', '--secrte']), /unknown option '--secrte'/, 'misspelt option')
 })
