@@ -42,6 +42,14 @@ export function setValue(doc: Document, path: PathSegment[], value: unknown): vo
   for (let i = 0; i < path.length && node !== undefined; i++) {
     const seg = path[i]!
     const where = formatPath(path.slice(0, i)) || 'values'
+    if (isScalar(node) && node.value === null) {
+      // an empty value (`values:` or `a: ~`) holds nothing: it becomes the object or list the rest of the path needs
+      if (path.slice(i).some((s) => typeof s === 'number' && s !== 0))
+        throw new UserError('invalid_input', `cannot set ${formatPath(path)}: ${where} is empty`, { hint: `start a list at index 0` })
+      const nested = path.slice(i).reduceRight<unknown>((inner, s) => (typeof s === 'number' ? doc.createNode([inner]) : doc.createNode({ [s]: inner })), value)
+      doc.setIn(['values', ...path.slice(0, i)], nested)
+      return
+    }
     if (typeof seg === 'number' ? !isSeq(node) : !isMap(node)) {
       throw new UserError(
         'invalid_input',

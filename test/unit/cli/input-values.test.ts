@@ -161,6 +161,13 @@ test('env set through a list or a scalar, or past the end of a list: a clear err
     )
     assert.equal(d.toString(), before, 'nothing changed')
   }
+  // an empty value holds nothing: it becomes what the path needs
+  const empty = loadDefinition('values:\n  e:\n', 'r/x')
+  setValue(empty, parsePath('e.a[0].b'), exactNode(empty, ' x\n'))
+  assert.deepEqual(empty.toJS().values, { e: { a: [{ b: ' x\n' }] } })
+  const none = loadDefinition('values:\n', 'r/x')
+  setValue(none, parsePath('k'), 1)
+  assert.deepEqual(none.toJS().values, { k: 1 })
   const d = doc()
   setValue(d, parsePath('arr[2]'), 3)
   setValue(d, parsePath('o.y.z'), 'new')
