@@ -38,14 +38,22 @@ function describe(node: unknown): string {
  * UserError naming the path — never a silent replacement and never the YAML library's internal error.
  */
 export function setValue(doc: Document, path: PathSegment[], value: unknown): void {
+  if (typeof path[0] === 'number') throw new UserError('invalid_input', `cannot set ${formatPath(path)}: values is an object; a path starts with a key`)
   let node: unknown = doc.get('values', true)
-  for (let i = 0; i < path.length && node !== undefined; i++) {
+  for (let i = 0; i < path.length; i++) {
     const seg = path[i]!
     const where = formatPath(path.slice(0, i)) || 'values'
-    if (isScalar(node) && node.value === null) {
-      // an empty value (`values:` or `a: ~`) holds nothing: it becomes the object or list the rest of the path needs
-      if (path.slice(i).some((s) => typeof s === 'number' && s !== 0))
-        throw new UserError('invalid_input', `cannot set ${formatPath(path)}: ${where} is empty`, { hint: `start a list at index 0` })
+    if (node === undefined || node === null || (isScalar(node) && node.value === null)) {
+      // nothing there, or an empty value (`values:`, `a: ~`): it becomes the object or list the rest of the path needs
+      const index = path.slice(i).find((s) => typeof s === 'number' && s !== 0)
+      if (index !== undefined)
+        throw new UserError(
+          'invalid_input',
+          `cannot set ${formatPath(path)}: ${where} ${node === undefined ? 'does not exist' : 'is empty'}, so there is no item ${index}`,
+          {
+            hint: 'a new list starts at index 0',
+          },
+        )
       const nested = path.slice(i).reduceRight<unknown>((inner, s) => (typeof s === 'number' ? doc.createNode([inner]) : doc.createNode({ [s]: inner })), value)
       doc.setIn(['values', ...path.slice(0, i)], nested)
       return
@@ -72,8 +80,6 @@ export function setValue(doc: Document, path: PathSegment[], value: unknown): vo
     }
     node = (node as YAMLMap | YAMLSeq).get(seg, true)
   }
-  if (path.length > 0 && typeof path[0] === 'number' && doc.get('values', true) === undefined)
-    throw new UserError('invalid_input', `cannot set ${formatPath(path)}: values is an object; its first path segment must be a key`)
   doc.setIn(['values', ...path], value)
 }
 

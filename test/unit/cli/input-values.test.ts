@@ -149,7 +149,9 @@ test('env set through a list or a scalar, or past the end of a list: a clear err
     ['o[0]', /cannot set o\[0\]: o is an object, not a list/],
     ['arr[5]', /cannot set arr\[5\]: arr has 2 items/],
     ['arr[0].y', /cannot set arr\[0\]\.y: arr\[0\] is a number/],
-    ['[0]', /cannot set \[0\]: values is an object, not a list/],
+    ['[0]', /cannot set \[0\]: values is an object; a path starts with a key/],
+    ['new[2]', /cannot set new\[2\]: new does not exist, so there is no item 2/],
+    ['o.new.list[1]', /cannot set o\.new\.list\[1\]: o\.new does not exist/],
   ]
   for (const [path, want] of cases) {
     const d = doc()
@@ -165,6 +167,9 @@ test('env set through a list or a scalar, or past the end of a list: a clear err
   const empty = loadDefinition('values:\n  e:\n', 'r/x')
   setValue(empty, parsePath('e.a[0].b'), exactNode(empty, ' x\n'))
   assert.deepEqual(empty.toJS().values, { e: { a: [{ b: ' x\n' }] } })
+  const missing = loadDefinition('', 'r/x')
+  setValue(missing, parsePath('l[0].k'), 'v')
+  assert.deepEqual(missing.toJS().values, { l: [{ k: 'v' }] })
   const none = loadDefinition('values:\n', 'r/x')
   setValue(none, parsePath('k'), 1)
   assert.deepEqual(none.toJS().values, { k: 1 })
