@@ -4,7 +4,8 @@ import { formatEnvFile, formatJson, formatValue, lookup, parseFormat, parsePath,
 import { parseRef } from '../../../shared/domain/names.ts'
 import type { Cli } from '../context.ts'
 import { hiddenPrompt, printStoreDiagnostics, readInput, ReportedError } from '../util.ts'
-import { assertReadsBack, deleteValue, exactNode, loadDefinition, plainValue, setValue } from './yamledit.ts'
+import { assertReadsBack, deleteValue, loadDefinition, plainValue, setValue } from './yamledit.ts'
+import { exactNode } from '../../../shared/format/yaml-exact.ts'
 import { secretLiteral } from '../../../shared/esc/crypt.ts'
 
 function plainRef(ref: string, what: string): string {

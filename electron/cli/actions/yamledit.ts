@@ -83,21 +83,6 @@ export function setValue(doc: Document, path: PathSegment[], value: unknown): vo
   doc.setIn(['values', ...path], value)
 }
 
-/**
- * `value` as a YAML node for `setValue` whose text reads back exactly: strings with line breaks or surrounding spaces
- * are written double-quoted (JSON escapes), never as block scalars, whose spelling `yaml` gets wrong for some texts
- * (`" \n"` is written `|+` with a line of spaces and read back as `"\n"`). Then checks that it reads back as given.
- */
-export function exactNode(doc: Document, value: unknown): unknown {
-  const node = doc.createNode(value)
-  const fix = (n: unknown): void => {
-    if (isScalar(n) && typeof n.value === 'string' && (/[\n\r\u0085\u2028\u2029]/.test(n.value) || n.value.trim() !== n.value)) n.type = 'QUOTE_DOUBLE'
-  }
-  fix(node)
-  visit(node, { Scalar: (_, n) => fix(n) })
-  return node
-}
-
 /** Throws when the written definition does not read back `value` at `values.<path>` (nothing is saved then). */
 export function assertReadsBack(text: string, path: PathSegment[], value: unknown): void {
   const back = parseDocument(text).getIn(['values', ...path])

@@ -83,6 +83,10 @@ test('rule 2: a secret, and --string, are stored exactly as given; plain values 
   writeFileSync(join(work, 'port.txt'), '8080\n')
   ok(await cli(['env', 'set', 'r/x', 'filePort', '-f', join(work, 'port.txt')]), 'set -f port.txt')
   assert.equal(ok(await cli(['env', 'get', 'r/x', 'filePort', '--value', 'json']), 'get').stdout, '8080\n')
+  // a .env import stores each value exactly too (yaml's block scalar would read ' \n' back as '\n')
+  writeFileSync(join(work, 'exact.env'), 'SPACE_NL=" \\n"\nPEM_KEY="l1\\nl2\\n"\nAFTER=x\n')
+  ok(await cli(['import', 'r/imp', '--no-detect', '--secret', 'PEM_KEY', join(work, 'exact.env')]), 'import')
+  assert.deepEqual(await vars('r/imp', ['SPACE_NL', 'PEM_KEY', 'AFTER']), [' \n', 'l1\nl2\n', 'x'])
   // a misspelt option is not taken as a value
   refused(await cli(['env', 'set', 'r/x', 'environmentVariables.T', '--secrte']), /unknown option '--secrte'/, 'misspelt option')
 })
