@@ -5,6 +5,7 @@
  */
 import { UserError } from '../../shared/errors.ts'
 import { createCli, type Cli } from './context.ts'
+import { parseRunArgs } from './run-args.ts'
 
 export { createCli }
 
@@ -30,24 +31,14 @@ export function reportError(cli: Cli, err: unknown): number {
 }
 
 /**
- * `envelope run [--no-mask|-i] <env> [--] <command> [args...]` parsed by hand: the command that wraps
- * every other command should not pay for building the whole commander tree. Anything unusual (help,
- * other options) goes through commander.
+ * `envelope run …` parsed by hand (the grammar: run-args.ts): the command that wraps every other command should not
+ * pay for building the whole commander tree. Anything unusual (help, unknown options, no command) goes through commander.
  */
 export function fastRunArgs(argv: string[]): { ref: string; command: string[]; mask: boolean } | undefined {
   if (argv[0] !== 'run') return undefined
-  let i = 1
-  let mask = true
-  for (; i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--'; i++) {
-    if (argv[i] === '--no-mask' || argv[i] === '-i' || argv[i] === '--interactive') mask = false
-    else return undefined
-  }
-  const ref = argv[i++]
-  if (ref === undefined || ref === '--') return undefined
-  if (argv[i] === '--') i++
-  else if (argv[i]?.startsWith('-')) return undefined
-  const command = argv.slice(i)
-  return command.length > 0 ? { ref, command, mask } : undefined
+  const p = parseRunArgs(argv.slice(1))
+  if (p.help || p.unknown !== undefined || p.ref === undefined || p.command.length === 0) return undefined
+  return { ref: p.ref, command: p.command, mask: p.mask }
 }
 
 /**

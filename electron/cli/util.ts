@@ -6,14 +6,29 @@ import { renderDiagnostics, countErrors, type DiagnosticSource } from '../../sha
 import type { Cli } from './context.ts'
 import { describeWrite, writeUserFile, type WriteResult } from '../services/files/write.ts'
 
-/** Reads a file argument (`-` = stdin) with a clear error. */
-export function readInput(path: string): string {
+/**
+ * Reads a file argument (`-` = stdin) with a clear error. Text must be UTF-8: a file that is not is refused (decoding
+ * it would silently replace bytes). `-` on a terminal reads without echo (what is typed may be a secret), until Ctrl-D.
+ */
+export async function readInput(path: string): Promise<string> {
+  if (path === '-') {
+    const { isatty } = await import('node:tty')
+    if (isatty(0)) return hiddenRead('(reading from the terminal, not echoed; end with Ctrl-D on an empty line)\n', true)
+  }
+  let bytes: Buffer
   try {
-    return readFileSync(path === '-' ? 0 : path, 'utf8')
+    bytes = readFileSync(path === '-' ? 0 : path)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message
-    throw new UserError('io', `cannot read ${path}: ${why}`)
+    throw new UserError('io', `cannot read ${path === '-' ? 'stdin' : path}: ${why}`)
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
+  } catch {
+    throw new UserError('invalid_input', `${path === '-' ? 'stdin' : path} is not UTF-8 text`, {
+      hint: 'convert it to UTF-8 (or base64-encode binary data) first',
+    })
   }
 }
 
@@ -41,8 +56,24 @@ export async function writePrivateFile(
   return r
 }
 
-/** Reads a line from the terminal without echoing it. */
+/** Reads a line from the terminal without echoing it; undefined at end of input. Ctrl-C cancels (a UserError). */
 export async function hiddenPrompt(question: string): Promise<string | undefined> {
+  try {
+    return await hiddenRead(question, false)
+  } catch (e) {
+    if (e instanceof EndOfInput) return undefined
+    throw e
+  }
+}
+
+class EndOfInput extends Error {}
+
+/**
+ * Reads from the terminal with echo off (readline in raw mode, its output muted): one line, or with `lines` every
+ * line until Ctrl-D on an empty line (each line with its newline, like a file). Ctrl-C cancels with a UserError and
+ * the terminal is restored either way.
+ */
+async function hiddenRead(question: string, lines: boolean): Promise<string> {
   const { createInterface } = await import('node:readline')
   const { Writable } = await import('node:stream')
   let muted = false
@@ -52,18 +83,37 @@ export async function hiddenPrompt(question: string): Promise<string | undefined
       cb()
     },
   })
-  const rl = createInterface({ input: process.stdin, output, terminal: true })
+  const rl = createInterface({ input: process.stdin, output, terminal: true, historySize: 0 })
   process.stderr.write(question)
   muted = true
   try {
-    return await new Promise<string | undefined>((resolve) => {
-      rl.once('close', () => resolve(undefined))
-      rl.question('', (answer) => resolve(answer))
+    return await new Promise<string>((resolve, reject) => {
+      let text = ''
+      let done = false
+      rl.on('line', (line) => {
+        if (!lines) {
+          done = true
+          resolve(line)
+          return
+        }
+        text += line + '\n'
+      })
+      rl.on('SIGINT', () => {
+        done = true
+        reject(new UserError('cancelled', 'cancelled; nothing was read'))
+      })
+      rl.once('close', () => {
+        if (done) return
+        if (lines) resolve(text)
+        else reject(new EndOfInput())
+      })
     })
   } finally {
     muted = false
-    process.stderr.write('\n')
+    if (!lines) process.stderr.write('\n')
     rl.close()
+    // readline resumed stdin: let it go so the process can exit
+    process.stdin.pause()
   }
 }
 

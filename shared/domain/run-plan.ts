@@ -7,7 +7,7 @@
  */
 import type { Diagnostic, EvalValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
-import { collectSecrets, lookup, parsePath, projectEnvironment, rootValue, scalarText } from '../format/index.ts'
+import { checkEnvironmentVariables, collectSecrets, lookup, parsePath, projectEnvironment, rootValue, scalarText } from '../format/index.ts'
 import type { OpenResult } from '../models.ts'
 import { splitCommandLine } from '../cmdline.ts'
 import { commandName, runEvent, type AuditRecord, type RunVia } from './audit.ts'
@@ -86,6 +86,15 @@ export function maskTexts(secrets: readonly string[]): string[] {
   return [...out].sort((a, b) => b.length - a.length)
 }
 
+/**
+ * Refuses what no process environment can hold, before anything is spawned: the same rule `export` applies
+ * (`checkEnvironmentVariables`); `files` names become variables too (their contents go to files, any bytes).
+ */
+function checkInjectable(p: { variables: Record<string, string>; files: Record<string, string> }): void {
+  checkEnvironmentVariables(p.variables)
+  checkEnvironmentVariables(Object.fromEntries(Object.keys(p.files).map((k) => [k, ''])), 'files')
+}
+
 export interface RunPlan {
   environment: string
   revision: number
@@ -119,6 +128,7 @@ export function planRun(ref: string, opened: OpenResult, argv: readonly string[]
   const { command, args } = requireCommand(argv, 'give a command to run')
   assertUsable(ref, opened, 'run', opts.hint ?? 'fix the errors and save, then run again')
   const p = projectEnvironment(opened.value, { reveal: true })
+  checkInjectable(p)
   return {
     environment: opened.environment,
     revision: opened.revision,
@@ -158,6 +168,7 @@ export interface TerminalPlan {
 export function planTerminal(ref: string, opened: OpenResult, commandLine: string, hint: string): TerminalPlan {
   assertUsable(ref, opened, 'run', hint)
   const variables = projectEnvironment(opened.value, { reveal: true }).variables
+  checkEnvironmentVariables(variables)
   const program = splitCommandLine(commandLine)[0] ?? commandLine
   return {
     variables,

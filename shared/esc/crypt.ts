@@ -7,6 +7,7 @@ import type { Node as YNode, Pair, YAMLMap, YAMLSeq } from 'yaml'
 import type { CryptResult, Diagnostic, SecretCipher } from './host.ts'
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts'
 import { SourceMap } from './source.ts'
+import { yamlErrorSummary } from './syntax.ts'
 
 interface Edit {
   start: number
@@ -62,6 +63,19 @@ export function yamlScalar(s: string): string {
   return JSON.stringify(s)
 }
 
+/**
+ * The ESC string whose value is exactly `plaintext`: every `${` written `$${` (the language's escape), so that a
+ * secret holding `${x}` stays that text instead of becoming an interpolation. Inverse of `secretPlaintext`.
+ */
+export function secretLiteral(plaintext: string): string {
+  return plaintext.replaceAll('${', () => '$${')
+}
+
+/** The value of a plaintext secret's YAML string under ESC's escape (`$${` is `${`), as the evaluator reads it. */
+export function secretPlaintext(text: string): string {
+  return text.replace(/\$\$\{/g, () => '${')
+}
+
 /** Applies non-overlapping edits in one pass (linear: one slice per edit, not one copy of the text per edit). */
 function applyEdits(text: string, edits: Edit[]): string {
   edits.sort((a, b) => a.start - b.start)
@@ -80,7 +94,7 @@ function parse(name: string, source: string): { doc: ReturnType<typeof parseDocu
   const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false })
   const diagnostics: Diagnostic[] = doc.errors.map((e) => ({
     severity: 'error' as const,
-    summary: e.message.split('\n')[0],
+    summary: yamlErrorSummary(e.message),
     range: map.range(e.pos?.[0] ?? 0, e.pos?.[1] ?? 0),
   }))
   return { doc, diagnostics, map }
@@ -108,7 +122,7 @@ function plaintextSecrets(doc: ReturnType<typeof parseDocument>, all: boolean): 
     (map, pair, path) => {
       const v = pair.value as YNode | null
       if (v && isScalar(v) && (typeof (v as { value: unknown }).value === 'string' || (all && (v as { value: unknown }).value !== null)))
-        found.push({ pair, map, text: String((v as { value: unknown }).value), valueNode: v, path })
+        found.push({ pair, map, text: secretPlaintext(String((v as { value: unknown }).value)), valueNode: v, path })
     },
     0,
     all,
@@ -204,7 +218,7 @@ export async function decryptSecrets(source: string, cipher: SecretCipher, envir
       diags.push({ severity: 'error', summary: `invalid ciphertext: ${(e as Error).message}`, path: f.path.slice(1), range: smap.range(r[0], r[1]) })
       continue
     }
-    const scalar = yamlScalar(plaintext)
+    const scalar = yamlScalar(secretLiteral(plaintext))
     const ctEnd = (f.ctNode.range as [number, number, number])[1]
     if (f.inner.flow) {
       const vr = f.valueNode.range as [number, number, number]

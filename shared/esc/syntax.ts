@@ -19,6 +19,15 @@ export const DEFAULT_LIMITS: Limits = {
   operationTimeoutMs: 120_000,
 }
 
+/**
+ * The summary of a `yaml` parse error: its first line. `yaml` recurses once per nesting level and reports a stack
+ * overflow on deeply nested input (5,000 `[`) as a parse error at that place: that is the depth limit, said so.
+ */
+export function yamlErrorSummary(message: string, limits: Pick<Limits, 'maxDepth'> = DEFAULT_LIMITS): string {
+  if (/Maximum call stack size exceeded|too much recursion/i.test(message)) return `value nesting exceeds the maximum depth of ${limits.maxDepth}`
+  return message.split('\n')[0]!
+}
+
 export function resolveLimits(l?: Partial<Limits>): Limits {
   return l ? { ...DEFAULT_LIMITS, ...l } : DEFAULT_LIMITS
 }
@@ -520,14 +529,14 @@ function parseUncached(name: string, text: string, limits: Limits): EnvironmentD
   try {
     ydoc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: false })
   } catch (e) {
-    out.diagnostics.push({ severity: 'error', summary: `parsing YAML: ${(e as Error).message}`, range: src.range(0, 0) })
+    out.diagnostics.push({ severity: 'error', summary: `parsing YAML: ${yamlErrorSummary((e as Error).message, limits)}`, range: src.range(0, 0) })
     out.fatal = true
     return out
   }
   if (ydoc.errors.length > 0) {
     for (const e of ydoc.errors) {
       const at = e.pos?.[0] ?? 0
-      out.diagnostics.push({ severity: 'error', summary: e.message.split('\n')[0], range: src.range(at, e.pos?.[1] ?? at) })
+      out.diagnostics.push({ severity: 'error', summary: yamlErrorSummary(e.message, limits), range: src.range(at, e.pos?.[1] ?? at) })
     }
     out.fatal = true
     return out

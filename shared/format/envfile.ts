@@ -19,7 +19,35 @@ import { UserError } from '../errors.ts'
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/**
+ * What no environment variable can be, one rule for every face that hands variables out (`run`, the agent, the app's
+ * Run and terminal, `export`): a name that is empty or holds `=` or NUL, a value that holds NUL (the OS's environment
+ * block is NUL-separated `NAME=value` strings). A UserError naming each offender under `environmentVariables` (or
+ * `files`, whose names are variables too), before anything is spawned or written.
+ */
+export function checkEnvironmentVariables(vars: Record<string, string>, section = 'environmentVariables'): void {
+  const badNames = Object.keys(vars).filter((k) => k === '' || k.includes('=') || k.includes('\0'))
+  if (badNames.length > 0) {
+    throw new UserError(
+      'invalid_input',
+      `${badNames.map((b) => `${section}${b === '' ? ' ""' : `.${JSON.stringify(b)}`}`).join(', ')}: an environment variable name must not be empty or contain '=' or a NUL character`,
+      { hint: `rename the key under ${section}` },
+    )
+  }
+  const badValues = Object.entries(vars)
+    .filter(([, v]) => v.includes('\0'))
+    .map(([k]) => k)
+  if (badValues.length > 0) {
+    throw new UserError(
+      'invalid_input',
+      `the value of ${badValues.map((k) => `${section}.${k}`).join(', ')} contains a NUL character, which no environment variable can hold`,
+      { hint: section === 'files' ? 'a file may hold any bytes: move it under files' : 'remove the NUL character, or put the value under files' },
+    )
+  }
+}
+
 function checkNames(vars: Record<string, string>, format: string): void {
+  checkEnvironmentVariables(vars)
   const bad = Object.keys(vars).filter((k) => !NAME.test(k))
   if (bad.length > 0) {
     throw new UserError(
@@ -29,9 +57,6 @@ function checkNames(vars: Record<string, string>, format: string): void {
         hint: 'rename the key under environmentVariables, or use --format json',
       },
     )
-  }
-  for (const [k, v] of Object.entries(vars)) {
-    if (v.includes('\0')) throw new UserError('invalid_input', `the value of ${k} contains a NUL character, which no environment variable can hold`)
   }
 }
 

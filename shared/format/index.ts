@@ -9,7 +9,7 @@ import { formatDotenv, formatShell } from './envfile.ts'
 import { toPlain, UNKNOWN_MARK, SECRET_MARK } from './values.ts'
 import { plainText } from './text.ts'
 
-export { formatDotenv, formatShell, shellQuote, dotenvCanWrite } from './envfile.ts'
+export { checkEnvironmentVariables, formatDotenv, formatShell, shellQuote, dotenvCanWrite } from './envfile.ts'
 export { parsePath, formatPath, type PathSegment } from './paths.ts'
 export * from './values.ts'
 export { renderDiagnostic, renderDiagnostics, countErrors, type DiagnosticSource, type RenderOptions } from './diagnostics.ts'

@@ -52,7 +52,7 @@ export async function editCommand(cli: Cli, ref: string, opts: { editor?: string
   const store = await cli.store()
   const message = opts.message ?? 'edit'
   if (opts.file) {
-    const text = readInput(opts.file)
+    const text = await readInput(opts.file)
     const cur = await store.getDefinition(ref)
     const rev = await saveOrReport(cli, ref, text, () => store.update(ref, text, { baseRevision: cur.revision, message }))
     cli.out(`Environment updated (revision ${rev.number}).\n`)

@@ -3,8 +3,10 @@ import { describeUses, InUseError, UserError } from '../../../shared/errors.ts'
 import { formatEnvFile, formatJson, formatValue, lookup, parseFormat, parsePath, projectEnvironment, rootValue } from '../../../shared/format/index.ts'
 import { parseRef } from '../../../shared/domain/names.ts'
 import type { Cli } from '../context.ts'
-import { printStoreDiagnostics, readInput, ReportedError } from '../util.ts'
-import { deleteValue, loadDefinition, setValue } from './yamledit.ts'
+import { hiddenPrompt, printStoreDiagnostics, readInput, ReportedError } from '../util.ts'
+import { assertReadsBack, deleteValue, loadDefinition, plainValue, setValue } from './yamledit.ts'
+import { exactNode } from '../../../shared/format/yaml-exact.ts'
+import { secretLiteral } from '../../../shared/esc/crypt.ts'
 
 function plainRef(ref: string, what: string): string {
   if (ref.includes('@')) throw new UserError('invalid_input', `${what} does not take a version (${ref})`, { hint: `use ${ref.replace(/@.*$/, '')}` })
@@ -28,7 +30,7 @@ export async function saveOrReport<T>(cli: Cli, env: string, text: string, save:
 export async function initCommand(cli: Cli, ref: string, opts: { file?: string; message?: string }): Promise<void> {
   const store = await cli.store()
   const env = plainRef(ref, 'init')
-  const yaml = opts.file ? readInput(opts.file) : undefined
+  const yaml = opts.file ? await readInput(opts.file) : undefined
   const rev = await saveOrReport(cli, env, yaml ?? '', () =>
     store.create(env, { ...(yaml !== undefined ? { yaml } : {}), ...(opts.message ? { message: opts.message } : {}) }),
   )
@@ -100,26 +102,24 @@ export async function setCommand(
   const env = plainRef(ref, 'set')
   if (opts.secret && opts.plaintext) throw new UserError('invalid_input', '--secret and --plaintext cannot be used together')
   if (valueText !== undefined && opts.file) throw new UserError('invalid_input', 'give the value either as an argument or with --file, not both')
-  let raw = opts.file ? readInput(opts.file) : valueText
-  if (raw === undefined) throw new UserError('invalid_input', 'missing value', { hint: `envelope env set ${env} ${pathText} <value>` })
-  if (opts.file && raw.endsWith('\n') && !opts.string) raw = raw.replace(/\n$/, '')
   const path = parsePath(pathText)
-  const { parse } = await import('yaml')
-  let value: unknown = raw
-  if (!opts.string) {
-    try {
-      value = parse(raw)
-    } catch (e) {
-      throw new UserError('invalid_input', `the value is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { hint: 'use --string to store it as text' })
-    }
-    if (value === null && raw.trim() === '') value = ''
+  let raw = opts.file ? await readInput(opts.file) : valueText
+  if (raw === undefined && opts.secret && cli.interactive) {
+    // asked on the terminal without echo: the secret stays out of the shell's history and the process list
+    raw = await hiddenPrompt(`Value of the secret ${pathText} (not echoed): `)
   }
+  if (raw === undefined)
+    throw new UserError('invalid_input', 'missing value', {
+      hint: opts.secret
+        ? `give it as an argument, from a file with -f <file> (- for stdin), or run on a terminal to be asked without echo`
+        : `envelope env set ${env} ${pathText} <value> (a value starting with - goes after --: envelope env set ${env} ${pathText} -- <value>)`,
+    })
+  // a secret and --string are the text exactly as given (argument, prompt or file bytes); a plain value is typed by
+  // YAML only where that loses nothing (see plainValue)
+  // (a plain value from a file loses one final newline: the file's line end, not part of `8080`)
+  let value: unknown = opts.secret || opts.string ? raw : plainValue(opts.file ? raw.replace(/\r?\n$/, '') : raw)
   if (opts.secret) {
-    if (typeof value !== 'string') {
-      if (typeof value === 'number' || typeof value === 'boolean') value = String(value)
-      else throw new UserError('invalid_input', 'a secret must be a string', { hint: 'use --string, or quote the value' })
-    }
-    value = { 'fn::secret': value }
+    value = { 'fn::secret': secretLiteral(raw) }
   } else if (!opts.plaintext && typeof value === 'string') {
     const { guessSecret } = await import('../../services/dotenv/detect.ts')
     const last = path[path.length - 1]
@@ -132,8 +132,9 @@ export async function setCommand(
   const store = await cli.store()
   const def = await store.getDefinition(env)
   const doc = loadDefinition(def.yaml, env)
-  setValue(doc, path, value)
+  setValue(doc, path, exactNode(doc, value))
   const text = doc.toString({ lineWidth: 0 })
+  assertReadsBack(text, path, value)
   const rev = await saveOrReport(cli, env, text, () => store.update(env, text, { baseRevision: def.revision, message: opts.message ?? `set ${pathText}` }))
   cli.out(`Updated ${env} (revision ${rev.number}).\n`)
 }
@@ -195,7 +196,7 @@ export async function importCommand(
   opts: { secret?: string[]; plaintext?: string[]; allSecret: boolean; detect: boolean; message?: string },
 ): Promise<void> {
   const env = plainRef(ref, 'import')
-  const text = readInput(file)
+  const text = await readInput(file)
   const { importDotenv } = await import('../../services/dotenv/index.ts')
   const store = await cli.store()
   let existing: { yaml: string; revision: number } | undefined

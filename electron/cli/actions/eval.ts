@@ -11,7 +11,7 @@ import { printDiagnostics, readInput, ReportedError } from '../util.ts'
 
 export async function evalFile(cli: Cli, file: string, opts: { format: string; showSecrets: boolean; check: boolean; path?: string }): Promise<void> {
   const format = parseFormat(opts.format)
-  const source = readInput(file)
+  const source = await readInput(file)
   const dir = file === '-' ? process.cwd() : dirname(resolve(file))
   const name = file === '-' ? 'stdin' : basename(file, extname(file))
   // environment name -> [display path, text], for diagnostics

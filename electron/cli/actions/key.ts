@@ -126,7 +126,7 @@ function nextStep(backend: KeyBackend, keyFile: string | undefined, newPassphras
  */
 async function passphrase(cli: Cli, file: string | undefined, opts: { envVar: string; confirm: boolean; flags?: string }): Promise<string> {
   let p: string | undefined
-  if (file) p = readInput(file).replace(/\r?\n$/, '')
+  if (file) p = (await readInput(file)).replace(/\r?\n$/, '')
   else if (process.env[opts.envVar]) p = process.env[opts.envVar]
   else if (cli.interactive) {
     p = await hiddenPrompt('Passphrase: ')
@@ -149,7 +149,7 @@ export async function keyExportCommand(cli: Cli, opts: { passphraseFile?: string
 }
 
 export async function keyImportCommand(cli: Cli, file: string, opts: { passphraseFile?: string }): Promise<void> {
-  const exported = readInput(file)
+  const exported = await readInput(file)
   const p = await passphrase(cli, opts.passphraseFile, { envVar: 'ENVELOPE_EXPORT_PASSPHRASE', confirm: false })
   const r = await (await cli.store()).importKey(exported, p)
   cli.out(`Key ${r.keyId} imported.\n`)

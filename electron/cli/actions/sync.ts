@@ -26,7 +26,7 @@ async function readToken(cli: Cli, opts: { token?: string }): Promise<string> {
   let token = opts.token ?? process.env.ENVELOPE_SYNC_TOKEN
   if (token === undefined) {
     if (cli.interactive) token = await hiddenPrompt('Token: ')
-    else token = readInput('-')
+    else token = await readInput('-')
   }
   token = token?.trim()
   if (!token) throw new UserError('invalid_input', 'no token given', { hint: 'pass --token <token>, set ENVELOPE_SYNC_TOKEN, or pipe the token on stdin' })
@@ -234,7 +234,7 @@ export async function syncResolveCommand(
       })
     text = c.merged
   } else {
-    text = readInput(opts.file!)
+    text = await readInput(opts.file!)
     const marker = /^(<{7}|\|{7}|={7}|>{7})( |$)/m.exec(text)
     if (marker) {
       const line = text.slice(0, marker.index).split('\n').length

@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander'
 import { defineCommand } from '../registry.ts'
+import { UserError } from '../../../shared/errors.ts'
 import type { Cli } from '../context.ts'
 
 const FORMATS = ['json', 'yaml', 'dotenv', 'shell', 'string', 'detailed']
@@ -25,15 +26,23 @@ function addRun(parent: Command, cli: Cli): void {
   parent
     .command('run')
     .description("run a command with the environment's environmentVariables and files; secrets in its output are masked")
-    .usage('[options] <env> [--] <command> [args...]')
+    .usage('[options] <env> [options] [--] <command> [args...]')
     .argument('<env>', 'project/env[@version]')
-    .argument('<command...>', 'the command and its arguments (no shell; use sh -c for shell syntax); ${path} in arguments is replaced by values')
+    .argument('[command...]', 'the command and its arguments (no shell; use sh -c for shell syntax); ${path} in arguments is replaced by values')
     .option('--no-mask', "do not replace secrets with [secret] in the command's output")
     .option('-i, --interactive', 'same as --no-mask (the command gets the terminal directly)')
     .passThroughOptions()
-    .action(async (ref: string, command: string[], opts: { mask: boolean; interactive?: boolean }) => {
+    .action(async (ref: string, rest: string[], opts: { mask: boolean; interactive?: boolean }, cmd: Command) => {
+      // commander stops at <env>: run's options after it (before `--` and the command) are read here (run-args.ts)
+      const { parseRunArgs } = await import('../run-args.ts')
+      const p = parseRunArgs(rest, ref)
+      if (p.help) return cmd.help()
+      if (p.unknown !== undefined)
+        throw new UserError('invalid_input', `unknown option '${p.unknown}' for run`, {
+          hint: `run's options are --no-mask and -i; the command's own options go after it: envelope run ${ref} -- <command> ${p.unknown}`,
+        })
       const { runCommand } = await import('../actions/run.ts')
-      await runCommand(cli, ref, command, { mask: opts.mask && !opts.interactive })
+      await runCommand(cli, ref, p.command, { mask: opts.mask && !opts.interactive && p.mask })
     })
 }
 
@@ -51,14 +60,19 @@ function addExport(parent: Command, cli: Cli): void {
     })
 }
 
+/** A repeatable, comma-separated option (`--secret A,B --secret C`): a variadic one would swallow the operands after it. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').filter((v) => v !== '')]
+}
+
 function addImport(parent: Command, cli: Cli): void {
   parent
     .command('import')
     .description("import a .env file into an environment's environmentVariables (created if missing); likely secrets become fn::secret")
     .argument('<env>', 'project/env')
     .argument('<file>', '.env file (- for stdin)')
-    .option('-s, --secret <names...>', 'store these variables as secrets')
-    .option('-p, --plaintext <names...>', 'store these variables in plaintext even if they look secret')
+    .option('-s, --secret <names>', 'store these variables as secrets (comma-separated; repeatable)', collect, [])
+    .option('-p, --plaintext <names>', 'store these variables in plaintext even if they look secret (comma-separated; repeatable)', collect, [])
     .option('--all-secret', 'store every variable as a secret', false)
     .option('--no-detect', 'do not guess secrets from names and values')
     .option('-m, --message <text>', 'revision message')
@@ -102,22 +116,45 @@ defineCommand({
 
     env
       .command('set')
-      .description('set one value in the definition (the value is parsed as YAML)')
+      .description(
+        'set one value: a secret or --string exactly as given; a plain value typed by YAML where nothing is lost (8080, true, [a, b]; 007 stays text)',
+      )
       .argument('<env>', 'project/env')
       .argument('<path>', 'property path under values, e.g. app.token')
       .argument('[value]', 'the value (omit with --file)')
-      .option('--secret', 'store the value as a secret (fn::secret)', false)
+      .option('--secret', 'store the value exactly as given, encrypted (fn::secret); without a value: asked on the terminal, not echoed', false)
       .option('--plaintext', 'store a value that looks like a secret in plaintext anyway', false)
-      .option('--string', 'treat the value as a string, not YAML', false)
-      .option('-f, --file <file>', 'read the value from a file (- for stdin)')
+      .option('--string', 'store the value exactly as given, as a string (no YAML typing)', false)
+      .option('-f, --file <file>', "read the value from a file, its bytes exactly (- for stdin; a terminal's input is not echoed)")
       .option('-m, --message <text>', 'revision message')
+      // a value may start with `-` (`-5`, `-----BEGIN`, `-x`): an option set does not know is taken as the value
+      .allowUnknownOption()
       .action(
         async (
           ref: string,
           path: string,
           value: string | undefined,
           opts: { secret: boolean; plaintext: boolean; string: boolean; file?: string; message?: string },
-        ) => (await import('../actions/env.ts')).setCommand(cli, ref, path, value, opts),
+          cmd: Command,
+        ) => {
+          let root: Command = cmd
+          while (root.parent) root = root.parent
+          // rawArgs: the argv commander parsed (set by parse(), not in its typings)
+          const raw = (root as unknown as { rawArgs: string[] }).rawArgs
+          const afterDashDash = raw.includes('--') && value !== undefined && raw.lastIndexOf(value) > raw.indexOf('--')
+          for (const [what, text] of [
+            ['environment', ref],
+            ['path', path],
+          ] as const)
+            if (text.startsWith('-'))
+              throw new UserError('invalid_input', `unknown option '${text}' (where the ${what} goes)`, { hint: 'see envelope env set --help' })
+          // `--secrte`: a misspelt option, not a value (a value like that goes after --)
+          if (value !== undefined && /^--[A-Za-z][\w-]*(=.*)?$/.test(value) && !afterDashDash)
+            throw new UserError('invalid_input', `unknown option '${value}'`, {
+              hint: `see envelope env set --help; a value that starts with -- goes after --: envelope env set ${ref} ${path} -- ${value}`,
+            })
+          await (await import('../actions/env.ts')).setCommand(cli, ref, path, value, opts)
+        },
       )
 
     env

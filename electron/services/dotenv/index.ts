@@ -7,6 +7,7 @@
 import { parse as parseDotenv } from 'dotenv'
 import { isMap, parseDocument, type Document } from 'yaml'
 import { UserError } from '../../../shared/errors.ts'
+import { exactNode } from '../../../shared/format/yaml-exact.ts'
 import { guessSecret, type SecretGuess } from './detect.ts'
 
 export { guessSecret, entropy } from './detect.ts'
@@ -66,7 +67,7 @@ export function importDotenv(envText: string, existingYaml: string, opts: Import
     }
     // .env values are literal text: `${` would start an interpolation, `$${` is its escape
     const literal = value.replaceAll('${', () => '$${')
-    doc.setIn(['values', 'environmentVariables', name], secret ? doc.createNode({ 'fn::secret': literal }) : literal)
+    doc.setIn(['values', 'environmentVariables', name], exactNode(doc, secret ? { 'fn::secret': literal } : literal))
     result.push({ name, secret, ...(reason ? { reason } : {}) })
   }
   return { yaml: doc.toString({ lineWidth: 0 }), variables: result }

@@ -112,7 +112,7 @@ export function openDatabase(dataDir: string, file: string, opts: { busyTimeoutM
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   } catch (err) {
     throw new UserError('io', `cannot create the data folder ${dataDir}: ${(err as Error).message}`, {
-      hint: 'choose another folder with ENVELOPE_DATA_DIR or --data-dir',
+      hint: 'choose another folder with ENVELOPE_DATA_DIR',
     })
   }
   let db: DatabaseSync

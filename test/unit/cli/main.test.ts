@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fastRunArgs, main } from '../../../electron/cli/main.ts'
-import type { Cli } from '../../../electron/cli/context.ts'
+import { fakeCli } from './fake-cli.ts'
 
 test('run fast path: env, optional --, command; mask flags before the env', () => {
   assert.deepEqual(fastRunArgs(['run', 'app/dev', '--', 'sh', '-c', 'echo -h']), { ref: 'app/dev', command: ['sh', '-c', 'echo -h'], mask: true })
@@ -26,30 +26,6 @@ test('anything else goes through commander', () => {
     assert.equal(fastRunArgs(argv), undefined, argv.join(' '))
   }
 })
-
-function fakeCli(): Cli & { outText: string; errText: string } {
-  const c = {
-    outText: '',
-    errText: '',
-    out(t: string) {
-      c.outText += t
-    },
-    err(t: string) {
-      c.errText += t
-    },
-    async store(): Promise<never> {
-      throw new Error('no store in this test')
-    },
-    exitCode: 0,
-    interactive: false,
-    color: false,
-    async prompt() {
-      return undefined
-    },
-    close() {},
-  }
-  return c
-}
 
 test('usage errors exit 2, help and version exit 0, unexpected failures say so without a stack', async () => {
   const a = fakeCli()
