@@ -155,7 +155,6 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   let guard: Watchdog | undefined
   try {
     temp = writeTempFiles(opts.files ?? {}, ownedTempPrefix('run'))
-    guard = startWatchdog({ dir: temp.dir, group: detached, what: basename(opts.command) })
     const env = { ...(opts.baseEnv ?? process.env), ...opts.variables, ...temp.paths }
     // pipe when masking, or when the caller gave its own streams (the UI collects output); else inherit
     const pipe = mask || opts.stdout !== undefined || opts.stderr !== undefined
@@ -166,9 +165,14 @@ export async function launch(opts: LaunchOptions): Promise<number> {
       ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}),
     })
     running = child
-    guard.track(child)
-    // folders of runs whose envelope was SIGKILLed (with its watchdog): removed while this one runs
-    if (child.pid !== undefined) setImmediate(sweepStaleTempDirs)
+    // started once the command runs (its start-up does not wait for it; a SIGKILL in between leaves the
+    // folder to the next sweep)
+    if (child.pid !== undefined) {
+      guard = startWatchdog({ dir: temp.dir, group: detached, what: basename(opts.command) })
+      guard.track(child)
+      // folders of runs whose envelope was SIGKILLed (with its watchdog): removed while this one runs
+      setImmediate(sweepStaleTempDirs)
+    }
     if (opts.onSpawn) child.once('spawn', opts.onSpawn)
     const drained: Promise<void>[] = []
     if (pipe) {
