@@ -98,6 +98,9 @@ export async function editCommand(cli: Cli, ref: string, opts: { editor?: string
       try {
         const rev = await store.update(def.environment, edited, { baseRevision: def.revision, message })
         cli.out(`Environment updated (revision ${rev.number}).\n`)
+        // a signal that came while saving: the save stands (it was acknowledged), the status says the signal
+        const sig = buffer.endedBy()
+        if (sig) cli.exitCode = signalStatus(sig)
         return
       } catch (e) {
         const diags = (e as { diagnostics?: Diagnostic[] }).diagnostics
@@ -145,6 +148,8 @@ interface Buffer {
   edit(argv: string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; error?: Error }>
   /** throws Interrupted when a signal ended the edit meanwhile (e.g. while saving) */
   check(): void
+  /** the signal that ended the edit, if one did */
+  endedBy(): NodeJS.Signals | undefined
   /** removes the folder (and anything the editor put there: swap files) */
   close(): void
 }
@@ -206,6 +211,7 @@ function openBuffer(name: string): Buffer {
       return r
     },
     check,
+    endedBy: () => ended,
     close() {
       rmSync(dir, { recursive: true, force: true })
       guard.release()
