@@ -21,7 +21,8 @@ export function reportError(cli: Cli, err: unknown): number {
     // diagnostics (if any) were printed where they arose; this is the one-line summary
     cli.err(`error: ${err.message}\n`)
     if (err.hint) cli.err(`hint: ${err.hint}\n`)
-    return 1
+    // a status of its own: e.g. 127 / 126 for a command that could not start (launcher), as a shell gives
+    return typeof c.exitCode === 'number' ? c.exitCode : 1
   }
   const e = err instanceof Error ? err : new Error(String(err))
   cli.err(`error: unexpected failure: ${e.message}\n`)
