@@ -21,6 +21,8 @@ import type { DataKeys } from './keys.ts'
 import { payloadEnvironmentId } from './keys.ts'
 import type { OrgAuthz } from './auth.ts'
 import { roleIn } from './auth.ts'
+import { parseImportName, tryParseVersion } from '../shared/domain/names.ts'
+import { tryParsePath } from '../shared/format/paths.ts'
 
 export interface EscCore {
   evaluate(o: EvaluateOptions): Promise<EvalResult>
@@ -67,28 +69,13 @@ export class HttpError extends Error {
   }
 }
 
-/** `proj/env`, `proj/env@v`, or legacy `env` (project `default`). */
-export function parseImportName(name: string): { project: string; env: string; version?: string } | undefined {
-  const at = name.indexOf('@')
-  const base = at >= 0 ? name.slice(0, at) : name
-  const version = at >= 0 ? name.slice(at + 1) : undefined
-  const parts = base.split('/')
-  if (parts.length === 1 && parts[0]) return { project: 'default', env: parts[0], ...(version ? { version } : {}) }
-  if (parts.length === 2 && parts[0] && parts[1]) return { project: parts[0], env: parts[1], ...(version ? { version } : {}) }
-  return undefined
-}
-
-/** Resolves a version reference (number, tag, `latest`) to a live revision number, or undefined. */
+/** Resolves a version reference (number, tag, `latest`; the domain's rule) to a live revision number, or undefined. */
 export async function resolveVersion(repo: Repository, env: EnvRecord, version: string | undefined): Promise<number | undefined> {
-  if (version === undefined || version === '' || version === 'latest') return env.latest
-  let n: number | undefined
-  if (/^[0-9]/.test(version)) {
-    if (!/^[0-9]+$/.test(version)) return undefined
-    n = Number(version)
-  } else {
-    n = (await repo.getRevisionTag(env.id, version))?.revision
-  }
+  const v = tryParseVersion(version)
+  if (v === undefined) return undefined
+  const n = v.kind === 'latest' ? env.latest : v.kind === 'number' ? v.number : (await repo.getRevisionTag(env.id, v.tag))?.revision
   if (n === undefined || n < 1 || n > env.latest) return undefined
+  if (v.kind === 'latest') return n
   const rev = await repo.getRevision(env.id, n)
   if (!rev || rev.retracted) return undefined
   return n
@@ -112,49 +99,11 @@ export function environmentJson(value: Record<string, EvalValue> | undefined, op
   return { properties: showSecrets(value, opts) }
 }
 
-/** Parses a Pulumi property path: `a.b[0]["c d"]`. */
+/** A property path (`a.b[0]["c d"]`) by the one path rule (shared/format/paths.ts); a bad one is a 400 saying where. */
 export function parsePropertyPath(path: string): (string | number)[] {
-  const out: (string | number)[] = []
-  let i = 0
-  const fail = (why: string): never => {
-    throw new HttpError(400, `invalid property path "${path}" at offset ${i}: ${why}`)
-  }
-  while (i < path.length) {
-    const c = path[i]!
-    if (c === '.') {
-      if (out.length === 0) fail('unexpected "."')
-      i++
-      continue
-    }
-    if (c === '[') {
-      if (path[i + 1] === '"') {
-        let j = i + 2
-        let s = ''
-        while (j < path.length && path[j] !== '"') {
-          if (path[j] === '\\' && j + 1 < path.length) j++
-          s += path[j]
-          j++
-        }
-        if (path[j] !== '"' || path[j + 1] !== ']') fail('unterminated ["..."]')
-        out.push(s)
-        i = j + 2
-      } else {
-        const j = path.indexOf(']', i)
-        if (j < 0) fail('missing "]"')
-        const idx = path.slice(i + 1, j)
-        if (!/^[0-9]+$/.test(idx)) fail(`array index must be a number, got "${idx}"`)
-        out.push(Number(idx))
-        i = j + 1
-      }
-      continue
-    }
-    let j = i
-    while (j < path.length && path[j] !== '.' && path[j] !== '[') j++
-    out.push(path.slice(i, j))
-    i = j
-  }
-  if (out.length === 0) fail('empty path')
-  return out
+  const r = tryParsePath(path)
+  if ('error' in r) throw new HttpError(400, `invalid property path "${path}" at offset ${r.error.offset}: ${r.error.message}`)
+  return r.path
 }
 
 export function valueAtPath(props: Record<string, EvalValue> | undefined, path: (string | number)[]): EvalValue | undefined {
