@@ -11,6 +11,7 @@
  * id and the environment's `project/name`; the store's earlier v1 payloads (0x01 ‖ data-key id ‖ nonce ‖ ct ‖
  * tag, header as AAD) are still read.
  */
+import { splitRef } from '../../../shared/domain/names.ts'
 import { randomBytes } from 'node:crypto'
 import type { DatabaseSync } from 'node:sqlite'
 import { UserError } from '../../../shared/errors.ts'
@@ -442,6 +443,5 @@ export class KeyManager {
 
 /** `project/env@3` -> `project/env` */
 export function stripVersion(environment: string): string {
-  const at = environment.indexOf('@')
-  return at < 0 ? environment : environment.slice(0, at)
+  return splitRef(environment).parts.join('/')
 }

@@ -3,6 +3,7 @@
  * what failed: unreachable → `io` (offline: local changes are kept), 401 → `unauthorized`, 403 → `forbidden`,
  * 404 → `not_found`, 409 → `conflict`.
  */
+import { parseRef } from '../../../shared/domain/names.ts'
 import { UserError } from '../../../shared/errors.ts'
 
 export interface RemoteDefinition {
@@ -28,8 +29,8 @@ export class Remote {
   }
 
   private env(id: string): string {
-    const [project, name] = id.split('/')
-    return `/api/esc/environments/${encodeURIComponent(this.org)}/${encodeURIComponent(project ?? '')}/${encodeURIComponent(name ?? '')}`
+    const { project, name } = parseRef(id)
+    return `/api/esc/environments/${encodeURIComponent(this.org)}/${encodeURIComponent(project)}/${encodeURIComponent(name)}`
   }
 
   async request(
@@ -104,7 +105,7 @@ export class Remote {
   }
 
   async create(id: string): Promise<void> {
-    const [project, name] = id.split('/')
+    const { project, name } = parseRef(id)
     await this.request('POST', `/api/esc/environments/${encodeURIComponent(this.org)}`, JSON.stringify({ project, name }), {
       'content-type': 'application/json',
     })
