@@ -86,7 +86,7 @@ export function setValue(doc: Document, path: PathSegment[], value: unknown): vo
 
 /** Throws when the written definition does not read back `value` at `values.<path>` (nothing is saved then). */
 export function assertReadsBack(text: string, path: PathSegment[], value: unknown): void {
-  const back = parseDocument(text).getIn(['values', ...path])
+  const back = parseDocument(text, { uniqueKeys: false }).getIn(['values', ...path])
   const got = back !== null && typeof back === 'object' && 'toJSON' in back ? (back as { toJSON(): unknown }).toJSON() : back
   if (JSON.stringify(got) !== JSON.stringify(value))
     throw new UserError('invalid_input', `cannot store ${formatPath(path)} exactly as given in YAML; nothing was saved`, {

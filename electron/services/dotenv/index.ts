@@ -46,7 +46,8 @@ export function importDotenv(envText: string, existingYaml: string, opts: Import
   for (const n of [...(opts.secret ?? []), ...(opts.plaintext ?? [])]) {
     if (!(n in vars)) throw new UserError('invalid_input', `${n} (named by --secret/--plaintext) is not in the .env file`)
   }
-  const doc: Document = parseDocument(existingYaml)
+  // uniqueKeys: false: the yaml package's duplicate check is quadratic; the core reports duplicates itself
+  const doc: Document = parseDocument(existingYaml, { uniqueKeys: false })
   if (doc.contents === null) doc.contents = doc.createNode({})
   if (doc.errors.length > 0) throw new UserError('invalid_input', `the current definition is not valid YAML: ${doc.errors[0]!.message}`)
   if (!isMap(doc.contents)) throw new UserError('invalid_input', 'the current definition is not a YAML mapping')
