@@ -37,10 +37,14 @@ function addRun(parent: Command, cli: Cli): void {
       const { parseRunArgs } = await import('../run-args.ts')
       const p = parseRunArgs(rest, ref)
       if (p.help) return cmd.help()
+      // usage errors, like commander's own (exit 2)
       if (p.unknown !== undefined)
-        throw new UserError('invalid_input', `unknown option '${p.unknown}' for run`, {
-          hint: `run's options are --no-mask and -i; the command's own options go after it: envelope run ${ref} -- <command> ${p.unknown}`,
-        })
+        cmd.error(
+          `error: unknown option '${p.unknown}' for run\nhint: run's options are --no-mask and -i; the command's own options go after it: envelope run ${ref} -- <command> ${p.unknown}`,
+          { exitCode: 2, code: 'commander.unknownOption' },
+        )
+      if (p.command.length === 0)
+        cmd.error(`error: no command given\nhint: envelope run ${ref} -- <command> [args...]`, { exitCode: 2, code: 'commander.missingArgument' })
       const { runCommand } = await import('../actions/run.ts')
       await runCommand(cli, ref, p.command, { mask: opts.mask && !opts.interactive && p.mask })
     })

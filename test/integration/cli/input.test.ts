@@ -165,7 +165,7 @@ test('rule 11: options anywhere before --, for run and import; hints name real f
     assert.equal(ok(await cli(args), args.slice(0, 4).join(' ')).stdout, '["tok-secret-1234"]', args.slice(0, 4).join(' '))
   assert.equal(ok(await cli(['run', 'r/g', '--', ...PRINT, 'TOKEN']), 'masked').stdout, '["[secret]"]')
   const bad = await cli(['run', 'r/g', '--bogus', '--', 'true'])
-  assert.equal(bad.code, 1)
+  assert.equal(bad.code, 2, 'a usage error, as commander gives for its own options')
   assert.match(bad.stderr, /unknown option '--bogus' for run/)
 
   writeFileSync(join(work, 'f.env'), 'API_KEY=abc123\nPLAIN_NAME=hello\n')
