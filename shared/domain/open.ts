@@ -4,6 +4,7 @@
  * The local store's `open`/`check` (electron/services/store/) and the server's `Evaluator`
  * (server/evaluator.ts) are arrangements of these functions; each keeps its own caches in its storage.
  */
+import { setOwn } from '../esc/own.ts'
 import { evaluate } from '../esc/index.ts'
 import type { Diagnostic, EvalMode, EvalResult, EvalValue, ExecutionContext, ProviderRegistry } from '../esc/host.ts'
 import type { DomainKeys } from './keys.ts'
@@ -98,7 +99,7 @@ export function redact(v: EvalValue): EvalValue {
   if (Array.isArray(v.value)) return { ...v, value: v.value.map(redact) }
   if (v.value !== null && typeof v.value === 'object') {
     const out: Record<string, EvalValue> = {}
-    for (const [k, x] of Object.entries(v.value)) out[k] = redact(x)
+    for (const [k, x] of Object.entries(v.value)) setOwn(out, k, redact(x))
     return { ...v, value: out }
   }
   return v
@@ -108,6 +109,6 @@ export function redact(v: EvalValue): EvalValue {
 export function showSecrets(value: Record<string, EvalValue>, opts: { reveal: boolean }): Record<string, EvalValue> {
   if (opts.reveal) return value
   const out: Record<string, EvalValue> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = redact(v)
+  for (const [k, v] of Object.entries(value)) setOwn(out, k, redact(v))
   return out
 }

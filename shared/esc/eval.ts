@@ -7,6 +7,7 @@
  * Here: imports, references, merging and the rounds. The `fn::` builtins are in builtins/ and see the
  * evaluator only through BuiltinHost (builtins/api.ts), which a Round implements.
  */
+import { setOwn } from './own.ts'
 import type { Diagnostic, EvalMode, EvalValue, EvalResult, EvaluateOptions, Limits, Range, RotationPatch } from './host.ts'
 import type { BuiltinHost, CallEnv, Settled } from './builtins/api.ts'
 import { errorMessage, STRING, tooLong } from './builtins/api.ts'
@@ -508,7 +509,7 @@ class Round implements BuiltinHost<ENode> {
             this.error({ path: keyPath('values', k), range: x.keyRanges.get(k) as Range }, `${JSON.stringify(k)} is a reserved key`)
             continue
           }
-          o[k] = this.evaluate(child(n, k) as ENode)
+          setOwn(o, k, this.evaluate(child(n, k) as ENode))
         }
         const v = mk(o, x.range)
         if (n.base) v.trace.base = n.base

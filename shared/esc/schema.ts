@@ -2,6 +2,7 @@
  * JSON-schema subset of the reference: validation of values (with the reference's messages) and, for
  * unknown values (check mode), of the schema they are known to have.
  */
+import { setOwn } from './own.ts'
 import type { Expr } from './ast.ts'
 import type { JsonValue } from './host.ts'
 import type { Schema, V } from './value.ts'
@@ -321,7 +322,7 @@ function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys)
   if (v !== null && typeof v === 'object') {
     const o: Record<string, unknown> = {}
-    for (const k of Object.keys(v).sort()) o[k] = sortKeys((v as Record<string, unknown>)[k])
+    for (const k of Object.keys(v).sort()) setOwn(o, k, sortKeys((v as Record<string, unknown>)[k]))
     return o
   }
   return v

@@ -16,6 +16,7 @@
  * SYNTAX_FORMAT names the parser's output: bump it whenever the parser's tree changes (the unit test
  * test/unit/esc/syntax-cache.test.ts fails until then), and hosts ignore entries of another format.
  */
+import { setOwn } from './own.ts'
 import type { Range } from './host.ts'
 import { SourceMap } from './source.ts'
 import type { EnvironmentDoc, Expr } from './ast.ts'
@@ -52,7 +53,7 @@ export function encodeEnvironmentDoc(doc: EnvironmentDoc): string | undefined {
     for (const [k, x] of Object.entries(v)) {
       if (k === 'cached') continue
       if (k === 'plaintext' && (v as Expr).kind === 'builtin') plaintext = true
-      out[k] = enc(x)
+      setOwn(out, k, enc(x))
     }
     return out
   }
@@ -106,7 +107,7 @@ export function decodeEnvironmentDoc(name: string, text: string, json: string): 
     }
     const out: Record<string, unknown> = {}
     objects.push(out)
-    for (const k of Object.keys(o)) out[k] = dec(o[k])
+    for (const k of Object.keys(o)) setOwn(out, k, dec(o[k]))
     return out
   }
   if (typeof raw !== 'object' || raw === null || (raw as { format?: unknown }).format !== SYNTAX_FORMAT) return undefined

@@ -1,6 +1,7 @@
 /**
  * Internal values: the public EvalValue plus what evaluation needs (a schema for unknowns, the final flag).
  */
+import { setOwn } from './own.ts'
 import type { EvalValue, JsonValue, Range } from './host.ts'
 
 export interface V extends EvalValue {
@@ -148,7 +149,7 @@ export function fromJSON(j: unknown, def: Range | undefined, secret?: boolean): 
   if (j !== null && typeof j === 'object') {
     if (isEvalValue(j)) return fromEvalValue(j as EvalValue, secret)
     const o: Record<string, V> = {}
-    for (const k of Object.keys(j)) o[k] = fromJSON((j as Record<string, unknown>)[k], def, secret)
+    for (const k of Object.keys(j)) setOwn(o, k, fromJSON((j as Record<string, unknown>)[k], def, secret))
     return mk(o, def, secret)
   }
   if (j === undefined) return mk(null, def, secret)
@@ -166,7 +167,7 @@ function fromEvalValue(e: EvalValue, secret?: boolean): V {
   if (Array.isArray(x)) value = x.map((i) => fromEvalValue(i, secret))
   else if (x !== null && typeof x === 'object') {
     const o: Record<string, V> = {}
-    for (const k of Object.keys(x)) o[k] = fromEvalValue((x as Record<string, EvalValue>)[k], secret)
+    for (const k of Object.keys(x)) setOwn(o, k, fromEvalValue((x as Record<string, EvalValue>)[k], secret))
     value = o
   } else value = x
   const v: V = { value, trace: e.trace ?? {} }
@@ -184,7 +185,7 @@ export function toJSON(v: EvalValue | undefined, opts: { reveal: boolean }): Jso
   if (Array.isArray(x)) return x.map((i) => toJSON(i, opts))
   if (x !== null && typeof x === 'object') {
     const o: { [k: string]: JsonValue } = {}
-    for (const k of Object.keys(x).sort()) o[k] = toJSON((x as Record<string, EvalValue>)[k], opts)
+    for (const k of Object.keys(x).sort()) setOwn(o, k, toJSON((x as Record<string, EvalValue>)[k], opts))
     return o
   }
   return x
@@ -194,7 +195,7 @@ export function toJSON(v: EvalValue | undefined, opts: { reveal: boolean }): Jso
 export function objectToJSON(values: { [key: string]: EvalValue } | undefined, opts: { reveal: boolean }): JsonValue {
   const o: { [k: string]: JsonValue } = {}
   if (!values) return o
-  for (const k of Object.keys(values).sort()) o[k] = toJSON(values[k], opts)
+  for (const k of Object.keys(values).sort()) setOwn(o, k, toJSON(values[k], opts))
   return o
 }
 
@@ -205,7 +206,7 @@ export function plain(v: V, budget: { n: number } = { n: MAX_PLAIN_NODES }): Jso
   if (Array.isArray(x)) return x.map((i) => plain(i, budget))
   if (x !== null && typeof x === 'object') {
     const o: { [k: string]: JsonValue } = {}
-    for (const k of Object.keys(x)) o[k] = plain((x as Record<string, V>)[k], budget)
+    for (const k of Object.keys(x)) setOwn(o, k, plain((x as Record<string, V>)[k], budget))
     return o
   }
   return x
@@ -219,14 +220,14 @@ export function merge(base: V | undefined, top: V): V {
   if (base.unknown || top.unknown || b === null || t === null || typeof b !== 'object' || typeof t !== 'object' || Array.isArray(b) || Array.isArray(t))
     return top
   const o: Record<string, V> = {}
-  for (const k of Object.keys(b)) o[k] = (b as Record<string, V>)[k]
+  for (const k of Object.keys(b)) setOwn(o, k, (b as Record<string, V>)[k])
   for (const k of Object.keys(t)) {
     const tv = (t as Record<string, V>)[k]
-    if (!(k in o)) o[k] = tv
+    if (!Object.hasOwn(o, k)) setOwn(o, k, tv)
     else {
       const m = merge(o[k], tv)
       // an overridden value records what it overrides
-      o[k] = m === tv && !tv.trace.base ? copyV(tv, { trace: { def: tv.trace.def, base: o[k] } }) : m
+      setOwn(o, k, m === tv && !tv.trace.base ? copyV(tv, { trace: { def: tv.trace.def, base: o[k] } }) : m)
     }
   }
   const r: V = { value: o, trace: { def: top.trace.def, base } }
@@ -245,7 +246,7 @@ export function mergeAll(vals: V[], def: Range | undefined): V | undefined {
     const x = v.value as Record<string, V>
     for (const k in x) {
       const prev = o[k]
-      o[k] = prev === undefined ? x[k] : merge(prev, x[k])
+      setOwn(o, k, prev === undefined ? x[k] : merge(prev, x[k]))
     }
   }
   return { value: o, trace: def ? { def } : {} }

@@ -2,6 +2,7 @@
  * Output formatters shared by `envelope open/eval/export` and the UI's copy-as actions. Pure.
  * Formats follow the `esc` CLI: json | yaml | dotenv | shell | string | detailed.
  */
+import { setOwn } from '../esc/own.ts'
 import { stringify as yamlStringify } from 'yaml'
 import type { EvalValue, JsonValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
@@ -54,7 +55,7 @@ export function detailedTree(v: EvalValue, reveal: boolean): JsonValue {
   else if (Array.isArray(x)) out.value = x.map((e) => detailedTree(v.secret && !reveal ? { ...e, secret: true } : e, reveal))
   else if (x !== null && typeof x === 'object') {
     const o: { [k: string]: JsonValue } = {}
-    for (const [k, e] of Object.entries(x)) o[k] = detailedTree(v.secret && !reveal ? { ...e, secret: true } : e, reveal)
+    for (const [k, e] of Object.entries(x)) setOwn(o, k, detailedTree(v.secret && !reveal ? { ...e, secret: true } : e, reveal))
     out.value = o
   } else out.value = x
   if (v.secret) out.secret = true

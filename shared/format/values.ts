@@ -3,6 +3,7 @@
  * property lookup, the `environmentVariables` / `files` projection used by run, open and export,
  * and the list of secret strings that run masks in a child's output. Pure.
  */
+import { setOwn } from '../esc/own.ts'
 import type { EvalValue, JsonValue } from '../esc/host.ts'
 import { UserError } from '../errors.ts'
 import { formatPath, type PathSegment } from './paths.ts'
@@ -26,7 +27,7 @@ export function toPlain(v: EvalValue | undefined, opts: RevealOptions): JsonValu
   if (Array.isArray(x)) return x.map((e) => toPlain(e, opts))
   if (x !== null && typeof x === 'object') {
     const out: { [k: string]: JsonValue } = {}
-    for (const [k, e] of Object.entries(x)) out[k] = toPlain(e, opts)
+    for (const [k, e] of Object.entries(x)) setOwn(out, k, toPlain(e, opts))
     return out
   }
   return x
@@ -35,7 +36,7 @@ export function toPlain(v: EvalValue | undefined, opts: RevealOptions): JsonValu
 /** The top-level value map -> JSON object. */
 export function toPlainObject(values: Record<string, EvalValue> | undefined, opts: RevealOptions): { [k: string]: JsonValue } {
   const out: { [k: string]: JsonValue } = {}
-  for (const [k, v] of Object.entries(values ?? {})) out[k] = toPlain(v, opts)
+  for (const [k, v] of Object.entries(values ?? {})) setOwn(out, k, toPlain(v, opts))
   return out
 }
 
@@ -112,7 +113,7 @@ export function projectEnvironment(values: Record<string, EvalValue> | undefined
       throw new UserError('invalid_input', `\`${key}\` must be an object mapping names to values`)
     }
     for (const [name, v] of Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      into[name] = scalarText(v, opts)
+      setOwn(into, name, scalarText(v, opts))
       if (v.secret || section.secret || containsSecret(v)) secretNames.push(name)
     }
   }

@@ -4,6 +4,7 @@
  * the result is unknown, typed by the provider's `outputsSchema`. Rotate mode rotates the root
  * environment's selected fn::rotate calls and records their new state as patches.
  */
+import { setOwn } from '../own.ts'
 import type { BuiltinExpr, Expr } from '../ast.ts'
 import type { JsonValue, Provider, Range, Rotator } from '../host.ts'
 import type { Schema, V } from '../value.ts'
@@ -119,7 +120,7 @@ function stateValue(j: JsonValue, def: Range): V {
     const s = j['fn::secret']
     if (keys.length === 1 && typeof s === 'string') return mk(s, def, true)
     const o: Record<string, V> = {}
-    for (const k of keys) o[k] = stateValue(j[k] as JsonValue, def)
+    for (const k of keys) setOwn(o, k, stateValue(j[k] as JsonValue, def))
     return mk(o, def)
   }
   return fromJSON(j, def)
