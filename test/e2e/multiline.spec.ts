@@ -90,6 +90,11 @@ test('a block secret followed by a key saves; editor, preview and diff never sho
 
   // history: revision vs unsaved buffer, secrets shown encrypted on both sides
   await page.getByTestId('tab-history').click()
+  // the first diff (the latest revisions) is on screen before another is asked for: two diffs asked for within a
+  // moment trip a race in Monaco's diff editor (a known issue, see docs/screens.md), which this test is not about
+  await expect(page.getByTestId('diff-labels')).not.toContainText('Pick two revisions')
+  await expect(page.getByTestId('diff-editor').locator('.editor.modified .view-lines')).toBeVisible()
+  await page.waitForTimeout(300)
   await page.getByTestId('diff-buffer').click()
   await expect(page.getByTestId('diff-labels')).toContainText('unsaved buffer')
   const modified = page.getByTestId('diff-editor').locator('.editor.modified')
