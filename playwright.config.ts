@@ -1,5 +1,6 @@
 // Playwright: the web mode of the BUILT renderer (`npm run build` first) in Debian's Chromium, no browser
 // download. Each test starts its own web-mode app server over a fresh data folder (test/e2e/fixtures.ts).
+import { chromiumLaunchOptions } from './test/e2e/chromium.ts'
 import { defineConfig } from '@playwright/test'
 
 export default defineConfig({
@@ -16,18 +17,6 @@ export default defineConfig({
     viewport: { width: 1360, height: 860 },
     trace: 'retain-on-failure',
     acceptDownloads: true,
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
+    launchOptions: chromiumLaunchOptions,
   },
 })

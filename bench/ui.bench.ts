@@ -8,6 +8,7 @@
  * The bridge runs as its own process (`node electron/app-api/main.ts`) over a temp data folder with a
  * passphrase key (no keychain needed).
  */
+import { chromiumLaunchOptions } from '../test/e2e/chromium.ts'
 import { chromium } from '@playwright/test'
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -71,19 +72,7 @@ const res = await fetch(`${base}rpc/env.create`, {
 })
 if (!res.ok) throw new Error(`create failed: ${res.status} ${await res.text()}`)
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-})
+const browser = await chromium.launch(chromiumLaunchOptions)
 try {
   const page = await browser.newPage({ viewport: { width: 1360, height: 860 } })
   await page.goto(url)
