@@ -317,7 +317,14 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
               modifiedModelPath={`envelope://sync/${c.environment}/${c.localRevision}-${c.remoteRevision}/${compare}/right.yaml`}
               keepCurrentOriginalModel
               keepCurrentModifiedModel
-              options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
+              options={{
+                readOnly: true,
+                renderSideBySide: true,
+                minimap: { enabled: false },
+                automaticLayout: true,
+                scrollBeyondLastLine: false,
+                stickyScroll: { enabled: false },
+              }}
             />
           </div>
         ) : (
@@ -328,7 +335,7 @@ export function ConflictView(props: { conflict: SyncConflictView; onClose(): voi
               language="yaml"
               theme={theme === 'dark' ? 'vs-dark' : 'vs'}
               path={`envelope://sync/${c.environment}/merged.yaml`}
-              options={{ minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
+              options={{ minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false, stickyScroll: { enabled: false } }}
             />
           </div>
         )}

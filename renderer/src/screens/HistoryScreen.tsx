@@ -328,7 +328,14 @@ export function HistoryScreen() {
               modifiedModelPath={`envelope://diff/${id}/right.yaml`}
               keepCurrentOriginalModel
               keepCurrentModifiedModel
-              options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false }, automaticLayout: true, scrollBeyondLastLine: false }}
+              options={{
+                readOnly: true,
+                renderSideBySide: true,
+                minimap: { enabled: false },
+                automaticLayout: true,
+                scrollBeyondLastLine: false,
+                stickyScroll: { enabled: false },
+              }}
             />
           )}
         </div>
